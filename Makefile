@@ -1,0 +1,47 @@
+# One entry point per job; every target creates the virtual environment on first use.
+# torch==2.13.0 is installed first: it is the CPU build on local disk, and the package's
+# torch range accepts it, so nothing pulls a multi-GB CUDA build.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.vaxis-installed
+DEMO_DIR ?= demo
+
+.PHONY: setup demo test test-fast lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[torch,lm,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/vaxis data synth --like faced --out $(DEMO_DIR)/synthetic-faced.cohort.h5 --overwrite
+	$(BIN)/vaxis data inspect $(DEMO_DIR)/synthetic-faced.cohort.h5
+
+# The whole suite, slow tests included (what CI runs).
+# pytest's "no tests collected" (exit 5) is a failure, never a pass.
+test: setup
+	$(BIN)/python -m pytest -n 2 -m "slow or not slow"; s=$$?; \
+	  if [ $$s -eq 5 ]; then echo "no tests were collected: failing" >&2; exit 1; fi; exit $$s
+
+# The default fast subset.
+test-fast: setup
+	$(BIN)/python -m pytest -n 2
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+bench: setup
+	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,22 @@
+"""The `vaxis` command line: a thin typer shell over the library, one sub-app per stage."""
+
+from __future__ import annotations
+
+import typer
+
+from vaxis.data.cli import app as data_app
+
+app = typer.Typer(
+    name="vaxis",
+    help=(
+        "A shared valence axis across language models and human EEG.\n\n"
+        "Stages: `vaxis data` (cohorts, loaders, DE features)."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(data_app, name="data")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
