@@ -1,7 +1,9 @@
 """The one data model every later stage consumes: a cohort of EEG samples with their labels.
 
-A cohort is either raw EEG (``kind="raw"``: trials x channels x time) or features
-(``kind="features"``: samples x channels x bands, one sample per window). Each sample carries
+A cohort is either raw EEG (``kind="raw"``: rows x channels x time) or features
+(``kind="features"``: samples x channels x bands, one sample per window). A raw row is a whole
+trial when trials have one length (FACED: the last 30 s of each clip, ``window`` = 0) and a
+fixed-length segment of a trial otherwise (SEED-V: 4 s segments, ``window`` = segment index). Each sample carries
 its subject, stimulus (clip), window index, category label, valence group and session.
 
 On disk a cohort is one HDF5 file (``*.cohort.h5``): the metadata as JSON in the file's
@@ -101,8 +103,7 @@ class Cohort:
         if n_channels != len(self.meta.channel_names):
             raise DataFormatError(
                 path,
-                f"data has {n_channels} channels but metadata names "
-                f"{len(self.meta.channel_names)}",
+                f"data has {n_channels} channels but metadata names {len(self.meta.channel_names)}",
             )
         if self.meta.kind == "features" and self.data.shape[2] != len(self.meta.band_names):
             raise DataFormatError(

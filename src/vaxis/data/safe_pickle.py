@@ -12,7 +12,7 @@ import io
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -53,7 +53,7 @@ _ALLOWED: frozenset[tuple[str, str]] = frozenset(
 class SafeUnpickler(pickle.Unpickler):
     """An unpickler whose ``find_class`` only returns array and container types."""
 
-    def __init__(self, file: io.BufferedIOBase, *, source: str | Path | None = None) -> None:
+    def __init__(self, file: IO[bytes], *, source: str | Path | None = None) -> None:
         super().__init__(file, encoding="latin1")
         self._source = source
 
@@ -85,7 +85,7 @@ def load(path: str | Path) -> Any:
         return _load(handle, path)
 
 
-def _load(handle: io.BufferedIOBase, source: str | Path | None) -> Any:
+def _load(handle: IO[bytes], source: str | Path | None) -> Any:
     try:
         return SafeUnpickler(handle, source=source).load()
     except UnsafePickleError:
@@ -110,7 +110,7 @@ def load_npz(path: str | Path) -> dict[str, Any]:
             for member in archive.namelist():
                 key = member[:-4] if member.endswith(".npy") else member
                 with archive.open(member) as stream:
-                    out[key] = _read_npy(io.BufferedReader(stream), f"{path}[{key}]")
+                    out[key] = _read_npy(stream, f"{path}[{key}]")
     except zipfile.BadZipFile as error:
         raise DataFormatError(
             path, f"not a valid .npz archive ({error}); it may be truncated", "re-copy the file"
@@ -118,7 +118,7 @@ def load_npz(path: str | Path) -> dict[str, Any]:
     return out
 
 
-def _read_npy(stream: io.BufferedReader, source: str) -> Any:
+def _read_npy(stream: IO[bytes], source: str) -> Any:
     version = np.lib.format.read_magic(stream)
     header = (
         np.lib.format.read_array_header_1_0
