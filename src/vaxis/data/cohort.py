@@ -3,8 +3,9 @@
 A cohort is either raw EEG (``kind="raw"``: rows x channels x time) or features
 (``kind="features"``: samples x channels x bands, one sample per window). A raw row is a whole
 trial when trials have one length (FACED: the last 30 s of each clip, ``window`` = 0) and a
-fixed-length segment of a trial otherwise (SEED-V: 4 s segments, ``window`` = segment index). Each sample carries
-its subject, stimulus (clip), window index, category label, valence group and session.
+fixed-length segment of a trial otherwise (SEED-V: 4 s segments, ``window`` = segment index).
+Each sample carries its subject, stimulus (clip), window index, category label, valence group
+and session.
 
 On disk a cohort is one HDF5 file (``*.cohort.h5``): the metadata as JSON in the file's
 attributes, one dataset per array. Feature cohorts are stored contiguously so FACED-sized DE
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -218,6 +219,41 @@ class Cohort:
         )
         cohort.validate(path)
         return cohort
+
+
+def save_stream(parts: Iterable[Cohort], path: str | Path) -> Path:
+    """Write cohorts (e.g. one per subject) to one cohort file without holding them all.
+
+    Same layout as :meth:`Cohort.save`, with resizable datasets; atomic like it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        with h5py.File(tmp, "w") as f:
+            for part in parts:
+                if "data" not in f:
+                    f.attrs["format"] = FORMAT_NAME
+                    f.attrs["format_version"] = FORMAT_VERSION
+                    f.attrs["meta"] = part.meta.to_json()
+                    shape = part.data.shape[1:]
+                    f.create_dataset(
+                        "data", (0, *shape), part.data.dtype, maxshape=(None, *shape),
+                        chunks=(1, *shape),
+                    )  # fmt: skip
+                    for name in SAMPLE_FIELDS:
+                        f.create_dataset(name, (0,), np.int32, maxshape=(None,), chunks=True)
+                start, stop = f["data"].shape[0], f["data"].shape[0] + part.n_samples
+                for name in ("data", *SAMPLE_FIELDS):
+                    f[name].resize(stop, axis=0)
+                    f[name][start:stop] = getattr(part, name)
+            if "data" not in f:
+                raise ValueError("no cohorts to write")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    return path
 
 
 def _open(path: Path) -> h5py.File:
