@@ -302,10 +302,16 @@ def load_meta(path: str | Path) -> CohortMeta:
         return read_meta(f, path)
 
 
-def iter_subjects(path: str | Path) -> Iterator[Cohort]:
-    """Yield one cohort per subject, reading only that subject's rows (for raw EEG)."""
+def subject_ids(path: str | Path) -> list[int]:
+    """The subjects in a cohort file (reads only the subject column)."""
     path = Path(path)
     with _open(path) as f:
-        subjects = np.unique(f["subject"][()])
-    for subject in subjects:
+        read_meta(f, path)
+        return [int(s) for s in np.unique(f["subject"][()])]
+
+
+def iter_subjects(path: str | Path, subjects: Iterable[int] | None = None) -> Iterator[Cohort]:
+    """Yield one cohort per subject, reading only that subject's rows (for raw EEG)."""
+    wanted = subject_ids(path) if subjects is None else [int(s) for s in subjects]
+    for subject in wanted:
         yield Cohort.load(path, subjects=[int(subject)])

@@ -34,7 +34,7 @@ from vaxis.data.validation import select_channels
 from vaxis.errors import DataFormatError
 
 RAW_DIR = "EEG_raw"
-_RAW_FILE = re.compile(r"^(\d+)_([1-3])_.*\.cnt$", re.IGNORECASE)
+RAW_FILE = re.compile(r"^(\d+)_([1-3])_.*\.cnt$", re.IGNORECASE)
 
 
 # ------------------------------------------------------------------------------------ raw
@@ -100,7 +100,7 @@ def iter_seedv_raw(
         raise ValueError(f"resample_to must be a positive rate in Hz, not {resample_to}")
     folder = resolve_folder(Path(root), RAW_DIR)
     found: dict[int, dict[int, Path]] = {}
-    for match in matching_files(folder, _RAW_FILE):
+    for match in matching_files(folder, RAW_FILE):
         sessions = found.setdefault(int(match.group(1)), {})
         session = int(match.group(2)) - 1
         if session in sessions:

@@ -7,11 +7,12 @@ roots (``EEG_DE_features/``, ``EEG_raw/``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
 
-from vaxis.data.cohort import Cohort, iter_subjects, load_meta
+from vaxis.data.cohort import Cohort, iter_subjects, load_meta, subject_ids
 from vaxis.data.validation import NanPolicy
 from vaxis.errors import DataFormatError
 
@@ -99,21 +100,48 @@ def open_features(path: str | Path, feature: str = "de", nan_policy: NanPolicy =
     )
 
 
-def iter_raw(path: str | Path, nan_policy: NanPolicy = "raise") -> Iterator[Cohort]:
+def raw_subject_ids(path: str | Path) -> list[int]:
+    """Subjects with raw EEG at ``path``, from file names or the cohort's subject column."""
+    from vaxis.data import faced_layout, seedv_raw
+
+    kinds = available(path)
+    path = Path(path)
+    if SourceKind.cohort_file in kinds:
+        _require_raw_cohort(path)
+        return subject_ids(path)
+    if SourceKind.faced_raw in kinds:
+        folder = path if path.name == "Processed_data" else path.joinpath(*faced_layout.RAW_DIR)
+        pattern = re.compile(r"^sub(\d+)\.pkl$")
+    elif SourceKind.seedv_raw in kinds:
+        folder = path if path.name == seedv_raw.RAW_DIR else path / seedv_raw.RAW_DIR
+        pattern = seedv_raw.RAW_FILE
+    else:
+        raise DataFormatError(path, "this folder holds features, not raw EEG")
+    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    return sorted({int(m.group(1)) for m in map(pattern.match, names) if m})
+
+
+def iter_raw(
+    path: str | Path, nan_policy: NanPolicy = "raise", subjects: Iterable[int] | None = None
+) -> Iterator[Cohort]:
     """Stream raw EEG one subject at a time from a cohort file or an official raw folder."""
     from vaxis.data import faced, seedv_raw
 
     kinds = available(path)
     if SourceKind.cohort_file in kinds:
-        if load_meta(path).kind != "raw":
-            raise DataFormatError(path, "this cohort holds features, not raw EEG")
-        yield from iter_subjects(path)
+        _require_raw_cohort(Path(path))
+        yield from iter_subjects(path, subjects)
     elif SourceKind.faced_raw in kinds:
-        yield from faced.iter_faced_raw(path, nan_policy=nan_policy)
+        yield from faced.iter_faced_raw(path, subjects=subjects, nan_policy=nan_policy)
     elif SourceKind.seedv_raw in kinds:
-        yield from seedv_raw.iter_seedv_raw(path)
+        yield from seedv_raw.iter_seedv_raw(path, subjects=subjects)
     else:
         raise DataFormatError(path, "this folder holds features, not raw EEG")
+
+
+def _require_raw_cohort(path: Path) -> None:
+    if load_meta(path).kind != "raw":
+        raise DataFormatError(path, "this cohort holds features, not raw EEG")
 
 
 def open_any(path: str | Path, nan_policy: NanPolicy = "raise") -> Cohort:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vaxis.data.cohort import save_stream
+from vaxis.data.datasets import FACED_CLIP_SECONDS
 from vaxis.data.synthetic import SynthConfig, synthesize_features, truth_paths
 from vaxis.data.synthetic_raw import iter_synthetic_raw
 from vaxis.errors import DataFormatError
@@ -41,3 +42,35 @@ def write_synthetic(
     else:
         paths.pop("raw").unlink(missing_ok=True)
     return paths
+
+
+def export_official(config: SynthConfig, root: str | Path, overwrite: bool = False) -> list[Path]:
+    """Write a synthetic cohort in the dataset's official on-disk layout under ``root``.
+
+    FACED: ``EEG_Features/DE/subNNN.pkl.pkl`` and, with ``config.raw``, ``Processed_data/``
+    (streamed one subject at a time). SEED-V: ``EEG_DE_features/<subject>_123.npz`` (raw
+    ``.cnt`` cannot be written: no writer for that format exists in Python). The loaders mark
+    what they read back from here as synthetic (a marker file is written beside the data).
+    """
+    from vaxis.data import faced_write, seedv
+
+    root = Path(root)
+    cohort, _ = synthesize_features(config)
+    if config.like == "seedv":
+        if config.raw:
+            raise DataFormatError(
+                root, "SEED-V raw (.cnt) cannot be written", "drop --raw, or use --layout cohort"
+            )
+        return seedv.write_seedv_features(cohort, root, overwrite=overwrite)
+    if config.n_windows != FACED_CLIP_SECONDS:
+        raise DataFormatError(
+            root,
+            f"the official FACED layout holds {FACED_CLIP_SECONDS} one-second windows per clip, "
+            f"this config has {config.n_windows}",
+            f"use --windows {FACED_CLIP_SECONDS}, or --layout cohort",
+        )
+    written = faced_write.write_faced_features(cohort, root, overwrite=overwrite)
+    if config.raw:
+        for subject_raw in iter_synthetic_raw(config):
+            written += faced_write.write_faced_processed(subject_raw, root, overwrite=overwrite)
+    return written

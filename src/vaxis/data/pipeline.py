@@ -1,0 +1,60 @@
+"""Raw EEG -> DE feature cohort, one subject at a time, resumable.
+
+Each subject's features are written to ``<out>.parts/sub<id>.cohort.h5`` as soon as they are
+computed; a re-run skips subjects whose part exists, so an interrupted run loses at most one
+subject's work. When every subject is done the parts are joined into ``out`` (atomically) and
+the parts folder is removed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Literal
+
+from vaxis.console import console, track
+from vaxis.data import sources
+from vaxis.data.cohort import Cohort
+from vaxis.data.features import raw_to_features
+from vaxis.data.validation import NanPolicy
+from vaxis.errors import VaxisError
+
+
+def parts_dir(out: Path) -> Path:
+    """Where finished subjects wait until the whole cohort is joined."""
+    return out.with_name(out.name + ".parts")
+
+
+def part_path(parts: Path, subject: int) -> Path:
+    return parts / f"sub{int(subject):03d}.cohort.h5"
+
+
+def compute_features(
+    raw: str | Path,
+    out: str | Path,
+    method: Literal["fast", "reference"] = "fast",
+    nan_policy: NanPolicy = "raise",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Cohort:
+    """Compute DE features for every subject of ``raw`` and save them to ``out``."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise VaxisError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
+    parts = parts_dir(out)
+    parts.mkdir(parents=True, exist_ok=True)
+    all_subjects = sources.raw_subject_ids(raw)
+    todo = [s for s in all_subjects if not part_path(parts, s).exists()]
+    if len(todo) < len(all_subjects):
+        console.print(
+            f"resuming: {len(all_subjects) - len(todo)} of {len(all_subjects)} subjects done"
+        )
+    stream = sources.iter_raw(raw, nan_policy=nan_policy, subjects=todo)
+    if progress:
+        stream = track(stream, "raw -> DE (per subject)", total=len(todo))
+    for subject_raw in stream:
+        raw_to_features(subject_raw, method=method).save(part_path(parts, subject_raw.subjects[0]))
+    cohort = Cohort.concatenate([Cohort.load(part_path(parts, s)) for s in all_subjects])
+    cohort.save(out)
+    shutil.rmtree(parts)
+    return cohort

@@ -1,0 +1,82 @@
+"""What a path is: cohort files and official folders, detected and opened the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.data.conftest import FacedFolder, make_faced_features
+from vaxis.data import sources
+from vaxis.data.faced import write_faced_features
+from vaxis.data.sources import SourceKind
+from vaxis.data.synthetic import SynthConfig, synthesize_features
+from vaxis.data.synthetic_files import export_official
+from vaxis.errors import DataFormatError
+
+
+def test_faced_root_with_both_kinds_prefers_features_but_streams_raw(
+    faced_folder: FacedFolder,
+) -> None:
+    root = faced_folder.root
+    assert sources.available(root) == [SourceKind.faced_features, SourceKind.faced_raw]
+    assert not sources.is_raw(root)
+    features = sources.open_features(root)
+    assert features.meta.kind == "features"
+    assert features.subjects.tolist() == list(faced_folder.feature_subjects)
+    streamed = list(sources.iter_raw(root))
+    assert [part.subjects.tolist() for part in streamed] == [[0], [1]]
+    np.testing.assert_array_equal(streamed[1].data, faced_folder.raw.for_subjects([1]).data)
+
+
+def test_a_psd_folder_loads_psd(tmp_path: Path) -> None:
+    cohort = make_faced_features([0])
+    psd = cohort.with_data(cohort.data + 0.5, feature="psd")
+    write_faced_features(cohort, tmp_path)
+    write_faced_features(psd, tmp_path, feature="psd")
+    loaded = sources.open_features(tmp_path / "EEG_Features" / "PSD")
+    assert loaded.meta.feature == "psd"
+    np.testing.assert_array_equal(loaded.data, psd.data)
+    np.testing.assert_array_equal(sources.open_features(tmp_path).data, cohort.data)
+
+
+def test_cohort_files_open_by_kind(tmp_path: Path) -> None:
+    cohort, _ = synthesize_features(SynthConfig(n_subjects=2, n_windows=2))
+    path = cohort.save(tmp_path / "s.cohort.h5")
+    assert sources.detect(path) is SourceKind.cohort_file
+    assert sources.open_any(path).n_samples == cohort.n_samples
+    with pytest.raises(DataFormatError, match="holds features, not raw"):
+        list(sources.iter_raw(path))
+
+
+def test_unknown_paths_get_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DataFormatError, match="no such file or folder"):
+        sources.detect(tmp_path / "nowhere")
+    with pytest.raises(DataFormatError, match="neither a FACED root"):
+        sources.detect(tmp_path)
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(DataFormatError, match="not a cohort file"):
+        sources.detect(tmp_path / "notes.txt")
+
+
+@pytest.mark.parametrize("like", ["faced", "seedv"])
+def test_synthetic_official_export_loads_back_identical_and_still_synthetic(
+    tmp_path: Path, like: str
+) -> None:
+    windows = 30 if like == "faced" else 3  # the FACED layout fixes 30 one-second windows
+    config = SynthConfig(like=like, n_subjects=2, n_windows=windows)  # type: ignore[arg-type]
+    export_official(config, tmp_path)
+    loaded = sources.open_any(tmp_path)
+    expected, _ = synthesize_features(config)
+    assert loaded.meta.synthetic, "a synthetic cohort must stay labelled after a round trip"
+    order = np.lexsort((loaded.window, loaded.stimulus, loaded.subject))
+    reference = np.lexsort((expected.window, expected.stimulus, expected.subject))
+    np.testing.assert_allclose(loaded.data[order], expected.data[reference], rtol=1e-6)
+    np.testing.assert_array_equal(loaded.label[order], expected.label[reference])
+
+
+def test_faced_export_refuses_a_window_count_the_layout_cannot_hold(tmp_path: Path) -> None:
+    with pytest.raises(DataFormatError, match="30 one-second windows"):
+        export_official(SynthConfig(n_subjects=1, n_windows=3), tmp_path)
+    assert not any(tmp_path.iterdir()), "nothing may be written when the request is refused"
