@@ -194,20 +194,10 @@ def _stimulus_folds(cohort: Cohort, per_class: int, seed: int) -> list[np.ndarra
 
 def leave_stimuli_out(cohort: Cohort, per_class: int = 1, seed: int = 0) -> list[Split]:
     """Held-out clips (``per_class`` of every category per fold), all subjects in every part."""
-    splits = []
-    for i, test_stimuli in enumerate(_stimulus_folds(cohort, per_class, seed)):
-        is_test = np.isin(cohort.stimulus, test_stimuli)
-        splits.append(
-            Split(
-                name=f"stimuli-out{i + 1:02d}",
-                train=_indices(~is_test),
-                val=np.empty(0, np.intp),
-                test=_indices(is_test),
-                disjoint_by=("stimulus",),
-                held_out_stimuli=tuple(int(s) for s in test_stimuli),
-            )
-        )
-    return splits
+    return [
+        _stimulus_holdout(cohort, f"stimuli-out{i + 1:02d}", np.isin(cohort.stimulus, stimuli))
+        for i, stimuli in enumerate(_stimulus_folds(cohort, per_class, seed))
+    ]
 
 
 def subjects_x_stimuli(
@@ -247,20 +237,10 @@ def seedv_session_folds(cohort: Cohort) -> list[Split]:
             f"session folds are SEED-V's protocol; this cohort is {cohort.meta.dataset}"
         )
     block = seedv_session_protocol(cohort.stimulus)
-    splits = []
-    for fold in np.unique(block):
-        is_test = block == fold
-        splits.append(
-            Split(
-                name=f"seedv-block{fold + 1}",
-                train=_indices(~is_test),
-                val=np.empty(0, np.intp),
-                test=_indices(is_test),
-                disjoint_by=("stimulus",),
-                held_out_stimuli=tuple(int(s) for s in np.unique(cohort.stimulus[is_test])),
-            )
-        )
-    return splits
+    return [
+        _stimulus_holdout(cohort, f"seedv-block{fold + 1}", block == fold)
+        for fold in np.unique(block)
+    ]
 
 
 #: Name -> splitter, for the command line and configs.
@@ -274,3 +254,15 @@ SPLITTERS: dict[str, Splitter] = {
     "subjects-x-stimuli": subjects_x_stimuli,
     "seedv-sessions": seedv_session_folds,
 }
+
+
+def _stimulus_holdout(cohort: Cohort, name: str, is_test: np.ndarray) -> Split:
+    """Train on every sample whose stimulus is not held out; no validation part."""
+    return Split(
+        name=name,
+        train=_indices(~is_test),
+        val=np.empty(0, np.intp),
+        test=_indices(is_test),
+        disjoint_by=("stimulus",),
+        held_out_stimuli=tuple(int(s) for s in np.unique(cohort.stimulus[is_test])),
+    )
