@@ -1,0 +1,1 @@
+"""The V-axis: hidden states of language models and the valence direction found in them."""

@@ -1,0 +1,354 @@
+"""Pooled hidden states of every layer, from any model transformers can load.
+
+One forward pass of the *base* model per batch gives all layers at once (the vocabulary head is
+never run: for large vocabularies it dominates the forward time). Each text's states are pooled
+per layer, either at its last real token or as a mean over its tokens that leaves out the first
+one (the first position carries massive activations that drown middle-layer means).
+
+Texts are sorted by token count so that each batch pads little; results come back in the
+caller's order and do not depend on the batch size or the padding side. Compute runs in float32
+on CPU and in the model's own dtype on GPU; pooled states are always returned as float32.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from vaxis import __version__
+from vaxis.axis.cache import StateCache, StateWriter, state_key, texts_sha256
+from vaxis.axis.models import ModelSpec, resolve_model
+
+if TYPE_CHECKING:  # torch and transformers are optional extras: imported where used
+    import torch
+
+# Bump when a change makes previously cached states wrong.
+EXTRACTOR_VERSION = 1
+
+Pooling = Literal["last", "mean"]
+PaddingSide = Literal["left", "right"]
+Loader = Callable[[ModelSpec, str, str], tuple[Any, Any]]
+
+
+def choose_device(device: str | None = None) -> str:
+    """``device`` as given, else "cuda" when a GPU is visible, else "cpu"."""
+    import torch
+
+    return device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def choose_dtype(spec: ModelSpec, device: str, dtype: str | None = None) -> str:
+    """float32 on CPU (fast and exact there); the model's stored dtype on accelerators."""
+    return dtype or ("float32" if device == "cpu" else spec.dtype)
+
+
+def load_model(spec: ModelSpec, device: str, dtype: str) -> tuple[Any, Any]:
+    """Load the base model (no LM head) and its tokenizer from local files only.
+
+    ``device`` is "cpu", a torch device ("cuda", "cuda:1") or "auto" (accelerate spreads a model
+    too large for one GPU over every GPU and the CPU). Weights go straight to the device.
+    """
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    gguf = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
+    if device == "cpu":
+        # In containers torch counts the host's cores, not the ones this process may use.
+        usable = getattr(os, "sched_getaffinity", None)
+        available = len(usable(0)) if usable else (os.cpu_count() or 1)
+        if torch.get_num_threads() > available:
+            torch.set_num_threads(available)
+    model = AutoModel.from_pretrained(
+        spec.path,
+        dtype=getattr(torch, dtype),
+        device_map=None if device == "cpu" else device,
+        local_files_only=True,
+        **gguf,
+    )
+    tokenizer = AutoTokenizer.from_pretrained(spec.path, local_files_only=True, **gguf)
+    return model.eval(), tokenizer
+
+
+def _last_index(mask: torch.Tensor) -> torch.Tensor:
+    """Position of each row's last real token, whichever side the padding is on."""
+    import torch
+
+    positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+    return torch.where(mask.bool(), positions, -1).amax(dim=1)
+
+
+def _mean_weights(mask: torch.Tensor) -> torch.Tensor:
+    """Row weights averaging the real tokens after the first (all of them for one-token texts)."""
+    import torch
+
+    weights = mask.float().clone()
+    first = mask.float().argmax(dim=1)  # first real token, whichever side the padding is on
+    several = weights.sum(dim=1) > 1
+    rows = torch.arange(mask.shape[0], device=mask.device)
+    weights[rows[several], first[several]] = 0.0
+    return weights / weights.sum(dim=1, keepdim=True)
+
+
+def pool(hidden: Sequence[torch.Tensor], mask: torch.Tensor, pooling: Pooling) -> torch.Tensor:
+    """Pool each layer's (batch, tokens, width) states to (layers, batch, width) float32."""
+    import torch
+
+    if pooling == "last":
+        rows = torch.arange(mask.shape[0], device=mask.device)
+        last = _last_index(mask)
+        return torch.stack([h[rows, last].float() for h in hidden])
+    if pooling == "mean":
+        weights = _mean_weights(mask)[:, None, :]
+        return torch.stack([torch.bmm(weights, h.float()).squeeze(1) for h in hidden])
+    raise ValueError(f"unknown pooling {pooling!r}; choose 'last' or 'mean'")
+
+
+def pad(ids: Sequence[Sequence[int]], pad_id: int, side: PaddingSide) -> tuple[Any, Any]:
+    """(input_ids, attention_mask) int64 tensors padded to the longest sequence."""
+    import torch
+
+    width = max(len(row) for row in ids)
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for i, row in enumerate(ids):
+        span = slice(width - len(row), width) if side == "left" else slice(0, len(row))
+        input_ids[i, span] = torch.tensor(row, dtype=torch.long)
+        mask[i, span] = 1
+    return input_ids, mask
+
+
+class HiddenStateExtractor:
+    """Pooled hidden states of every layer for a list of texts.
+
+    Parameters
+    ----------
+    model : a transformers model; its base model (or encoder) is run, never the LM head.
+    tokenizer : the model's tokenizer.
+    pooling : "last" (last real token) or "mean" (tokens after the first).
+    batch_size : texts per forward pass; results do not depend on it.
+    max_length : texts are truncated to this many tokens (None: never truncate).
+    add_special_tokens : let the tokenizer add BOS / CLS / SEP as the model expects.
+    padding_side : "right" is correct for every model; "left" passes 0-based ``position_ids``
+        so that models with absolute positions (GPT-2) see the same positions as unpadded text.
+    progress : show a progress bar.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        pooling: Pooling = "last",
+        batch_size: int = 16,
+        max_length: int | None = 512,
+        add_special_tokens: bool = True,
+        padding_side: PaddingSide = "right",
+        progress: bool = False,
+    ) -> None:
+        if pooling not in ("last", "mean"):
+            raise ValueError(f"unknown pooling {pooling!r}; choose 'last' or 'mean'")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.pooling: Pooling = pooling
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.add_special_tokens = add_special_tokens
+        self.padding_side: PaddingSide = padding_side
+        self.progress = progress
+        is_seq2seq = getattr(model.config, "is_encoder_decoder", False)
+        self._body = model.get_encoder() if is_seq2seq else model.base_model
+        self._accepts = set(inspect.signature(self._body.forward).parameters)
+        text_config = self._body.config.get_text_config()
+        self.n_states = int(text_config.num_hidden_layers) + 1
+        self.width = int(text_config.hidden_size)
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text (truncated to ``max_length``); empty texts are an error."""
+        truncate = self.max_length is not None
+        encoded = self.tokenizer(
+            list(texts),
+            add_special_tokens=self.add_special_tokens,
+            truncation=truncate,
+            max_length=self.max_length if truncate else None,
+        )["input_ids"]
+        for i, ids in enumerate(encoded):
+            if not ids:
+                raise ValueError(f"text {i} ({texts[i]!r}) has no tokens")
+        return [list(ids) for ids in encoded]
+
+    def _pad_id(self) -> int:
+        for token_id in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id):
+            if token_id is not None:
+                return int(token_id)
+        return 0  # any id will do: padded positions are masked out and never read
+
+    def _forward(self, ids: list[list[int]]) -> torch.Tensor:
+        import torch
+
+        input_ids, mask = pad(ids, self._pad_id(), self.padding_side)
+        device = self._body.get_input_embeddings().weight.device
+        inputs: dict[str, Any] = {
+            "input_ids": input_ids.to(device),
+            "attention_mask": mask.to(device),
+        }
+        if self.padding_side == "left" and "position_ids" in self._accepts:
+            inputs["position_ids"] = (mask.cumsum(dim=1) - 1).clamp(min=0).to(device)
+        if "use_cache" in self._accepts:
+            inputs["use_cache"] = False
+        with torch.inference_mode():
+            hidden = self._body(**inputs, output_hidden_states=True).hidden_states
+        if len(hidden) != self.n_states or hidden[0].shape[-1] != self.width:
+            raise RuntimeError(
+                f"model returned {len(hidden)} states of width {hidden[0].shape[-1]}, "
+                f"its config says {self.n_states} of width {self.width}"
+            )
+        return pool(hidden, inputs["attention_mask"], self.pooling)
+
+    def iter_batches(
+        self, texts: Sequence[str]
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Yield (text indices, states (n_states, batch, width) float32, tokens per text),
+        longest texts first, so that a batch that does not fit in memory fails at once."""
+        ids = self.tokenize(texts)
+        lengths = np.array([len(row) for row in ids])
+        order = np.argsort(-lengths, kind="stable")
+        with _progress(len(ids), self.progress) as advance:
+            for start in range(0, len(order), self.batch_size):
+                index = order[start : start + self.batch_size]
+                block = self._forward([ids[i] for i in index])
+                yield index, block.cpu().numpy(), lengths[index]
+                advance(len(index))
+
+    def extract_into(self, texts: Sequence[str], writer: StateWriter) -> None:
+        """Stream every batch to ``writer`` (memory stays bounded by one batch)."""
+        for index, block, n_tokens in self.iter_batches(texts):
+            writer.write(index, block, n_tokens)
+
+    def extract(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(states (n_texts, n_states, width), tokens per text) in memory, in the given order."""
+        states = np.empty((self.n_states, len(texts), self.width), dtype=np.float32)
+        n_tokens = np.empty(len(texts), dtype=np.int64)
+        self.extract_into(texts, StateWriter(states, n_tokens))
+        return np.moveaxis(states, 0, 1), n_tokens
+
+
+@contextmanager
+def _progress(total: int, show: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar over ``total`` texts (or nothing); yields ``advance(n)``."""
+    if not show:
+        yield lambda n: None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("hidden states", total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+@dataclass(frozen=True)
+class HiddenStates:
+    """Pooled states of a list of texts with the identity of the model that produced them.
+
+    ``states`` is (n_texts, n_states, width) float32, n_states = layers + 1 (index 0 is the
+    embedding output); a read-only memory map when it comes from the on-disk cache.
+    ``model.dequantized`` / ``model.quantized_note`` say when weights were 4-bit and dequantized.
+    """
+
+    states: np.ndarray
+    n_tokens: np.ndarray
+    model: ModelSpec
+    pooling: Pooling
+    settings: dict[str, Any]
+    texts_sha256: str
+    from_cache: bool
+    path: Path | None = None
+
+    def layer(self, index: int) -> np.ndarray:
+        """(n_texts, width) states of one layer (negative indices count from the last)."""
+        return np.asarray(self.states[:, index, :])
+
+
+def extract_states(
+    model: str | Path | ModelSpec,
+    texts: Sequence[str],
+    *,
+    pooling: Pooling = "last",
+    batch_size: int = 16,
+    max_length: int | None = 512,
+    add_special_tokens: bool = True,
+    device: str | None = None,
+    dtype: str | None = None,
+    cache: StateCache | None = None,
+    allow_download: bool = False,
+    loader: Loader = load_model,
+    progress: bool = False,
+) -> HiddenStates:
+    """Resolve ``model``, then return its pooled states for ``texts`` from ``cache`` if present;
+    otherwise load the model (once, via ``loader``) and stream the states into ``cache``.
+
+    ``cache=None`` keeps states in memory only. The cache key covers the model's content
+    fingerprint, the texts, the pooling and every setting that changes the numbers.
+    """
+    texts = list(texts)
+    spec = (
+        model
+        if isinstance(model, ModelSpec)
+        else resolve_model(model, allow_download=allow_download, cache=cache)
+    )
+    device = choose_device(device)
+    dtype = choose_dtype(spec, device, dtype)
+    settings = {
+        "pooling": pooling,
+        "max_length": max_length,
+        "add_special_tokens": add_special_tokens,
+        "dtype": dtype,
+    }
+    digest = texts_sha256(texts)
+    description = {
+        "model": spec.identity(),
+        "settings": settings,
+        "texts_sha256": digest,
+        "extractor_version": EXTRACTOR_VERSION,
+    }
+    key = state_key(description)
+    hit = cache.load(key) if cache is not None else None
+    if hit is not None:
+        return HiddenStates(
+            hit.states, hit.n_tokens, spec, pooling, settings, digest, True, hit.path
+        )
+
+    loaded_model, tokenizer = loader(spec, device, dtype)
+    extractor = HiddenStateExtractor(
+        loaded_model,
+        tokenizer,
+        pooling=pooling,
+        batch_size=batch_size,
+        max_length=max_length,
+        add_special_tokens=add_special_tokens,
+        progress=progress,
+    )
+    if cache is None:
+        states, n_tokens = extractor.extract(texts)
+        return HiddenStates(states, n_tokens, spec, pooling, settings, digest, False)
+    meta = {
+        **description,
+        "model": spec.model_dump(),
+        "n_texts": len(texts),
+        "layout": "states.npy is layer-major: (n_states, n_texts, width) float32",
+        "vaxis_version": __version__,
+    }
+    with cache.writer(key, len(texts), extractor.n_states, extractor.width, meta) as writer:
+        extractor.extract_into(texts, writer)
+    stored = cache.load(key)
+    assert stored is not None  # just committed
+    return HiddenStates(
+        stored.states, stored.n_tokens, spec, pooling, settings, digest, False, stored.path
+    )
