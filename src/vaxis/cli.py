@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import typer
 
+from vaxis.assets_cli import app as assets_app
 from vaxis.data.cli import app as data_app
 
 app = typer.Typer(
     name="vaxis",
     help=(
         "A shared valence axis across language models and human EEG.\n\n"
-        "Stages: `vaxis data` (cohorts, loaders, DE features)."
+        "Stages: `vaxis data` (cohorts, loaders, DE features); `vaxis assets` (rated text "
+        "fetched at set-up)."
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(assets_app, name="assets")
 
 
 if __name__ == "__main__":  # pragma: no cover
