@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -81,3 +82,19 @@ def test_every_command_has_help(command: list[str]) -> None:
     code, text = run(*command, "--help")
     assert code == 0
     assert "Usage" in text
+
+
+def test_features_can_write_the_official_faced_layout(tmp_path: Path) -> None:
+    out = tmp_path / "s.cohort.h5"
+    assert run("data", "synth", "--out", str(out), "--subjects", "1", "--raw")[0] == 0
+    folder = tmp_path / "official"
+    code, text = run("data", "features", str(tmp_path / "s.raw.cohort.h5"), str(folder),
+                     "--layout", "faced")  # fmt: skip
+    assert code == 0, text
+    from vaxis.data.faced import load_faced_features
+
+    official = load_faced_features(folder)
+    ours = Cohort.load(folder / "de.cohort.h5")
+    assert official.meta.synthetic, "the official layout must keep the synthetic label"
+    order = np.lexsort((ours.window, ours.stimulus, ours.subject))
+    np.testing.assert_allclose(official.data, ours.data[order], rtol=1e-6)

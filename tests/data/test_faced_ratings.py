@@ -17,6 +17,7 @@ from vaxis.data.faced import (
     read_after_remarks,
     write_after_remarks,
 )
+from vaxis.data.faced_ratings import load_presentation_orders
 from vaxis.errors import DataFormatError
 
 
@@ -94,3 +95,10 @@ def test_ratings_attach_to_features_and_partial_sets_warn(
     with pytest.warns(UserWarning, match="no After_remarks.mat for sub001"):
         partial = load_faced_features(tmp_path)
     np.testing.assert_array_equal(partial.rating_subjects, [0, 2])
+
+
+def test_presentation_order_is_the_play_order(faced_folder: FacedFolder) -> None:
+    orders = load_presentation_orders(faced_folder.root, [0, 2])
+    np.testing.assert_array_equal(orders[0], presentation_order(0))
+    np.testing.assert_array_equal(orders[2], presentation_order(2))
+    assert not np.array_equal(orders[0], np.arange(28)), "fixture order must be shuffled"

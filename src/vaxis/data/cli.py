@@ -94,30 +94,51 @@ def _print_summary(path: Path, s: CohortSummary) -> None:
 @app.command()
 def features(
     raw: Annotated[Path, typer.Argument(help="Raw EEG: a raw *.cohort.h5 or an official folder.")],
-    out: Annotated[Path, typer.Argument(help="Output feature cohort (*.cohort.h5).")],
+    out: Annotated[
+        Path,
+        typer.Argument(
+            help="Output: a feature cohort file (*.cohort.h5), or with --layout faced a folder."
+        ),
+    ],
     method: Annotated[
         str, typer.Option(help="fast (vectorised FFT) or reference (official FACED filtering).")
     ] = "fast",
+    layout: Annotated[
+        str,
+        typer.Option(
+            help="cohort: one HDF5 file. faced: OUT is a folder receiving the official "
+            "EEG_Features/DE/subNNN.pkl.pkl files (readable by other tools) and de.cohort.h5."
+        ),
+    ] = "cohort",
     nan_policy: NanOption = "raise",
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Compute DE features from raw EEG, subject by subject (resumable: re-run to continue).
 
-    Python: ``vaxis.data.pipeline.compute_features(raw, out)``.
+    Python: ``vaxis.data.pipeline.compute_features(raw, out)``; the official layout with
+    ``vaxis.data.faced.write_faced_features(cohort, folder)``.
     """
+    from vaxis.data.faced import write_faced_features
     from vaxis.data.pipeline import compute_features
 
     if method not in ("fast", "reference"):
         raise typer.BadParameter(f"'{method}': choose fast or reference")
+    if layout not in ("cohort", "faced"):
+        raise typer.BadParameter(f"'{layout}': choose cohort or faced")
+    cohort_file = out / "de.cohort.h5" if layout == "faced" else out
     try:
         cohort = compute_features(
             raw,
-            out,
+            cohort_file,
             method=method,  # type: ignore[arg-type]
             nan_policy=_nan_policy(nan_policy),
             overwrite=overwrite,
         )
-    except VaxisError as error:
+        if layout == "faced":
+            if cohort.meta.dataset != "faced":
+                raise VaxisError(f"--layout faced needs FACED data, this is {cohort.meta.dataset}")
+            write_faced_features(cohort, out, overwrite=overwrite)
+    except (VaxisError, FileExistsError, ValueError) as error:
         _fail(error)
     if cohort.meta.synthetic:
         console.print(SYNTHETIC_BANNER)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -80,9 +81,8 @@ def optional_ratings(base: Path, subjects: np.ndarray) -> tuple[np.ndarray, np.n
     return load_faced_ratings(base, have)
 
 
-def read_after_remarks(path: str | Path) -> np.ndarray:
-    """One subject's ``After_remarks.mat`` as (28 clips, 12 ratings), float32, clip order."""
-    path = Path(path)
+def _read_remarks(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (28, 12) in presentation order and the 0-based clip of each played video."""
     try:
         content = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
     except NotImplementedError as error:  # MATLAB v7.3 files are HDF5
@@ -118,9 +118,32 @@ def read_after_remarks(path: str | Path) -> np.ndarray:
         vids[i] = vid[0]
         if score.size:
             scores[i] = score
+    return scores, _vid_to_clip(vids, path)
+
+
+def read_after_remarks(path: str | Path) -> np.ndarray:
+    """One subject's ``After_remarks.mat`` as (28 clips, 12 ratings), float32, clip order."""
+    scores, clips = _read_remarks(Path(path))
     out = np.empty_like(scores)
-    out[_vid_to_clip(vids, path)] = scores
+    out[clips] = scores
     return out
+
+
+def read_presentation_order(path: str | Path) -> np.ndarray:
+    """The 0-based clip index of each played video, in the order the subject saw them.
+
+    The official running normalisation of DE features runs in this order.
+    """
+    return _read_remarks(Path(path))[1]
+
+
+def load_presentation_orders(root: str | Path, subjects: Iterable[int]) -> dict[int, np.ndarray]:
+    """Presentation order per subject (for ``RunningNormalizer.transform(presentation=...)``)."""
+    folder = Path(root) / RATINGS_DIR
+    return {
+        int(s): read_presentation_order(folder / subject_name(int(s)) / RATINGS_FILE)
+        for s in subjects
+    }
 
 
 def _vid_to_clip(vids: np.ndarray, path: Path) -> np.ndarray:
