@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from vaxis.assets_cli import app as assets_app
+from vaxis.axis.cli import app as axis_app
 from vaxis.brain.cli import app as brain_app
 from vaxis.data.cli import app as data_app
 
@@ -13,13 +14,16 @@ app = typer.Typer(
     help=(
         "A shared valence axis across language models and human EEG.\n\n"
         "Stages: `vaxis data` (cohorts, loaders, DE features); `vaxis assets` (rated text "
-        "fetched at set-up); `vaxis brain` (EEG read-out of the V-axis)."
+        "fetched at set-up); `vaxis axis` (the V-axis from a language model: build, "
+        "validate, compare); `vaxis brain` (EEG read-out of the V-axis); `vaxis train` "
+        "(EEG emotion decoders)."
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(data_app, name="data")
 app.add_typer(assets_app, name="assets")
+app.add_typer(axis_app, name="axis")
 app.add_typer(brain_app, name="brain")
 
 

@@ -317,7 +317,11 @@ CORPORA: dict[str, Corpus] = {
     "afinn": Corpus("afinn", "afinn", _norms_loader("afinn")),
     "warriner": Corpus("warriner", "warriner", _norms_loader("warriner")),
 }
-ALIASES = {"rt": "mr", "pang-lee": "mr"}
+ALIASES = {
+    "rt": "mr",
+    "pang-lee": "mr",
+    **{name.removeprefix("vader-"): name for name in VADER_SETS},
+}
 
 
 def load_corpus(

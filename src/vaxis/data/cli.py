@@ -196,7 +196,7 @@ def synth(
     try:
         if config is not None:
             fields |= _read_mapping(config)
-        settings = SynthConfig(**fields)
+        settings = SynthConfig.model_validate(fields)
         with console.status("generating synthetic cohort..."):
             if layout == "official":
                 written = export_official(settings, out, overwrite=overwrite)

@@ -62,9 +62,7 @@ def summarize(cohort: Cohort) -> CohortSummary:
         samples_per_subject=(int(per_subject.min()), int(per_subject.max()))
         if per_subject.size
         else (0, 0),
-        label_counts={
-            name: int(c) for name, c in zip(meta.label_names, label_counts, strict=True)
-        },
+        label_counts={name: int(c) for name, c in zip(meta.label_names, label_counts, strict=True)},
         valence_counts={
             group_names[int(g)]: int(c) for g, c in zip(groups, group_counts, strict=True)
         },

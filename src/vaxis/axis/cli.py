@@ -1,0 +1,390 @@
+"""`vaxis axis`: build a V-axis from a language model, validate it zero-shot, compare models."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from vaxis.axis.build import BUILD_FILE, AxisBuildConfig, read_build
+from vaxis.axis.methods import METHODS
+from vaxis.console import console
+from vaxis.errors import VaxisError
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help=(
+        "The valence axis (V-axis) of a language model.\n\n"
+        "`build` embeds emotion stories (nine FACED classes; bundled, or your own) and fits a "
+        "direction in the model's hidden states; `validate` scores human-rated texts on it "
+        "zero-shot against a random-direction null, a lexicon and a supervised probe; "
+        "`compare` builds one axis per model and correlates their class positions. "
+        "`--recipe study` is the study's recipe exactly (centroid PCA-1, penultimate layer, "
+        "last token, one story per class). Models run from local files only. GGUF models "
+        "(the bundled SmolLM2) are 4-bit weights dequantized to float32: every output says so."
+    ),
+    no_args_is_help=True,
+)
+
+# ------------------------------------------------------------------ options shared by commands
+Model = Annotated[
+    str,
+    typer.Option(
+        help="Bundled alias (smollm2, gemma3-270m), a model folder, a .gguf file, or a Hugging "
+        "Face id already in the local cache."
+    ),
+]
+GgufFile = Annotated[
+    str | None, typer.Option(help="Which .gguf file inside a model folder or hub repository.")
+]
+Stories = Annotated[
+    Path | None,
+    typer.Option(
+        help="Your stories: a YAML file, a folder of per-class YAML files, or a CSV "
+        "(class, story_id, text, is_paraphrase). Default: the bundled stories."
+    ),
+]
+Dataset = Annotated[str, typer.Option(help="Class set of the stories: faced (9) or seedv (5).")]
+Method = Annotated[
+    str,
+    typer.Option(
+        help=f"Direction method: {', '.join(sorted(METHODS))}. mean_difference (default) works "
+        "on small models; centroid_pca is the study's."
+    ),
+]
+Layer = Annotated[
+    str,
+    typer.Option(
+        help="auto (best held-out class ordering on the stories; never on evaluation data), "
+        "penultimate (the study's), or a layer index (0 = embeddings, negative from the end)."
+    ),
+]
+Recipe = Annotated[
+    str | None,
+    typer.Option(
+        help="'study': the study exactly (centroid PCA-1, penultimate layer, last token, main "
+        "story of each class); overrides --method, --layer, --pooling and --stories-scope."
+    ),
+]
+Pooling = Annotated[
+    str, typer.Option(help="last (last real token, the study's) or mean (tokens after the first).")
+]
+Scope = Annotated[
+    str,
+    typer.Option(
+        "--stories-scope",
+        help="all (three topical stories per class: less content-driven) or main (one story).",
+    ),
+]
+Paraphrases = Annotated[
+    bool, typer.Option(help="Embed each story's paraphrases too (the study used 50 per story).")
+]
+Holdout = Annotated[
+    str,
+    typer.Option(
+        help="What layer scoring holds out: class (strictest), story, or auto (class when "
+        "each valence sign has two classes, else story: SEED-V has one positive class)."
+    ),
+]
+BatchSize = Annotated[int, typer.Option(help="Texts per forward pass (results do not change).")]
+Device = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 or auto (default: detect).")]
+CacheDir = Annotated[
+    Path | None, typer.Option(help="Hidden-state cache (default: $VAXIS_CACHE or ~/.cache/vaxis).")
+]
+Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs.")]
+Progress = Annotated[bool, typer.Option(help="Show progress bars.")]
+
+
+def _config(**options: Any) -> AxisBuildConfig:
+    """An AxisBuildConfig from CLI options (paths as strings)."""
+    for key in ("stories", "cache_dir"):
+        if options.get(key) is not None:
+            options[key] = str(options[key])
+    return AxisBuildConfig(**options)
+
+
+def _run(call: Callable[[], T]) -> T:
+    """Run ``call``; print warnings as warnings and errors as one red line (exit code 2)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            return call()
+        except (VaxisError, ValueError, FileExistsError, ValidationError) as error:
+            console.print(f"[bold red]error[/]: {error}")
+            raise typer.Exit(code=2) from None
+        finally:
+            for warning in caught:
+                console.print(f"[yellow]warning[/]: {warning.message}")
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    """A number for a table: "-" when absent, "undefined" when NaN (e.g. a constant score)."""
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if value == value else "undefined"
+
+
+# ------------------------------------------------------------------------------------- build
+@app.command()
+def build(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Axis folder to write.")],
+    model: Model = "smollm2",
+    gguf_file: GgufFile = None,
+    stories: Stories = None,
+    dataset: Dataset = "faced",
+    method: Method = "mean_difference",
+    layer: Layer = "auto",
+    recipe: Recipe = None,
+    pooling: Pooling = "last",
+    stories_scope: Scope = "all",
+    paraphrases: Paraphrases = True,
+    holdout: Holdout = "auto",
+    batch_size: BatchSize = 16,
+    device: Device = None,
+    cache_dir: CacheDir = None,
+    overwrite: Overwrite = False,
+    progress: Progress = True,
+) -> None:
+    """Fit a V-axis on emotion stories and write OUT/: axis.json + directions.npy, build.json,
+    stimulus_positions.csv (FACED clips), class_positions.png, layer_scores.png.
+
+    Python: ``vaxis.axis.build.build_axis(AxisBuildConfig(...), out)``.
+    """
+    from vaxis.axis.build import build_axis
+
+    config = _run(
+        lambda: _config(
+            model=model,
+            gguf_file=gguf_file,
+            stories=stories,
+            dataset=dataset,
+            method=method,
+            layer=layer,
+            recipe=recipe,
+            pooling=pooling,
+            stories_scope=stories_scope,
+            include_paraphrases=paraphrases,
+            holdout=holdout,
+            batch_size=batch_size,
+            device=device,
+            cache_dir=cache_dir,
+        )
+    )
+    axis = _run(lambda: build_axis(config, out, progress=progress, overwrite=overwrite))
+    _, record = read_build(out)
+    table = Table(title=f"V-axis of {config.model}", show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    table.add_row("model", f"{record['model']['architecture']}, {axis.n_layers_} states")
+    table.add_row("weights", record["model_note"])
+    table.add_row("method / layer", f"{axis.method_} / {axis.layer_} (rule {config.layer})")
+    table.add_row("stories", f"{record['stories']['source']}, {record['stories']['n_texts']} texts")
+    verdict = "[green]ok[/]" if axis.diagnosis_.ok else "[red]not a valence ordering[/]"
+    table.add_row("diagnosis", f"held-out Spearman {axis.diagnosis_.spearman:.2f}: {verdict}")
+    positions = axis.class_positions_[axis.layer_]
+    order = sorted(range(len(positions)), key=lambda i: positions[i])
+    table.add_row("classes (low->high)", ", ".join(axis.class_names_[i] for i in order))
+    table.add_row("took", f"{record['timing_s']['total']:.1f} s")
+    console.print(table)
+    console.print(
+        f"wrote {out}/: axis.json, directions.npy, {BUILD_FILE}, " + ", ".join(record["files"])
+    )
+
+
+# ---------------------------------------------------------------------------------- validate
+@app.command()
+def validate(
+    axis_dir: Annotated[Path, typer.Argument(help="An axis folder written by `vaxis axis build`.")],
+    data: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated corpora: vader-movies, vader-tweets, vader-amazon, vader-nyt, "
+            "mr (alias rt), vader-lexicon, afinn; or paths to your CSV/TSV/JSONL files."
+        ),
+    ],
+    max_items: Annotated[
+        int, typer.Option(help="Texts per corpus: a seeded, stratified subsample (0: all).")
+    ] = 1000,
+    layers: Annotated[
+        str,
+        typer.Option(
+            help="all (curve over layers, for inspection, not selection) or chosen (axis layer)."
+        ),
+    ] = "all",
+    n_null: Annotated[int, typer.Option(help="Random unit directions in the null.")] = 1000,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% CI.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed for subsample, null, bootstrap, folds.")] = 0,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Binarise ratings here for AUROC (default: the scale's middle)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output folder (default: AXIS_DIR).")
+    ] = None,
+    text_column: Annotated[str, typer.Option(help="Text column of your files.")] = "text",
+    label_column: Annotated[
+        str | None, typer.Option(help="Binary label column of your files (default: 'label').")
+    ] = None,
+    score_column: Annotated[
+        str | None, typer.Option(help="Rating column of your files (default: 'score').")
+    ] = None,
+    progress: Progress = True,
+) -> None:
+    """Zero-shot sentiment on human-rated texts: AUROC / Spearman per layer with a 95% CI and a
+    random-direction null; beside it a lexicon baseline, a supervised probe (the ceiling) and
+    an ablation. Writes validation.json and validation_layers.png.
+
+    Python: ``vaxis.axis.validate.validate_axis(axis_dir, corpora)``.
+    """
+    from vaxis.axis.validate import CURVES_PLOT, VALIDATION_FILE, validate_axis
+
+    if layers not in ("all", "chosen"):
+        raise typer.BadParameter(f"'{layers}': choose all or chosen")
+    corpora = [name.strip() for name in data.split(",") if name.strip()]
+    report = _run(
+        lambda: validate_axis(
+            axis_dir,
+            corpora,
+            max_items=max_items or None,
+            layers=layers,  # type: ignore[arg-type]
+            n_null=n_null,
+            n_boot=n_boot,
+            seed=seed,
+            threshold=threshold,
+            out_dir=out,
+            progress=progress,
+            text_column=text_column,
+            label_column=label_column,
+            score_column=score_column,
+        )
+    )
+    console.print(f"[bold]weights[/]: {report.model_note}")
+    table = Table(title=f"zero-shot at the axis layer {report.axis['layer']} (chosen from stories)")
+    for column in ("corpus", "metric", "n", "axis", "95% CI", "null p95 / p99", "p"):
+        table.add_column(column, no_wrap=True)
+    for column in ("lexicon", "probe (CV)", "probe after ablation"):
+        table.add_column(column, no_wrap=True)
+    for corpus in report.corpora:
+        for result in (r for r in corpus.results if r.axis_layer):
+            ablated = corpus.ablation if result.metric == "auroc" else None
+            table.add_row(
+                corpus.name,
+                result.metric,
+                str(result.n),
+                _fmt(result.value),
+                f"{_fmt(result.ci95[0])}-{_fmt(result.ci95[1])}",
+                f"{_fmt(result.null.p95)} / {_fmt(result.null.p99)}",
+                f"{result.p_value:.4f}",
+                _fmt(corpus.baseline(result.metric, "VADER")),
+                _fmt(corpus.baseline(result.metric, "probe")),
+                _fmt(ablated.probe_after if ablated else None),
+            )
+        for note in corpus.notes:
+            console.print(f"[yellow]note[/] ({corpus.name}): {note}")
+    console.print(table)
+    where = out or axis_dir
+    plot = f", {CURVES_PLOT}" if layers == "all" else ""
+    console.print(f"wrote {where}/: {VALIDATION_FILE}{plot}")
+
+
+# ----------------------------------------------------------------------------------- compare
+@app.command()
+def compare(
+    models: Annotated[list[str], typer.Argument(help="Two or more models (as for --model).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV 'class,valence' (e.g. human ratings of the classes); default: the "
+            "stories' a-priori class valence."
+        ),
+    ] = None,
+    positions: Annotated[
+        str,
+        typer.Option(
+            help="held-out (each class placed by a direction fitted without it; default) or "
+            "in-sample (the study's; inflated for supervised methods)."
+        ),
+    ] = "held-out",
+    stories: Stories = None,
+    dataset: Dataset = "faced",
+    method: Method = "mean_difference",
+    layer: Layer = "auto",
+    recipe: Recipe = None,
+    pooling: Pooling = "last",
+    stories_scope: Scope = "all",
+    paraphrases: Paraphrases = True,
+    holdout: Holdout = "auto",
+    batch_size: BatchSize = 16,
+    device: Device = None,
+    cache_dir: CacheDir = None,
+    overwrite: Overwrite = False,
+    progress: Progress = True,
+) -> None:
+    """Build one axis per model (loaded one at a time) and correlate their class positions:
+    Pearson and Spearman matrices, mean off-diagonal, tier against a reference. Writes
+    consistency.json, agreement.png and each model's axis under OUT/axes/.
+
+    Python: ``vaxis.axis.compare.compare_models(models, AxisBuildConfig(...), out)``.
+    """
+    from vaxis.axis.compare import CONSISTENCY_FILE, HEATMAP_PLOT, compare_models, mean_off_diagonal
+
+    kind: Literal["held_out", "in_sample"]
+    if positions == "held-out":
+        kind = "held_out"
+    elif positions == "in-sample":
+        kind = "in_sample"
+    else:
+        raise typer.BadParameter(f"'{positions}': choose held-out or in-sample")
+    config = _run(
+        lambda: _config(
+            stories=stories,
+            dataset=dataset,
+            method=method,
+            layer=layer,
+            recipe=recipe,
+            pooling=pooling,
+            stories_scope=stories_scope,
+            include_paraphrases=paraphrases,
+            holdout=holdout,
+            batch_size=batch_size,
+            device=device,
+            cache_dir=cache_dir,
+        )
+    )
+    report = _run(
+        lambda: compare_models(
+            models,
+            config,
+            out,
+            reference=reference,
+            positions=kind,
+            progress=progress,
+            overwrite=overwrite,
+        )
+    )
+    table = Table(title=f"agreement with the reference ({report.reference_source})")
+    for column in ("model", "layer", "Pearson r", "Spearman", "tier", "diagnosis", "weights"):
+        table.add_column(column)
+    for m in report.models:
+        table.add_row(
+            m.label,
+            str(m.layer),
+            _fmt(m.reference_pearson, 2),
+            _fmt(m.reference_spearman, 2),
+            m.tier,
+            "ok" if m.diagnosis_ok else "[red]not ok[/]",
+            m.model_note,
+        )
+    console.print(table)
+    console.print(
+        f"mean off-diagonal Pearson {mean_off_diagonal(report.pearson):.3f}, Spearman "
+        f"{mean_off_diagonal(report.spearman):.3f} ({kind.replace('_', '-')} positions)"
+    )
+    console.print(f"wrote {out}/: {CONSISTENCY_FILE}, {HEATMAP_PLOT}, axes/")
