@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -15,7 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-console = Console(stderr=False)
+#: piped output (logs, CI, `make demo | tee`) gets room for wide tables instead of rich's 80
+console = Console(width=None if sys.stdout.isatty() else 140)
 T = TypeVar("T")
 
 SYNTHETIC_BANNER = (
