@@ -8,6 +8,7 @@ from vaxis.assets_cli import app as assets_app
 from vaxis.axis.cli import app as axis_app
 from vaxis.brain.cli import app as brain_app
 from vaxis.data.cli import app as data_app
+from vaxis.decoders.cli import train
 
 app = typer.Typer(
     name="vaxis",
@@ -25,6 +26,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(assets_app, name="assets")
 app.add_typer(axis_app, name="axis")
 app.add_typer(brain_app, name="brain")
+app.command(name="train")(train)
 
 
 if __name__ == "__main__":  # pragma: no cover

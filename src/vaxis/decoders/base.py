@@ -1,0 +1,83 @@
+"""What every EEG emotion decoder is: one constructor signature, one forward contract.
+
+Input is DE features shaped ``(batch, n_seconds, n_channels, n_bands)`` -- a segment of one or
+more 1 s windows. Models that do not model time average over the seconds axis first
+(:meth:`Decoder.pool_seconds`). ``forward(x, return_features=True)`` returns
+``(logits, features)`` where ``features`` is the penultimate representation (what probing,
+saturation analysis and alignment losses read). Raw-EEG models (CBraMod-style) take
+``(batch, n_channels, n_samples)`` and declare ``input_kind = "raw"``.
+
+A decoder is registered with :func:`register` in its own module under ``vaxis.decoders``; the
+registry is how the CLI, the training engine and the completeness test find it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, Literal
+
+import torch
+from torch import nn
+
+
+class Decoder(nn.Module):
+    """Base class: subclasses build their layers in ``__init__`` and implement ``features``."""
+
+    #: "de" for (batch, seconds, channels, bands) DE input, "raw" for (batch, channels, samples)
+    input_kind: ClassVar[Literal["de", "raw"]] = "de"
+    #: width of the penultimate representation; set by subclasses in __init__
+    feature_dim: int
+    #: maps the penultimate representation to class logits; built by subclasses
+    classifier: nn.Module
+
+    def __init__(self, n_channels: int, n_bands: int, n_classes: int) -> None:
+        super().__init__()
+        self.n_channels = n_channels
+        self.n_bands = n_bands
+        self.n_classes = n_classes
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate representation (batch, feature_dim)."""
+        raise NotImplementedError
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """Class logits from the penultimate representation."""
+        logits: torch.Tensor = self.classifier(features)
+        return logits
+
+    def forward(
+        self, x: torch.Tensor, return_features: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        features = self.features(x)
+        logits = self.head(features)
+        return (logits, features) if return_features else logits
+
+    @staticmethod
+    def pool_seconds(x: torch.Tensor) -> torch.Tensor:
+        """(batch, seconds, channels, bands) -> (batch, channels, bands) by averaging seconds."""
+        return x.mean(dim=1) if x.dim() == 4 else x
+
+
+DecoderFactory = Callable[..., Decoder]
+DECODERS: dict[str, type[Decoder]] = {}
+
+
+def register(name: str) -> Callable[[type[Decoder]], type[Decoder]]:
+    """Class decorator adding a decoder to :data:`DECODERS` under ``name``."""
+
+    def add(cls: type[Decoder]) -> type[Decoder]:
+        if name in DECODERS:
+            raise ValueError(f"decoder '{name}' is registered twice")
+        DECODERS[name] = cls
+        return cls
+
+    return add
+
+
+def build_decoder(
+    name: str, n_channels: int, n_bands: int, n_classes: int, **hyper: object
+) -> Decoder:
+    """Instantiate a registered decoder; unknown names list the choices."""
+    if name not in DECODERS:
+        raise KeyError(f"unknown decoder '{name}'; choose one of: {', '.join(sorted(DECODERS))}")
+    return DECODERS[name](n_channels, n_bands, n_classes, **hyper)

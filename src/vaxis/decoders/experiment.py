@@ -1,0 +1,234 @@
+"""One run of one decoder on one split, written to a folder: the unit every sweep is made of.
+
+``run_experiment`` checks that the split keeps apart what it claims (subjects, stimuli),
+builds the input units, trains (or fits the scikit-learn baseline), scores the validation and
+test subjects, and writes:
+
+* ``metrics.json`` - protocol, split, subjects of each part, synthetic flag, configs, training
+  history, and the metrics of validation and test (balanced accuracy first, per-subject
+  balanced accuracy for paired statistics). Written last: its presence means "done", so a
+  re-run skips finished runs and resumes unfinished ones from ``checkpoint.pt`` (which is
+  deleted once the run is done).
+* ``val_predictions.npz``, ``test_predictions.npz`` - logits, probabilities, predictions,
+  penultimate features and each sample's subject, stimulus, segment, category and target.
+* ``model.pt`` - the selected weights of a torch decoder (a state dict).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict
+
+from vaxis.data.cohort import Cohort
+from vaxis.data.normalize import subject_zscore
+from vaxis.data.splits import Split
+from vaxis.decoders.augment import Augmentation
+from vaxis.decoders.checkpoint import CHECKPOINT_NAME
+from vaxis.decoders.distill import Distillation
+from vaxis.decoders.metrics import Metrics, compute_metrics
+from vaxis.decoders.svm import SKLEARN_DECODERS, features_of
+from vaxis.decoders.train import EpochRecord, Predictions, TrainConfig, evaluate, fit
+from vaxis.decoders.units import Task, Unit, Units, make_units
+from vaxis.errors import DataFormatError
+
+METRICS_NAME = "metrics.json"
+#: Training regimes of the study's ablation (DESIGN sec. 1): plain, +augmentation, +aug+KD.
+REGIMES: dict[str, dict[str, Any]] = {
+    "plain": {"augmentation": None, "distillation": None},
+    "aug": {"augmentation": Augmentation(), "distillation": None},
+    "kd": {"augmentation": None, "distillation": Distillation()},
+    "aug-kd": {"augmentation": Augmentation(), "distillation": Distillation()},
+}
+
+
+class InputConfig(BaseModel):
+    """How a cohort becomes decoder inputs (see :mod:`vaxis.decoders.units`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task: Task = "faced9"
+    unit: Unit = "segment"
+    segment_seconds: float | None = None
+    sequence: bool = True
+    #: "subject-zscore": each subject's features z-scored over its own samples (label-free;
+    #: every subject, test subjects included, uses only its own data); "none": as loaded.
+    #: Raw cohorts are never normalised here (raw decoders scale their input themselves).
+    normalize: Literal["subject-zscore", "none"] = "subject-zscore"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The headline numbers of a finished run, and where its files are."""
+
+    path: Path
+    decoder: str
+    seed: int
+    split: str
+    best_epoch: int | None
+    val_balanced_accuracy: float | None
+    test_balanced_accuracy: float
+    skipped: bool
+
+
+def with_regime(config: TrainConfig, regime: str) -> TrainConfig:
+    """``config`` with the augmentation and distillation settings of a named regime."""
+    if regime not in REGIMES:
+        raise ValueError(f"unknown regime {regime!r}; choose one of {', '.join(REGIMES)}")
+    return config.model_copy(update=REGIMES[regime])
+
+
+def run_experiment(
+    cohort: Cohort,
+    split: Split,
+    config: TrainConfig,
+    out_dir: str | Path,
+    inputs: InputConfig | None = None,
+    protocol: str | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> RunSummary:
+    """Train and score one decoder on one split; write everything to ``out_dir``.
+
+    A folder whose ``metrics.json`` records the same config and split is skipped; one that
+    records another raises :class:`DataFormatError` (results are never overwritten).
+    """
+    out = Path(out_dir)
+    inputs = inputs or InputConfig()
+    done = _finished(out, config, split)
+    if done is not None:
+        return _summary(out, done, skipped=True)
+    split.check_disjoint(cohort)
+    if inputs.normalize == "subject-zscore" and cohort.meta.kind == "features":
+        cohort = subject_zscore(cohort)
+    parts = {
+        name: make_units(part, inputs.task, inputs.unit, inputs.segment_seconds, inputs.sequence)
+        for name, part in zip(("train", "val", "test"), split.cohorts(cohort), strict=True)
+    }
+    train, val, test = parts["train"], parts["val"], parts["test"]
+    scored: dict[str, Units] = {"val": val, "test": test} if len(val) else {"test": test}
+    out.mkdir(parents=True, exist_ok=True)
+    if config.decoder in SKLEARN_DECODERS:
+        training, predictions = _fit_sklearn(config, train, scored)
+    else:
+        result = fit(config, train, val, run_dir=out, on_epoch=on_epoch)
+        torch.save(result.model.state_dict(), out / "model.pt")
+        predictions = {name: evaluate(result.model, units)[1] for name, units in scored.items()}
+        training = {
+            "best_epoch": result.best_epoch,
+            "best_val_balanced_accuracy": result.best_val_balanced_accuracy,
+            "selected_by": result.selected_by,
+            "device": result.device,
+            "samples_per_second": result.samples_per_second,
+            "history": [asdict(r) for r in result.history],
+        }
+    metrics: dict[str, Metrics] = {}
+    for name, units in scored.items():
+        metrics[name] = compute_metrics(
+            units.y, predictions[name].y_pred, units.subject, units.n_classes
+        )
+        _save_predictions(out / f"{name}_predictions.npz", units, predictions[name])
+    report = {
+        "vaxis_version": _version(),
+        "synthetic": bool(cohort.meta.synthetic),
+        "dataset": cohort.meta.dataset,
+        "protocol": protocol or split.name,
+        "split": split.name,
+        "disjoint_by": list(split.disjoint_by),
+        "subjects": {n: u.subjects.tolist() for n, u in parts.items()},
+        "n_subjects": {n: int(u.subjects.size) for n, u in parts.items()},
+        "held_out_stimuli": list(split.held_out_stimuli),
+        "inputs": inputs.model_dump(mode="json"),
+        "units": {n: u.describe() for n, u in parts.items()},
+        "config": config.model_dump(mode="json"),
+        "config_key": config.key(),
+        "training": training,
+        **{name: m.to_dict() for name, m in metrics.items()},
+    }
+    _write_json(out / METRICS_NAME, report)
+    (out / CHECKPOINT_NAME).unlink(missing_ok=True)  # model.pt holds the selected weights
+    return _summary(out, report, skipped=False)
+
+
+def _fit_sklearn(
+    config: TrainConfig, train: Units, scored: dict[str, Units]
+) -> tuple[dict[str, Any], dict[str, Predictions]]:
+    pipeline = SKLEARN_DECODERS[config.decoder](**{"seed": config.seed, **config.hyper})
+    pipeline.fit(train.x, train.y)
+    predictions = {}
+    for name, units in scored.items():
+        scores = np.asarray(pipeline.decision_function(units.x))
+        logits = np.stack([-scores, scores], axis=1) if scores.ndim == 1 else scores
+        predictions[name] = Predictions(logits=logits, features=features_of(pipeline, units.x))
+    return {"best_epoch": None, "selected_by": "none (closed-form fit)"}, predictions
+
+
+def _save_predictions(path: Path, units: Units, predictions: Predictions) -> None:
+    np.savez_compressed(
+        path,
+        logits=predictions.logits,
+        probs=predictions.probs,
+        y_pred=predictions.y_pred,
+        features=predictions.features,
+        y_true=units.y,
+        subject=units.subject,
+        stimulus=units.stimulus,
+        segment=units.segment,
+        label=units.label,
+    )
+
+
+def _finished(out: Path, config: TrainConfig, split: Split) -> dict[str, Any] | None:
+    path = out / METRICS_NAME
+    if not path.exists():
+        return None
+    report: dict[str, Any] = json.loads(path.read_text())
+    if report.get("config_key") != config.key() or report.get("split") != split.name:
+        raise DataFormatError(
+            path,
+            "this folder holds the results of a different run",
+            "choose another output folder (results are never overwritten)",
+        )
+    return report
+
+
+def _summary(out: Path, report: dict[str, Any], skipped: bool) -> RunSummary:
+    val = report.get("val")
+    return RunSummary(
+        path=out,
+        decoder=report["config"]["decoder"],
+        seed=report["config"]["seed"],
+        split=report["split"],
+        best_epoch=report["training"]["best_epoch"],
+        val_balanced_accuracy=None if val is None else val["balanced_accuracy"],
+        test_balanced_accuracy=report["test"]["balanced_accuracy"],
+        skipped=skipped,
+    )
+
+
+def _write_json(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(payload, indent=1, default=_jsonable))
+    os.replace(tmp, path)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray | tuple):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def _version() -> str:
+    try:
+        return version("vaxis")
+    except PackageNotFoundError:
+        return "unknown"
