@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from vaxis.analysis.cli import app as analysis_app
 from vaxis.assets_cli import app as assets_app
 from vaxis.axis.cli import app as axis_app
 from vaxis.brain.cli import app as brain_app
@@ -17,7 +18,7 @@ app = typer.Typer(
         "Stages: `vaxis data` (cohorts, loaders, DE features); `vaxis assets` (rated text "
         "fetched at set-up); `vaxis axis` (the V-axis from a language model: build, "
         "validate, compare); `vaxis brain` (EEG read-out of the V-axis); `vaxis train` "
-        "(EEG emotion decoders)."
+        "(EEG emotion decoders); `vaxis probe` (the V-axis inside trained decoders)."
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -27,6 +28,7 @@ app.add_typer(assets_app, name="assets")
 app.add_typer(axis_app, name="axis")
 app.add_typer(brain_app, name="brain")
 app.command(name="train")(train)
+app.add_typer(analysis_app)  # its one command appears as `vaxis probe`
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -114,6 +114,9 @@ def test_regimes_set_the_studys_augmentation_and_distillation() -> None:
     both = with_regime(MLP, "aug-kd")
     assert both.augmentation is not None and both.distillation is not None
     assert both.distillation.weight == 0.5 and both.augmentation.p == 0.6
-    assert set(REGIMES) == {"plain", "aug", "kd", "aug-kd"}
+    assert set(REGIMES) == {"plain", "aug", "kd", "aug-kd", "shuffled"}
+    null = with_regime(MLP, "shuffled")
+    assert null.shuffle_labels and null.key() != MLP.key()
+    assert not with_regime(null, "plain").shuffle_labels, "regimes are complete settings"
     with pytest.raises(ValueError, match="unknown regime"):
         with_regime(MLP, "fancy")

@@ -10,7 +10,7 @@ import pytest
 from vaxis.data.cohort import Cohort, CohortMeta
 from vaxis.data.datasets import FACED, FACED_CLASSES, FACED_CLIP_LABELS
 from vaxis.data.synthetic import SynthConfig, synthesize_features
-from vaxis.decoders.units import Units, make_units
+from vaxis.decoders.units import Units, make_units, shuffle_stimulus_labels
 from vaxis.errors import DataFormatError
 
 SUBJECTS, N_CLIPS, N_WINDOWS, N_CHANNELS, N_BANDS = (3, 7), 28, 30, 2, 3
@@ -164,3 +164,22 @@ def test_seedv_segments_default_to_three_four_second_windows() -> None:
     first = (cohort.subject == 1) & (cohort.stimulus == 44) & (cohort.window < 3)
     last = np.flatnonzero((units.subject == 1) & (units.stimulus == 44) & (units.segment == 0))
     np.testing.assert_array_equal(units.x[last[0]], cohort.data[first])
+
+
+def test_shuffled_labels_move_whole_stimuli_and_keep_class_sizes() -> None:
+    units = make_units(coded_cohort(), task="faced9", unit="segment")
+    half = units.subject < np.median(units.subject)
+    parts = {"train": units.subset(half), "test": units.subset(~half)}
+    shuffled = shuffle_stimulus_labels(parts, seed=3)
+    by_stimulus: dict[int, set[int]] = {}
+    for part in shuffled.values():
+        for stimulus, y in zip(part.stimulus, part.y, strict=True):
+            by_stimulus.setdefault(int(stimulus), set()).add(int(y))
+    assert all(len(ys) == 1 for ys in by_stimulus.values()), "one target per stimulus"
+    new = np.array([next(iter(by_stimulus[s])) for s in range(28)])
+    np.testing.assert_array_equal(np.bincount(new), np.bincount(FACED_CLIP_LABELS))
+    assert (new != np.asarray(FACED_CLIP_LABELS)).sum() > 10, "labels must actually move"
+    for name, part in shuffled.items():
+        np.testing.assert_array_equal(part.label, parts[name].label)  # true category kept
+    again = shuffle_stimulus_labels(parts, seed=3)
+    np.testing.assert_array_equal(again["train"].y, shuffled["train"].y)

@@ -17,8 +17,8 @@ from vaxis.errors import VaxisError
 
 app = typer.Typer(
     help=(
-        "EEG cohorts: generate synthetic ones, import FACED / SEED-V folders, inspect, "
-        "compute differential-entropy (DE) features."
+        "EEG cohorts: generate synthetic ones, inspect cohort files or FACED / SEED-V "
+        "folders, compute differential-entropy (DE) features."
     ),
     no_args_is_help=True,
 )

@@ -37,16 +37,22 @@ from vaxis.decoders.distill import Distillation
 from vaxis.decoders.metrics import Metrics, compute_metrics
 from vaxis.decoders.svm import SKLEARN_DECODERS, features_of
 from vaxis.decoders.train import EpochRecord, Predictions, TrainConfig, evaluate, fit
-from vaxis.decoders.units import Task, Unit, Units, make_units
+from vaxis.decoders.units import Task, Unit, Units, make_units, shuffle_stimulus_labels
 from vaxis.errors import DataFormatError
 
 METRICS_NAME = "metrics.json"
 #: Training regimes of the study's ablation (DESIGN sec. 1): plain, +augmentation, +aug+KD.
 REGIMES: dict[str, dict[str, Any]] = {
-    "plain": {"augmentation": None, "distillation": None},
-    "aug": {"augmentation": Augmentation(), "distillation": None},
-    "kd": {"augmentation": None, "distillation": Distillation()},
-    "aug-kd": {"augmentation": Augmentation(), "distillation": Distillation()},
+    "plain": {"augmentation": None, "distillation": None, "shuffle_labels": False},
+    "aug": {"augmentation": Augmentation(), "distillation": None, "shuffle_labels": False},
+    "kd": {"augmentation": None, "distillation": Distillation(), "shuffle_labels": False},
+    "aug-kd": {
+        "augmentation": Augmentation(),
+        "distillation": Distillation(),
+        "shuffle_labels": False,
+    },
+    #: the shuffled-label null for probing: whole stimuli swap classes before training
+    "shuffled": {"augmentation": None, "distillation": None, "shuffle_labels": True},
 }
 
 
@@ -112,6 +118,8 @@ def run_experiment(
         name: make_units(part, inputs.task, inputs.unit, inputs.segment_seconds, inputs.sequence)
         for name, part in zip(("train", "val", "test"), split.cohorts(cohort), strict=True)
     }
+    if config.shuffle_labels:
+        parts = shuffle_stimulus_labels(parts, config.seed)
     train, val, test = parts["train"], parts["val"], parts["test"]
     scored: dict[str, Units] = {"val": val, "test": test} if len(val) else {"test": test}
     out.mkdir(parents=True, exist_ok=True)

@@ -62,6 +62,8 @@ class TrainConfig(BaseModel):
     augmentation: Augmentation | None = None
     distillation: Distillation | None = None
     seed: int = 0
+    #: a null: permute targets between whole stimuli before training (see shuffle_stimulus_labels)
+    shuffle_labels: bool = False
     #: "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
     device: str = "auto"
     num_threads: int | None = Field(default=None, ge=1)

@@ -221,3 +221,19 @@ def _units(
         input_kind=input_kind,
         synthetic=bool(cohort.meta.synthetic),
     )
+
+
+def shuffle_stimulus_labels(parts: dict[str, Units], seed: int) -> dict[str, Units]:
+    """Reassign targets by permuting whole stimuli between classes (a shuffled-label null).
+
+    Every stimulus keeps one consistent (wrong) target in every part and class sizes in
+    stimuli are kept, so a decoder can still learn stimulus identity but not the category:
+    the null that probing compares trained decoders with. ``label`` keeps the true category.
+    """
+    stimuli = np.unique(np.concatenate([u.stimulus for u in parts.values()]))
+    target = np.full(int(stimuli.max()) + 1, -1, dtype=np.int64)
+    for units in parts.values():
+        target[units.stimulus] = units.y
+    permuted = target.copy()
+    permuted[stimuli] = np.random.default_rng(seed).permutation(target[stimuli])
+    return {name: replace(units, y=permuted[units.stimulus]) for name, units in parts.items()}
