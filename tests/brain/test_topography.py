@@ -17,11 +17,11 @@ from vaxis.brain.topography import (
     plot_scatter,
     plot_topomaps,
     region_summary,
-    save_figure,
 )
 from vaxis.data.cohort import Cohort
 from vaxis.data.datasets import FACED_CHANNELS, SEEDV_CHANNELS
 from vaxis.data.synthetic import GroundTruth, SynthConfig, synthesize_features
+from vaxis.plotting import save_figure
 
 BANDS = ("delta", "theta", "alpha", "beta", "gamma")
 

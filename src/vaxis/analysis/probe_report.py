@@ -35,11 +35,11 @@ from vaxis.analysis.probe_nulls import (
 )
 from vaxis.brain.positions import StimulusPositions
 from vaxis.brain.report import Stat, json_ready
-from vaxis.brain.topography import save_figure
 from vaxis.data.datasets import DATASETS
 from vaxis.data.safe_pickle import load_npz
 from vaxis.data.synthetic import stimulus_classes
 from vaxis.errors import DataFormatError
+from vaxis.plotting import save_figure
 
 METRICS_NAME = "metrics.json"  # as vaxis.decoders.experiment writes it
 PROBE_FILE = "probe.json"

@@ -20,9 +20,9 @@ from vaxis.brain.topography import (
     cell_correlations,
     plot_scatter,
     plot_topomaps,
-    save_figure,
 )
 from vaxis.data.cohort import Cohort
+from vaxis.plotting import save_figure
 
 READOUT_FILE = "readout.json"
 SYNTHETIC_WARNING = (

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import mne
@@ -227,13 +226,3 @@ def plot_scatter(
     ax.set_title(f"{title}\nr = {r:+.2f}, n = {true.size}", fontsize=9)
     ax.legend(fontsize=7, loc="best")
     return fig
-
-
-def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
-    """Write ``<stem>.png`` and ``<stem>.svg``; returns both paths."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
-    for path in paths:
-        fig.savefig(path, dpi=150 if path.suffix == ".png" else None)
-    return paths
