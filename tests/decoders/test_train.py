@@ -178,3 +178,34 @@ def test_runs_on_the_gpu_when_present() -> None:
     result = fit(study_regime(device="auto"), train, val)
     assert result.device.startswith("cuda")
     assert evaluate(result.model, val)[0].balanced_accuracy > 0.9
+
+
+def test_an_auxiliary_loss_with_parameters_is_trained_and_resumed(tmp_path: Path) -> None:
+    """fit() optimises a loss module's own parameters and restores them from a checkpoint."""
+    units = planted_units(n_per_class=20, n_classes=3, shape=(1, 4, 3))
+
+    class HeadLoss(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = torch.nn.Linear(16, 1)
+
+        def forward(
+            self, logits: torch.Tensor, features: torch.Tensor, batch: object
+        ) -> torch.Tensor:
+            return (self.head(features) ** 2).mean()
+
+    def run(epochs: int, until: int | None, run_dir: Path | None) -> HeadLoss:
+        torch.manual_seed(0)
+        loss = HeadLoss()
+        config = TrainConfig(decoder="mlp", hyper={"hidden": [16]}, epochs=epochs, batch_size=16,
+                             warmup_epochs=0, num_threads=1, checkpoint_every=1)  # fmt: skip
+        fit(config, units, run_dir=run_dir, until_epoch=until, extra_loss=loss)
+        return loss
+
+    torch.manual_seed(0)
+    initial = HeadLoss().head.weight.detach().clone()
+    straight = run(4, None, tmp_path / "straight")
+    assert not torch.equal(straight.head.weight, initial)
+    run(4, 2, tmp_path / "resumed")
+    resumed = run(4, None, tmp_path / "resumed")
+    torch.testing.assert_close(resumed.head.weight, straight.head.weight)

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from sklearn.metrics import balanced_accuracy_score
+from torch import nn
 from torch.nn import functional as F
 
 from vaxis.decoders.augment import Augmentation, augment
@@ -217,7 +218,7 @@ class _Run:
         self.bounds = list(_batch_bounds(len(train), config.batch_size))
         steps = len(self.bounds)
         self.optimizer = torch.optim.AdamW(
-            model.parameters(),
+            _trainable(model, extra_loss),
             lr=config.lr,
             weight_decay=config.weight_decay,
             fused=device.type in {"cpu", "cuda"},  # one kernel for all parameters: ~5x faster
@@ -335,6 +336,7 @@ class _Run:
         return self.identity | {
             "epoch": self.epoch,
             "model": self.model.state_dict(),
+            "extra_loss": _module_state(self.extra_loss),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "rng": {
@@ -350,6 +352,8 @@ class _Run:
     def _restore(self, state: dict[str, Any]) -> None:
         self.epoch = int(state["epoch"])
         self.model.load_state_dict(state["model"])
+        if isinstance(self.extra_loss, nn.Module):
+            self.extra_loss.load_state_dict(state["extra_loss"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         rng = state["rng"]
@@ -416,3 +420,19 @@ def _threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _trainable(model: nn.Module, extra_loss: ExtraLoss | None) -> list[nn.Parameter]:
+    """The decoder's parameters, then those an auxiliary loss owns (heads, projections).
+
+    A loss that wraps the decoder shares its parameters: each is listed once.
+    """
+    params = list(model.parameters())
+    if isinstance(extra_loss, nn.Module):
+        seen = {id(p) for p in params}
+        params += [p for p in extra_loss.parameters() if id(p) not in seen]
+    return params
+
+
+def _module_state(module: object) -> dict[str, torch.Tensor]:
+    return module.state_dict() if isinstance(module, nn.Module) else {}
