@@ -1,0 +1,142 @@
+"""Run a grid of jobs: skip the finished ones, run the rest on an executor, resume after a crash.
+
+Each job runs through :func:`execute`, in the worker: claim the job, check again that no one
+finished it meanwhile, run it, write its record, release the claim. Records are written by the
+worker as each job ends, so a killed sweep loses only the jobs that were running; the next
+call runs them again and skips everything finished. A failed job is recorded with its
+traceback (the sweep goes on) and is run again by the next call.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+from vaxis.console import console, track
+from vaxis.sweep.executors import Executor, LocalExecutor
+from vaxis.sweep.jobs import Job, JobFn, get_kind
+from vaxis.sweep.store import ResultStore
+
+Outcome = Literal["ok", "failed", "done", "busy"]
+
+
+@dataclass
+class SweepSummary:
+    """What one call of :func:`run_sweep` did."""
+
+    total: int
+    #: finished before this call (skipped)
+    already_done: int = 0
+    succeeded: int = 0
+    #: key -> traceback of jobs that raised (recorded; run again next time)
+    failed: dict[str, str] = field(default_factory=dict)
+    #: jobs another live worker was running (left to it)
+    busy: int = 0
+    #: jobs whose worker died or that never started (nothing recorded; run again next time)
+    lost: int = 0
+    #: unreadable result files met (treated as not done)
+    corrupt: int = 0
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """Whether every job of the grid has a successful result now."""
+        return self.already_done + self.succeeded == self.total
+
+
+def execute(job: Job, root: str, kinds: Mapping[str, JobFn]) -> Outcome:
+    """Run one job in this process and record its outcome in the store at ``root``.
+
+    ``kinds`` maps job kinds to their functions: passing the functions (pickled by reference)
+    makes a spawned worker import the modules that define them, built-in or not.
+    """
+    store, key = ResultStore(root), job.key()
+    if not store.claim(key):
+        return "busy"
+    try:
+        if store.done(key):  # finished by another worker since the sweep looked
+            return "done"
+        work = store.work_dir(key)
+        work.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        try:
+            result = kinds[job.kind](dict(job.params), work)
+        except Exception:
+            store.put(job, None, "failed", traceback.format_exc(), time.perf_counter() - start)
+            return "failed"
+        store.put(job, result, "ok", None, time.perf_counter() - start)
+        return "ok"
+    finally:
+        store.release(key)
+
+
+def run_sweep(
+    jobs: Sequence[Job],
+    store: ResultStore | str | Path,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> SweepSummary:
+    """Run every job of ``jobs`` not yet finished in ``store``; returns what happened.
+
+    The default executor is :class:`~vaxis.sweep.executors.LocalExecutor`. Ctrl-C stops the
+    sweep gracefully: finished jobs stay recorded, the summary says ``interrupted``.
+    """
+    start = time.perf_counter()
+    store = store if isinstance(store, ResultStore) else ResultStore(store)
+    executor = executor or LocalExecutor()
+    unique = list({job.key(): job for job in jobs}.values())
+    todo = [job for job in unique if not store.done(job.key())]
+    summary = SweepSummary(total=len(unique), already_done=len(unique) - len(todo))
+    summary.corrupt = len(store.corrupt)
+    _say(
+        progress,
+        f"sweep: {summary.total} jobs, {summary.already_done} already done, "
+        f"{len(todo)} to run"
+        + (f"; {summary.corrupt} unreadable results will be re-run" if summary.corrupt else ""),
+    )
+    kinds = {job.kind: get_kind(job.kind).fn for job in todo}
+    outcomes = executor.map(partial(execute, root=str(store.root), kinds=kinds), todo)
+    seen = 0
+    try:
+        for job, outcome in _tracked(outcomes, progress, len(todo)):
+            seen += 1
+            _count(summary, store, job, outcome)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        _say(progress, "sweep interrupted: finished jobs are kept; run it again to resume")
+    summary.lost += len(todo) - seen
+    summary.seconds = time.perf_counter() - start
+    if summary.failed:
+        _say(progress, f"[red]{len(summary.failed)} jobs failed[/] (run again to retry)")
+    return summary
+
+
+def _count(summary: SweepSummary, store: ResultStore, job: Job, outcome: object) -> None:
+    if outcome == "ok":
+        summary.succeeded += 1
+    elif outcome == "done":
+        summary.already_done += 1
+    elif outcome == "busy":
+        summary.busy += 1
+    elif outcome == "failed":
+        record = store.get(job.key())
+        summary.failed[job.key()] = record["error"] if record else "failed (no record)"
+    else:  # the executor's exception: the worker died before recording anything
+        summary.lost += 1
+
+
+def _tracked(
+    outcomes: Iterator[tuple[Job, object]], progress: bool, total: int
+) -> Iterator[tuple[Job, object]]:
+    return track(outcomes, "sweep", total=total) if progress else outcomes
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:
+        console.print(message)
