@@ -209,3 +209,9 @@ def test_an_auxiliary_loss_with_parameters_is_trained_and_resumed(tmp_path: Path
     run(4, 2, tmp_path / "resumed")
     resumed = run(4, None, tmp_path / "resumed")
     torch.testing.assert_close(resumed.head.weight, straight.head.weight)
+
+
+def test_training_without_samples_fails_clearly() -> None:
+    empty = planted_units(n_per_class=4, n_classes=3).subset(np.zeros(12, dtype=bool))
+    with pytest.raises(ValueError, match="0 training samples"):
+        fit(TrainConfig(decoder="mlp", epochs=1), empty)

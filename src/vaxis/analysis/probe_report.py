@@ -94,10 +94,11 @@ def dataset_of(root: str | Path) -> str:
     runs = find_runs(root)
     if not runs:
         raise DataFormatError(root, "no finished runs (metrics.json) here", "run `vaxis train`")
-    return str(_metrics(runs[0]).get("dataset", "faced"))
+    return str(read_metrics(runs[0]).get("dataset", "faced"))
 
 
-def _metrics(run_dir: Path) -> dict[str, Any]:
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    """A finished run's ``metrics.json`` (clear error when it is not one)."""
     path = run_dir / METRICS_NAME
     try:
         metrics = json.loads(path.read_text())
@@ -111,7 +112,7 @@ def _metrics(run_dir: Path) -> dict[str, Any]:
 
 def load_run(path: Path, root: Path) -> Run:
     """Read one run folder (metrics and predictions); DataFormatError names what is missing."""
-    metrics = _metrics(path)
+    metrics = read_metrics(path)
     val = path / "val_predictions.npz"
     return Run(
         name=path.relative_to(root).as_posix() if path != root else path.name,

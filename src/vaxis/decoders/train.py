@@ -180,6 +180,11 @@ def fit(
     one found there. ``until_epoch`` stops early (checkpointed) for time-sliced jobs.
     ``extra_loss(logits, features, batch)`` is added to the loss (alignment strategies).
     """
+    if len(train) < 2:
+        raise ValueError(
+            f"{len(train)} training samples: nothing to train on (is the segment longer than "
+            f"the stimuli? {train.describe()['unit']} units of {train.seconds:g} s)"
+        )
     device = resolve_device(config.device)
     with _seeded(config.seed, device), _threads(config.num_threads):
         if model is None:
