@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from vaxis.align.cli import align
 from vaxis.analysis.cli import app as analysis_app
 from vaxis.assets_cli import app as assets_app
 from vaxis.axis.cli import app as axis_app
@@ -18,7 +19,8 @@ app = typer.Typer(
         "Stages: `vaxis data` (cohorts, loaders, DE features); `vaxis assets` (rated text "
         "fetched at set-up); `vaxis axis` (the V-axis from a language model: build, "
         "validate, compare); `vaxis brain` (EEG read-out of the V-axis); `vaxis train` "
-        "(EEG emotion decoders); `vaxis probe` (the V-axis inside trained decoders)."
+        "(EEG emotion decoders); `vaxis probe` (the V-axis inside trained decoders); "
+        "`vaxis align` (V-axis interventions against a plain baseline, paired statistics)."
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -29,6 +31,7 @@ app.add_typer(axis_app, name="axis")
 app.add_typer(brain_app, name="brain")
 app.command(name="train")(train)
 app.add_typer(analysis_app)  # its one command appears as `vaxis probe`
+app.command(name="align")(align)
 
 
 if __name__ == "__main__":  # pragma: no cover

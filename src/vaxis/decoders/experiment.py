@@ -32,11 +32,20 @@ from vaxis.data.cohort import Cohort
 from vaxis.data.normalize import subject_zscore
 from vaxis.data.splits import Split
 from vaxis.decoders.augment import Augmentation
+from vaxis.decoders.base import Decoder, build_decoder
 from vaxis.decoders.checkpoint import CHECKPOINT_NAME
 from vaxis.decoders.distill import Distillation
 from vaxis.decoders.metrics import Metrics, compute_metrics
 from vaxis.decoders.svm import SKLEARN_DECODERS, features_of
-from vaxis.decoders.train import EpochRecord, Predictions, TrainConfig, evaluate, fit
+from vaxis.decoders.train import (
+    EpochRecord,
+    ExtraLoss,
+    Predictions,
+    TrainConfig,
+    evaluate,
+    fit,
+    resolve_device,
+)
 from vaxis.decoders.units import Task, Unit, Units, make_units, shuffle_stimulus_labels
 from vaxis.errors import DataFormatError
 
@@ -100,8 +109,12 @@ def run_experiment(
     inputs: InputConfig | None = None,
     protocol: str | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    extra_loss_factory: Callable[[Decoder, Units], ExtraLoss] | None = None,
 ) -> RunSummary:
     """Train and score one decoder on one split; write everything to ``out_dir``.
+
+    ``extra_loss_factory(model, train_units)`` builds an auxiliary loss (an alignment
+    intervention) for the decoder, which is then initialised exactly as without one.
 
     A folder whose ``metrics.json`` records the same config and split is skipped; one that
     records another raises :class:`DataFormatError` (results are never overwritten).
@@ -124,9 +137,14 @@ def run_experiment(
     scored: dict[str, Units] = {"val": val, "test": test} if len(val) else {"test": test}
     out.mkdir(parents=True, exist_ok=True)
     if config.decoder in SKLEARN_DECODERS:
+        if extra_loss_factory is not None:
+            raise ValueError(f"decoder {config.decoder!r} is not trained by gradient descent")
         training, predictions = _fit_sklearn(config, train, scored)
     else:
-        result = fit(config, train, val, run_dir=out, on_epoch=on_epoch)
+        model, extra = _with_extra_loss(config, train, extra_loss_factory)
+        result = fit(
+            config, train, val, model=model, run_dir=out, extra_loss=extra, on_epoch=on_epoch
+        )
         torch.save(result.model.state_dict(), out / "model.pt")
         predictions = {name: evaluate(result.model, units)[1] for name, units in scored.items()}
         training = {
@@ -163,6 +181,26 @@ def run_experiment(
     _write_json(out / METRICS_NAME, report)
     (out / CHECKPOINT_NAME).unlink(missing_ok=True)  # model.pt holds the selected weights
     return _summary(out, report, skipped=False)
+
+
+def _with_extra_loss(
+    config: TrainConfig,
+    train: Units,
+    factory: Callable[[Decoder, Units], ExtraLoss] | None,
+) -> tuple[Decoder | None, ExtraLoss | None]:
+    """The decoder, built from the seed as :func:`fit` would, and its extra loss (on the
+    decoder's device); (None, None) without a factory (``fit`` builds the decoder)."""
+    if factory is None:
+        return None, None
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_decoder(
+            config.decoder, train.n_channels, train.n_bands, train.n_classes, **config.hyper
+        )
+        extra = factory(model, train)
+    if isinstance(extra, torch.nn.Module):
+        extra.to(resolve_device(config.device))
+    return model, extra
 
 
 def _fit_sklearn(

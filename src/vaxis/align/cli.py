@@ -1,0 +1,120 @@
+"""`vaxis align`: train the baseline and every intervention, compare each with the baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from vaxis.console import SYNTHETIC_BANNER, console
+from vaxis.errors import VaxisError
+
+if TYPE_CHECKING:
+    from vaxis.align.effects import ComparisonTable
+
+app = typer.Typer(help="Alignment interventions against the baseline.", no_args_is_help=True)
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+@app.command()
+def align(
+    cohort: Annotated[Path, typer.Argument(help="A *.cohort.h5 of DE features.")],
+    positions: Annotated[
+        str,
+        typer.Option(
+            help="V-axis positions: an axis folder, a stimulus-positions CSV/JSON, 'classes' "
+            "(the dataset's valence groups) or 'truth' (a synthetic cohort's ground truth)."
+        ),
+    ],
+    interventions: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated names, 'all', or name/control (permuted, label-smoothing)."
+        ),
+    ] = "all",
+    controls: Annotated[
+        str, typer.Option(help="Controls for every intervention: permuted, label-smoothing.")
+    ] = "",
+    decoder: Annotated[str, typer.Option(help="A torch decoder (see `vaxis train`).")] = "mlp",
+    hyper: Annotated[
+        str, typer.Option(help="Decoder hyper-parameters as JSON, e.g. '{\"hidden\": [64]}'.")
+    ] = "{}",
+    epochs: Annotated[int, typer.Option(help="Epochs per run (the study: 100).")] = 100,
+    batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 128,
+    lr: Annotated[float, typer.Option(help="Peak learning rate (AdamW).")] = 1e-3,
+    seeds: Annotated[str, typer.Option(help="Seeds, comma-separated.")] = "0,1,2,3,4",
+    protocol: Annotated[str, typer.Option(help="Split (study for all 123 FACED).")] = "holdout",
+    fold: Annotated[int, typer.Option(help="Fold of the split (0-based).")] = 0,
+    task: Annotated[str, typer.Option(help="auto, faced9, binary or seedv5.")] = "auto",
+    correction: Annotated[str, typer.Option(help="Verdicts after holm or bh.")] = "holm",
+    executor: Annotated[str, typer.Option(help="local (processes) or serial.")] = "local",
+    workers: Annotated[int | None, typer.Option(help="Worker processes (local).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="CPU threads per run (torch).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs/align"),
+) -> None:
+    """Train the baseline and every intervention on the same split and seeds; compare each.
+
+    Writes OUT/align.json and forest plots; re-running resumes (finished runs are kept).
+    Python: ``vaxis.align.run.run_align(AlignConfig(...))``.
+    """
+    from vaxis.align.run import AlignConfig, run_align
+
+    try:
+        settings = {
+            "cohort": cohort, "positions": positions, "decoder": decoder,
+            "hyper": json.loads(hyper), "epochs": epochs, "batch_size": batch_size, "lr": lr,
+            "seeds": tuple(int(s) for s in _names(seeds)),
+            "interventions": () if interventions == "all" else _names(interventions),
+            "controls": _names(controls), "protocol": protocol, "fold": fold, "task": task,
+            "correction": correction, "executor": executor, "workers": workers,
+            "device": device, "threads": threads, "out": out,
+        }  # fmt: skip
+        config = AlignConfig.model_validate(settings)
+        report = run_align(config, progress=True)
+    except ValidationError as error:
+        _fail(f"invalid settings:\n{error}")
+    except (VaxisError, ValueError, RuntimeError) as error:  # JSONDecodeError is a ValueError
+        _fail(str(error))
+    if report.synthetic:
+        console.print(SYNTHETIC_BANNER)
+    console.print(
+        f"{report.protocol}: {len(report.test_subjects)} test subjects, {len(report.seeds)} "
+        f"seeds, positions from {report.positions_source}"
+    )
+    _print_table(report.by_subject, "paired over test subjects (real power)")
+    _print_table(report.by_seed, "the study's test: paired t over seeds (for comparability)")
+    console.print("written: " + ", ".join(str(p) for p in report.files))
+
+
+def _print_table(table: ComparisonTable, title: str) -> None:
+    rich = Table(title=f"{title}; {table.protocol}", title_justify="left")
+    for column in ("arm", "n", "mean delta", "interval", "d_z", "p", "p holm", "p BH", "verdict"):
+        rich.add_column(column)
+    primary = table.primary
+    for row in table.rows:
+        rich.add_row(
+            row.name,
+            str(row.n),
+            f"{row.mean_delta:+.4f}",
+            f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]",
+            f"{row.d_z:.2f}",
+            f"{row.tests[primary].p_value:.3g}",
+            f"{row.p_holm[primary]:.3g}",
+            f"{row.p_bh[primary]:.3g}",
+            row.verdict,
+        )
+    console.print(rich)
+    console.print(table.counts_line())
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[bold red]error[/]: {message}")
+    raise typer.Exit(code=2)

@@ -1,0 +1,63 @@
+"""`vaxis align` through typer's test runner: tables, labels, files, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.align.test_run import write_cohort
+from vaxis.align.cli import app
+
+runner = CliRunner()
+SMALL = ["--positions", "truth", "--decoder", "mlp", "--hyper", '{"hidden": [32]}',
+         "--epochs", "3", "--batch-size", "32", "--lr", "0.01", "--seeds", "0,1",
+         "--executor", "serial", "--threads", "1"]  # fmt: skip
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, " ".join(result.output.split())
+
+
+@pytest.fixture(scope="module")
+def cohort_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_cohort(tmp_path_factory.mktemp("cohort"))
+
+
+def test_align_prints_both_tests_and_writes_the_report(cohort_path: Path, tmp_path: Path) -> None:
+    arms = "aux-mse-0.5,rsa-5/label-smoothing"
+    code, text = run(str(cohort_path), *SMALL, "--interventions", arms, "-o", str(tmp_path))
+    assert code == 0, text
+    assert "SYNTHETIC DATA" in text
+    assert "paired over test subjects" in text and "the study's test" in text
+    assert "3 test subjects" in text and "2 seeds" in text
+    assert text.count("study: 0 / 9 / 16 of 25") == 2  # beside each table's counts
+    assert text.count("│ rsa-5/label-smoothing │") == 2 and "│ baseline" not in text
+    saved = json.loads((tmp_path / "align.json").read_text())
+    names = [row["name"] for row in saved["by_subject"]["rows"]]
+    assert names == ["aux-mse-0.5", "rsa-5/label-smoothing"]
+    assert saved["by_subject"]["correction"] == "holm"
+    assert (tmp_path / "forest_subjects.svg").exists() and (tmp_path / "forest_seeds.png").exists()
+    code, text = run(str(cohort_path), *SMALL, "--interventions", arms, "-o", str(tmp_path))
+    assert code == 0 and "6 jobs, 6 already done, 0 to run" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--interventions", "no-such"], "unknown intervention"),
+        (["--controls", "shuffled"], "invalid settings"),
+        (["--seeds", "3"], "two distinct seeds"),
+        (["--hyper", "{hidden"], "error"),
+        (["--protocol", "loso", "--fold", "99"], "has 16 folds"),
+    ],
+)
+def test_bad_settings_exit_with_a_message(
+    cohort_path: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    code, text = run(str(cohort_path), *SMALL, *args, "-o", str(tmp_path))
+    assert code == 2 and message in text, text
+    assert not (tmp_path / "sweep").exists()
