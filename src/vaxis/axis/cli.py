@@ -388,3 +388,85 @@ def compare(
         f"{mean_off_diagonal(report.spearman):.3f} ({kind.replace('_', '-')} positions)"
     )
     console.print(f"wrote {out}/: {CONSISTENCY_FILE}, {HEATMAP_PLOT}, axes/")
+
+
+# -------------------------------------------------------------------------------- paraphrase
+@app.command()
+def paraphrase(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Story file to write (.yaml or .csv).")],
+    model: Model = "smollm2",
+    gguf_file: GgufFile = None,
+    stories: Stories = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Check your stories' classes against faced or seedv (default: no check)."
+        ),
+    ] = None,
+    n: Annotated[int, typer.Option(help="Paraphrases per story (existing ones count).")] = 50,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 0.95,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens generated per output.")] = 120,
+    min_tokens: Annotated[int, typer.Option(help="Shortest paraphrase kept (tokens).")] = 5,
+    max_tokens: Annotated[int, typer.Option(help="Longest paraphrase kept (tokens).")] = 80,
+    min_distance: Annotated[
+        float, typer.Option(help="Smallest cosine distance from the source story kept.")
+    ] = 0.10,
+    embedder: Annotated[
+        str,
+        typer.Option(
+            help="lm-mean (middle layer of the same model, a stand-in for a sentence embedder) "
+            "or an encoder folder / alias (minilm)."
+        ),
+    ] = "lm-mean",
+    max_attempts: Annotated[int, typer.Option(help="Outputs per story at most, times n.")] = 4,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    batch_size: BatchSize = 16,
+    device: Device = None,
+    cache_dir: CacheDir = None,
+    overwrite: Overwrite = False,
+    progress: Progress = True,
+) -> None:
+    """Paraphrase every story with a local instruction model (the study's recipe: keep all
+    emotional content, different words and structure; kept when 5-80 tokens long and at cosine
+    distance >= 0.10 from the source). Writes OUT and paraphrase_report.json beside it.
+
+    Python: ``vaxis.axis.paraphrase.generate_paraphrases(stories, ParaphraseConfig(...), out)``.
+    """
+    from vaxis.axis.paraphrase import REPORT_FILE, ParaphraseConfig, generate_paraphrases
+    from vaxis.axis.stories import load_bundled_stories, load_stories
+
+    config = _run(
+        lambda: ParaphraseConfig(
+            model=model,
+            gguf_file=gguf_file,
+            n=n,
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            min_tokens=min_tokens,
+            max_tokens=max_tokens,
+            min_distance=min_distance,
+            embedder=embedder,
+            max_attempts=max_attempts,
+            batch_size=batch_size,
+            seed=seed,
+            device=device,
+            cache_dir=None if cache_dir is None else str(cache_dir),
+        )
+    )
+    story_set = _run(
+        lambda: (
+            load_stories(stories, dataset) if stories else load_bundled_stories(dataset or "faced")
+        )
+    )
+    _, report = _run(lambda: generate_paraphrases(story_set, config, out, progress, overwrite))
+    table = Table(title=f"paraphrases by {model} ({report['prompt_style']} prompt)")
+    for column in ("story", "had", "generated", "kept", "rejected"):
+        table.add_column(column)
+    for story_id, c in report["stories"].items():
+        why = ", ".join(f"{k} {v}" for k, v in c["rejected"].items() if v) or "-"
+        table.add_row(story_id, str(c["existing"]), str(c["generated"]), str(c["kept"]), why)
+    console.print(table)
+    console.print(f"[bold]weights[/]: {report['model_note']}; distances: {report['embedder']}")
+    console.print(f"wrote {out} and {out.parent / REPORT_FILE}")
