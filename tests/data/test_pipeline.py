@@ -12,6 +12,7 @@ from vaxis.data.cohort import Cohort, save_stream
 from vaxis.data.features import raw_to_features
 from vaxis.data.synthetic import SynthConfig
 from vaxis.data.synthetic_raw import iter_synthetic_raw
+from vaxis.errors import VaxisError
 
 
 @pytest.fixture
@@ -37,7 +38,10 @@ def test_an_interrupted_run_resumes_without_redoing_finished_subjects(
     with pytest.raises(KeyboardInterrupt):
         pipeline.compute_features(raw_file, out, progress=False)
     assert not out.exists()
-    assert [p.name for p in pipeline.parts_dir(out).iterdir()] == ["sub000.cohort.h5"]
+    parts = sorted(p.name for p in pipeline.parts_dir(out).iterdir())
+    assert parts == ["JOB.json", "sub000.cohort.h5"]
+    with pytest.raises(VaxisError, match="different input or method"):
+        pipeline.compute_features(raw_file, out, method="reference", progress=False)
 
     seen.clear()
     crash_at.clear()

@@ -8,6 +8,7 @@ the parts folder is removed.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Literal
@@ -29,6 +30,18 @@ def part_path(parts: Path, subject: int) -> Path:
     return parts / f"sub{int(subject):03d}.cohort.h5"
 
 
+def _claim_parts(parts: Path, job: dict[str, str]) -> None:
+    """Create the parts folder for ``job``; refuse to resume parts of a different job."""
+    manifest = parts / "JOB.json"
+    if manifest.exists() and json.loads(manifest.read_text()) != job:
+        raise VaxisError(
+            f"{parts} holds unfinished work from a different input or method "
+            f"({manifest.read_text().strip()}); delete that folder to start afresh"
+        )
+    parts.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps(job))
+
+
 def compute_features(
     raw: str | Path,
     out: str | Path,
@@ -42,7 +55,7 @@ def compute_features(
     if out.exists() and not overwrite:
         raise VaxisError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
     parts = parts_dir(out)
-    parts.mkdir(parents=True, exist_ok=True)
+    _claim_parts(parts, {"raw": str(Path(raw).resolve()), "method": method})
     all_subjects = sources.raw_subject_ids(raw)
     todo = [s for s in all_subjects if not part_path(parts, s).exists()]
     if len(todo) < len(all_subjects):
