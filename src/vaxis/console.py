@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from rich.console import Console
@@ -38,3 +39,14 @@ def track(items: Iterable[T], description: str, total: int | None = None) -> Ite
     )
     with Progress(*columns, console=console, transient=False) as progress:
         yield from progress.track(items, total=total, description=description)
+
+
+@contextmanager
+def progress_counter(total: int, show: bool, description: str) -> Iterator[Callable[[int], None]]:
+    """A transient progress bar over ``total`` items (or nothing); yields ``advance(n)``."""
+    if not show:
+        yield lambda n: None
+        return
+    with Progress(transient=True, console=console) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

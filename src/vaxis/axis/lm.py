@@ -15,7 +15,6 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +24,7 @@ import numpy as np
 from vaxis import __version__
 from vaxis.axis.cache import StateCache, StateWriter, state_key, texts_sha256
 from vaxis.axis.models import ModelSpec, resolve_model
+from vaxis.console import progress_counter
 
 if TYPE_CHECKING:  # torch and transformers are optional extras: imported where used
     import torch
@@ -49,14 +49,17 @@ def choose_dtype(spec: ModelSpec, device: str, dtype: str | None = None) -> str:
     return dtype or ("float32" if device == "cpu" else spec.dtype)
 
 
-def load_model(spec: ModelSpec, device: str, dtype: str) -> tuple[Any, Any]:
-    """Load the base model (no LM head) and its tokenizer from local files only.
+def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> tuple[Any, Any]:
+    """Load the base model and its tokenizer from local files only.
+
+    Hidden states need no LM head (large vocabularies dominate forward time); generation does
+    (``head=True`` loads ``AutoModelForCausalLM``).
 
     ``device`` is "cpu", a torch device ("cuda", "cuda:1") or "auto" (accelerate spreads a model
     too large for one GPU over every GPU and the CPU). Weights go straight to the device.
     """
     import torch
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     gguf = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     if device == "cpu":
@@ -65,7 +68,8 @@ def load_model(spec: ModelSpec, device: str, dtype: str) -> tuple[Any, Any]:
         available = len(usable(0)) if usable else (os.cpu_count() or 1)
         if torch.get_num_threads() > available:
             torch.set_num_threads(available)
-    model = AutoModel.from_pretrained(
+    auto_class = AutoModelForCausalLM if head else AutoModel
+    model = auto_class.from_pretrained(
         spec.path,
         dtype=getattr(torch, dtype),
         device_map=None if device == "cpu" else device,
@@ -220,7 +224,7 @@ class HiddenStateExtractor:
         ids = self.tokenize(texts)
         lengths = np.array([len(row) for row in ids])
         order = np.argsort(-lengths, kind="stable")
-        with _progress(len(ids), self.progress) as advance:
+        with progress_counter(len(ids), self.progress, "hidden states") as advance:
             for start in range(0, len(order), self.batch_size):
                 index = order[start : start + self.batch_size]
                 block = self._forward([ids[i] for i in index])
@@ -238,19 +242,6 @@ class HiddenStateExtractor:
         n_tokens = np.empty(len(texts), dtype=np.int64)
         self.extract_into(texts, StateWriter(states, n_tokens))
         return np.moveaxis(states, 0, 1), n_tokens
-
-
-@contextmanager
-def _progress(total: int, show: bool) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar over ``total`` texts (or nothing); yields ``advance(n)``."""
-    if not show:
-        yield lambda n: None
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task("hidden states", total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -33,7 +32,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from vaxis import __version__
 from vaxis.axis.build import json_ready, model_note
 from vaxis.axis.cache import StateCache
-from vaxis.axis.lm import HiddenStateExtractor, choose_device, choose_dtype, extract_states
+from vaxis.axis.lm import (
+    HiddenStateExtractor,
+    choose_device,
+    choose_dtype,
+    extract_states,
+    load_model,
+)
 from vaxis.axis.models import ModelSpec, resolve_model
 from vaxis.axis.stories import (
     MAX_WORDS,
@@ -42,6 +47,7 @@ from vaxis.axis.stories import (
     load_bundled_stories,
     save_stories,
 )
+from vaxis.console import progress_counter
 
 #: Our wording of the study's instruction (its exact prompt is not published).
 PROMPT = (
@@ -139,20 +145,8 @@ def screen(
 
 # --------------------------------------------------------------------------------- generation
 def load_generator(spec: ModelSpec, device: str, dtype: str) -> tuple[Any, Any]:
-    """The model with its LM head (``AutoModelForCausalLM``) and its tokenizer, local files only."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
-    model = AutoModelForCausalLM.from_pretrained(
-        spec.path,
-        dtype=getattr(torch, dtype),
-        device_map=None if device == "cpu" else device,
-        local_files_only=True,
-        **gguf,
-    )
-    tokenizer = AutoTokenizer.from_pretrained(spec.path, local_files_only=True, **gguf)
-    return model.eval(), tokenizer
+    """The model with its LM head (generation needs it) and its tokenizer, local files only."""
+    return load_model(spec, device, dtype, head=True)
 
 
 def build_prompt(tokenizer: Any, story: str) -> str:
@@ -265,7 +259,8 @@ def generate_paraphrases(
         lack = config.n - len(stories[i].paraphrases) - len(kept[i])
         return max(0, min(lack, budget - counts[i]["generated"]))
 
-    with _progress(sum(missing(i) for i in range(len(stories))), progress) as advance:
+    total = sum(missing(i) for i in range(len(stories)))
+    with progress_counter(total, progress, "paraphrases kept") as advance:
         while requests := [i for i in range(len(stories)) for _ in range(missing(i))]:
             prompts = [build_prompt(tokenizer, stories[i].text) for i in requests]
             outputs = [
@@ -341,16 +336,3 @@ def save_paraphrases(story_set: StorySet, report: dict[str, Any], path: str | Pa
     report_path = path.parent / REPORT_FILE
     report_path.write_text(json.dumps(json_ready(report), indent=2), encoding="utf-8")
     return report_path
-
-
-@contextmanager
-def _progress(total: int, show: bool) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar over kept paraphrases (or nothing); yields ``advance(n)``."""
-    if not show:
-        yield lambda n: None
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        task = bar.add_task("paraphrases kept", total=total)
-        yield lambda n: bar.advance(task, n)
