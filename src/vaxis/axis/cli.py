@@ -5,16 +5,18 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from vaxis.axis.build import BUILD_FILE, AxisBuildConfig, read_build
 from vaxis.axis.methods import METHODS
 from vaxis.console import console
 from vaxis.errors import VaxisError
+
+if TYPE_CHECKING:
+    from vaxis.axis.build import AxisBuildConfig
 
 T = TypeVar("T")
 
@@ -103,6 +105,8 @@ Progress = Annotated[bool, typer.Option(help="Show progress bars.")]
 
 def _config(**options: Any) -> AxisBuildConfig:
     """An AxisBuildConfig from CLI options (paths as strings)."""
+    from vaxis.axis.build import AxisBuildConfig
+
     for key in ("stories", "cache_dir"):
         if options.get(key) is not None:
             options[key] = str(options[key])
@@ -156,7 +160,7 @@ def build(
 
     Python: ``vaxis.axis.build.build_axis(AxisBuildConfig(...), out)``.
     """
-    from vaxis.axis.build import build_axis
+    from vaxis.axis.build import BUILD_FILE, build_axis, read_build
 
     config = _run(
         lambda: _config(

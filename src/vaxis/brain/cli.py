@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from vaxis.brain.mapping import ReadoutConfig, ReadoutReport, evaluate_readout
-from vaxis.brain.outputs import brain_cells, write_outputs
-from vaxis.brain.positions import resolve_positions
 from vaxis.console import SYNTHETIC_BANNER, console
 from vaxis.data import sources
 from vaxis.errors import VaxisError
+
+if TYPE_CHECKING:
+    from vaxis.brain.mapping import ReadoutReport
 
 app = typer.Typer(
     help="Map EEG onto the V-axis: one linear read-out, reported beside honest held-out figures.",
@@ -56,6 +56,10 @@ def map_(
 
     Python: ``vaxis.brain.mapping.evaluate_readout(cohort, positions, config)``.
     """
+    from vaxis.brain.mapping import ReadoutConfig, evaluate_readout
+    from vaxis.brain.outputs import brain_cells, write_outputs
+    from vaxis.brain.positions import resolve_positions
+
     if model not in ("ridge", "pls"):
         raise typer.BadParameter(f"'{model}': choose ridge or pls")
     if permutation not in ("hierarchical", "stimuli"):

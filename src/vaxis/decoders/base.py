@@ -13,6 +13,7 @@ registry is how the CLI, the training engine and the completeness test find it.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import ClassVar, Literal
 
@@ -81,3 +82,18 @@ def build_decoder(
     if name not in DECODERS:
         raise KeyError(f"unknown decoder '{name}'; choose one of: {', '.join(sorted(DECODERS))}")
     return DECODERS[name](n_channels, n_bands, n_classes, **hyper)
+
+
+#: Modules whose import registers the built-in decoders (each imports this module, which is
+#: complete by then). A new decoder's module is added here.
+BUILTIN_MODULES = (
+    "axial",
+    "cbramod",
+    "channel_transformer",
+    "dgcnn",
+    "linear",
+    "mlp",
+    "temporal",
+)
+for _module in BUILTIN_MODULES:
+    importlib.import_module(f"vaxis.decoders.{_module}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.covariance import ledoit_wolf
 
 from vaxis.axis.methods.base import (
     class_centroids,
@@ -38,5 +37,7 @@ def lda(
     residuals = within_class_residuals(states, class_index, len(class_valence))
     if not np.any(residuals):  # one text per class, or identical paraphrases: nothing to whiten
         return contrast, None
+    from sklearn.covariance import ledoit_wolf  # lazily: the CLI lists methods without sklearn
+
     covariance, _ = ledoit_wolf(residuals, assume_centered=True)
     return np.linalg.solve(covariance, contrast), None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from vaxis.axis.methods.base import binary_samples, register, within_class_scale
 
@@ -33,5 +32,9 @@ def logistic(
     samples, labels = binary_samples(states, class_index, class_valence)
     scale = within_class_scale(states, class_index, len(class_valence))
     strength = 1.0 / (PENALTY_PER_TEXT * len(samples))
+    from sklearn.linear_model import (
+        LogisticRegression,  # lazily: the CLI lists methods without sklearn
+    )
+
     model = LogisticRegression(C=strength, max_iter=2000).fit(samples / scale, labels)
     return model.coef_[0] / scale, None

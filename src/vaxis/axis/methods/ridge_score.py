@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.linear_model import Ridge
 
 from vaxis.axis.methods.base import register, within_class_scale
 
@@ -29,5 +28,7 @@ def ridge_score(
     """
     scale = within_class_scale(states, class_index, len(class_valence))
     targets = class_valence[class_index]
+    from sklearn.linear_model import Ridge  # lazily: the CLI lists methods without sklearn
+
     model = Ridge(alpha=PENALTY_PER_TEXT * len(states)).fit(states / scale, targets)
     return model.coef_ / scale, None

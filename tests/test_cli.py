@@ -1,0 +1,27 @@
+"""The root command line stays quick to start: no torch, scikit-learn or matplotlib on import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("torch", "sklearn", "matplotlib", "transformers")
+
+
+def test_importing_the_cli_loads_no_heavy_library() -> None:
+    code = f"import sys, vaxis.cli; print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "", f"`vaxis --help` imports {loaded}: import them inside the commands"
+
+
+def test_the_decoder_registry_fills_on_first_use() -> None:
+    code = (
+        "import sys, vaxis.decoders as d; before = 'torch' in sys.modules; "
+        "print(before, sorted(d.DECODERS)[:2])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "False ['axial', 'cbramod']"
