@@ -35,6 +35,7 @@ STUDY_EFFECTS = {
     "topography-0.1": -0.013, "topography-0.05": 0.002, "procrustes-0.05": 0.001,
     "rsa-5": -0.093, "rsa-1": -0.057, "distance-ce-tau5": -0.397, "aux-mse-0.5": -0.043,
     "aux-mse-0.1": -0.016, "class-prototypes": -0.010, "stimulus-prototypes": 0.007,
+    "multi-v": -0.043, "uncertainty-weighted": -0.067,
 }  # fmt: skip
 
 
