@@ -6,6 +6,7 @@ import typer
 
 from vaxis.align.cli import align
 from vaxis.analysis.cli import app as analysis_app
+from vaxis.analysis.saturation_cli import app as saturation_app
 from vaxis.assets_cli import app as assets_app
 from vaxis.axis.cli import app as axis_app
 from vaxis.brain.cli import app as brain_app
@@ -20,7 +21,8 @@ app = typer.Typer(
         "fetched at set-up); `vaxis axis` (the V-axis from a language model: build, "
         "validate, compare); `vaxis brain` (EEG read-out of the V-axis); `vaxis train` "
         "(EEG emotion decoders); `vaxis probe` (the V-axis inside trained decoders); "
-        "`vaxis align` (V-axis interventions against a plain baseline, paired statistics)."
+        "`vaxis align` (V-axis interventions against a plain baseline, paired statistics); "
+        "`vaxis saturation` (basin strength, threshold, gradient shares, ablation)."
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -32,6 +34,7 @@ app.add_typer(brain_app, name="brain")
 app.command(name="train")(train)
 app.add_typer(analysis_app)  # its one command appears as `vaxis probe`
 app.command(name="align")(align)
+app.add_typer(saturation_app)  # `vaxis saturation`
 
 
 if __name__ == "__main__":  # pragma: no cover

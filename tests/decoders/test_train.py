@@ -14,7 +14,7 @@ from tests.decoders.planted import planted_units
 from vaxis.decoders import build_decoder
 from vaxis.decoders.augment import Augmentation
 from vaxis.decoders.distill import Distillation
-from vaxis.decoders.train import Batch, TrainConfig, evaluate, fit, warmup_cosine
+from vaxis.decoders.train import Batch, EpochState, TrainConfig, evaluate, fit, warmup_cosine
 from vaxis.errors import DataFormatError
 
 SMALL_MLP = {"hidden": [16], "dropout": 0.3}
@@ -215,3 +215,24 @@ def test_training_without_samples_fails_clearly() -> None:
     empty = planted_units(n_per_class=4, n_classes=3).subset(np.zeros(12, dtype=bool))
     with pytest.raises(ValueError, match="0 training samples"):
         fit(TrainConfig(decoder="mlp", epochs=1), empty)
+
+
+def test_an_epoch_observer_sees_each_epoch_and_leaves_the_run_bit_identical() -> None:
+    """The observer draws random numbers, runs forward and backward passes and leaves
+    gradients behind: the weights and history still equal those of a run without it."""
+    train, val = planted_units(seed=0), planted_units(seed=1)
+    seen: list[tuple[int, bool, torch.Tensor]] = []
+
+    def observe(state: EpochState) -> None:
+        torch.rand(5)  # would shift dropout and augmentation draws if not isolated
+        x = torch.as_tensor(state.val.x if state.val is not None else state.train.x)
+        state.model(x).sum().backward()  # leaves .grad on the parameters
+        weight = next(state.model.parameters()).detach().clone()
+        seen.append((state.record.epoch, state.model.training, weight))
+
+    plain = fit(study_regime(), train, val)
+    observed = fit(study_regime(), train, val, on_epoch_state=observe)
+    assert same_weights(plain.model, observed.model)
+    assert [r.train_loss for r in plain.history] == [r.train_loss for r in observed.history]
+    assert [(epoch, training) for epoch, training, _ in seen] == [(e, False) for e in (1, 2, 3, 4)]
+    assert not torch.equal(seen[0][2], seen[-1][2])  # the model in its state of each epoch

@@ -62,8 +62,42 @@ def basin_strength(features: np.ndarray, labels: np.ndarray, class_positions: np
     V-axis positions indexed by class id.
     """
     means, target = _centred_class_means(features, labels, class_positions)
-    pc1 = np.linalg.svd(means, full_matrices=False)[2][0]
-    return float(abs(pc1 @ v_direction(means, target)))
+    return _strength(means, target)
+
+
+def basin_strength_of_means(class_means: np.ndarray, positions: np.ndarray) -> float:
+    """Basin strength from class means (K, D) and the same K classes' positions (K,)."""
+    means = np.asarray(class_means, dtype=np.float64)
+    target = np.asarray(positions, dtype=np.float64)
+    if means.ndim != 2 or target.shape != (means.shape[0],) or means.shape[0] < 3:
+        raise ValueError("need class means (K, D) with K >= 3 and one position per class")
+    return _strength(means - means.mean(axis=0), target - target.mean())
+
+
+def _strength(centred_means: np.ndarray, centred_positions: np.ndarray) -> float:
+    pc1 = np.linalg.svd(centred_means, full_matrices=False)[2][0]
+    return float(abs(pc1 @ v_direction(centred_means, centred_positions)))
+
+
+def basin_curve(class_means: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Basin strength of each epoch: ``class_means`` (E, K, D), ``positions`` (K,) -> (E,)."""
+    return np.array([basin_strength_of_means(m, positions) for m in np.asarray(class_means)])
+
+
+def saturation_epoch(epochs: np.ndarray, rho: np.ndarray, eps: float = 0.05) -> int | None:
+    """The first epoch from which rho stays within ``eps`` of its final value to the end.
+
+    ``epochs`` (E,) increasing epoch numbers, ``rho`` (E,) their basin strengths. The final
+    epoch always qualifies, so a curve still moving at the end saturates at its last epoch
+    (read it together with the number of epochs); None for an empty or all-NaN curve.
+    """
+    rho = np.asarray(rho, dtype=np.float64)
+    epochs = np.asarray(epochs)
+    if rho.size == 0 or epochs.shape != rho.shape or not np.isfinite(rho[-1]):
+        return None
+    outside = ~(np.abs(rho - rho[-1]) <= eps)  # NaN counts as outside
+    last_out = np.flatnonzero(outside)
+    return int(epochs[0] if last_out.size == 0 else epochs[last_out[-1] + 1])
 
 
 def run_basin_strength(run_dir: str | Path, class_positions: np.ndarray) -> float:

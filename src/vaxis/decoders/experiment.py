@@ -38,10 +38,12 @@ from vaxis.decoders.distill import Distillation
 from vaxis.decoders.metrics import Metrics, compute_metrics
 from vaxis.decoders.svm import SKLEARN_DECODERS, features_of
 from vaxis.decoders.train import (
+    EpochObserver,
     EpochRecord,
     ExtraLoss,
     Predictions,
     TrainConfig,
+    TrainResult,
     evaluate,
     fit,
     resolve_device,
@@ -50,6 +52,8 @@ from vaxis.decoders.units import Task, Unit, Units, make_units, shuffle_stimulus
 from vaxis.errors import DataFormatError
 
 METRICS_NAME = "metrics.json"
+#: a training step for :func:`run_experiment`: (train units, val units, run folder) -> result
+Trainer = Callable[[Units, Units, Path], TrainResult]
 #: Training regimes of the study's ablation (DESIGN sec. 1): plain, +augmentation, +aug+KD.
 REGIMES: dict[str, dict[str, Any]] = {
     "plain": {"augmentation": None, "distillation": None, "shuffle_labels": False},
@@ -110,11 +114,18 @@ def run_experiment(
     protocol: str | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     extra_loss_factory: Callable[[Decoder, Units], ExtraLoss] | None = None,
+    on_epoch_state: EpochObserver | None = None,
+    trainer: Trainer | None = None,
+    notes: dict[str, Any] | None = None,
 ) -> RunSummary:
     """Train and score one decoder on one split; write everything to ``out_dir``.
 
     ``extra_loss_factory(model, train_units)`` builds an auxiliary loss (an alignment
     intervention) for the decoder, which is then initialised exactly as without one.
+    ``trainer(train_units, val_units, out_dir)`` replaces the training step (a multi-stage
+    procedure, e.g. pretrain then fine-tune); it returns the :class:`TrainResult` of the
+    weights to score and never sees the test units. ``notes`` are recorded in
+    ``metrics.json`` under ``procedure``.
 
     A folder whose ``metrics.json`` records the same config and split is skipped; one that
     records another raises :class:`DataFormatError` (results are never overwritten).
@@ -137,14 +148,26 @@ def run_experiment(
     scored: dict[str, Units] = {"val": val, "test": test} if len(val) else {"test": test}
     out.mkdir(parents=True, exist_ok=True)
     if config.decoder in SKLEARN_DECODERS:
-        if extra_loss_factory is not None:
+        if extra_loss_factory is not None or trainer is not None:
             raise ValueError(f"decoder {config.decoder!r} is not trained by gradient descent")
         training, predictions = _fit_sklearn(config, train, scored)
+    elif trainer is not None:
+        if extra_loss_factory is not None:
+            raise ValueError("give a trainer or an extra_loss_factory, not both")
+        result = trainer(train, val, out)
     else:
         model, extra = _with_extra_loss(config, train, extra_loss_factory)
         result = fit(
-            config, train, val, model=model, run_dir=out, extra_loss=extra, on_epoch=on_epoch
+            config,
+            train,
+            val,
+            model=model,
+            run_dir=out,
+            extra_loss=extra,
+            on_epoch=on_epoch,
+            on_epoch_state=on_epoch_state,
         )
+    if config.decoder not in SKLEARN_DECODERS:
         torch.save(result.model.state_dict(), out / "model.pt")
         predictions = {name: evaluate(result.model, units)[1] for name, units in scored.items()}
         training = {
@@ -176,6 +199,7 @@ def run_experiment(
         "config": config.model_dump(mode="json"),
         "config_key": config.key(),
         "training": training,
+        **({"procedure": notes} if notes is not None else {}),
         **{name: m.to_dict() for name, m in metrics.items()},
     }
     _write_json(out / METRICS_NAME, report)

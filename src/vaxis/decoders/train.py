@@ -113,6 +113,23 @@ class EpochRecord:
     eval_seconds: float
 
 
+@dataclass(frozen=True)
+class EpochState:
+    """What an observer sees after each epoch (``fit(on_epoch_state=...)``): the model in its
+    current (not the selected) state, in eval mode, the run's units and its extra loss."""
+
+    model: Decoder
+    record: EpochRecord
+    train: Units
+    val: Units | None
+    extra_loss: ExtraLoss | None
+
+
+#: An observer of each epoch. It must not change the model's weights; it may run forward and
+#: backward passes (see :func:`fit` for how the run is kept identical).
+EpochObserver = Callable[[EpochState], None]
+
+
 @dataclass
 class TrainResult:
     """The trained model (holding the selected weights) and how it got there."""
@@ -172,6 +189,7 @@ def fit(
     until_epoch: int | None = None,
     extra_loss: ExtraLoss | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    on_epoch_state: EpochObserver | None = None,
 ) -> TrainResult:
     """Train a decoder on ``train``, select the epoch on ``val``; see the module docstring.
 
@@ -179,6 +197,10 @@ def fit(
     ``config.decoder`` is built from the seed. ``run_dir`` enables checkpoints and resumes from
     one found there. ``until_epoch`` stops early (checkpointed) for time-sliced jobs.
     ``extra_loss(logits, features, batch)`` is added to the loss (alignment strategies).
+    ``on_epoch_state`` observes the model after each epoch (:class:`EpochState`): it runs in
+    eval mode under a forked random state, and the model's train/eval mode, its parameter
+    gradients and the extra loss's state are restored afterwards, so a run with an observer
+    gives the same weights as one without (unless the observer writes to the weights).
     """
     if len(train) < 2:
         raise ValueError(
@@ -196,9 +218,8 @@ def fit(
                 f"decoder {type(model).__name__} takes {model.input_kind} input but the units "
                 f"hold {train.input_kind}"
             )
-        return _Run(config, train, val, model.to(device), device, run_dir, extra_loss).train(
-            until_epoch, on_epoch
-        )
+        run = _Run(config, train, val, model.to(device), device, run_dir, extra_loss)
+        return run.train(until_epoch, on_epoch, on_epoch_state)
 
 
 class _Run:
@@ -253,7 +274,10 @@ class _Run:
 
     # ------------------------------------------------------------------------- loop
     def train(
-        self, until_epoch: int | None, on_epoch: Callable[[EpochRecord], None] | None
+        self,
+        until_epoch: int | None,
+        on_epoch: Callable[[EpochRecord], None] | None,
+        on_epoch_state: EpochObserver | None = None,
     ) -> TrainResult:
         stop = min(self.config.epochs, until_epoch or self.config.epochs)
         every = self.config.checkpoint_every
@@ -272,6 +296,8 @@ class _Run:
                 save_checkpoint(self.run_dir, self._state())
             if on_epoch is not None:
                 on_epoch(record)
+            if on_epoch_state is not None:
+                self._observe(on_epoch_state, record)
         new = self.history[start_epoch:]
         if self.val is None:
             self.best_epoch, self.best_state = self.epoch, self._snapshot()
@@ -323,6 +349,25 @@ class _Run:
             train_seconds=trained - started,
             eval_seconds=time.perf_counter() - trained,
         )
+
+    def _observe(self, observer: EpochObserver, record: EpochRecord) -> None:
+        """Call ``observer`` without changing what the run computes (see :func:`fit`)."""
+        mode = self.model.training
+        grads = [p.grad for p in self.model.parameters()]
+        extra = {k: v.clone() for k, v in _module_state(self.extra_loss).items()}
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        self.model.eval()
+        try:
+            with torch.random.fork_rng(devices=devices):
+                observer(
+                    EpochState(self.model, record, self.train_units, self.val, self.extra_loss)
+                )
+        finally:
+            self.model.train(mode)
+            for param, grad in zip(self.model.parameters(), grads, strict=True):
+                param.grad = grad
+            if isinstance(self.extra_loss, nn.Module):
+                self.extra_loss.load_state_dict(extra)
 
     def _loss(self, logits: torch.Tensor, features: torch.Tensor, batch: Batch) -> torch.Tensor:
         loss = F.cross_entropy(logits, batch.y)

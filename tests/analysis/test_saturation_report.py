@@ -1,0 +1,154 @@
+"""`vaxis saturation` end to end on a tiny synthetic `vaxis align` output (slow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import vaxis.align.jobs  # noqa: F401  (registers the "align" job kind)
+from vaxis.analysis.epoch_probe import EpochProbe, read_epochs
+from vaxis.analysis.probe_report import target_of
+from vaxis.analysis.saturation import basin_strength_of_means
+from vaxis.analysis.saturation_cli import app
+from vaxis.analysis.saturation_report import SaturationConfig, SaturationReport, run_saturation
+from vaxis.brain.positions import StimulusPositions, from_truth
+from vaxis.data.cohort import Cohort
+from vaxis.data.splits import SPLITTERS
+from vaxis.data.synthetic import SynthConfig, synthesize_features
+from vaxis.decoders.experiment import METRICS_NAME, InputConfig, run_experiment
+from vaxis.decoders.train import TrainConfig
+from vaxis.errors import DataFormatError
+from vaxis.sweep import ResultStore, make_job
+
+pytestmark = pytest.mark.slow
+ARMS, SEEDS = ("baseline", "aux-mse-0.5"), (0, 1, 2)
+
+
+def align_with_epoch_probe(folder: Path) -> Path:
+    """What `vaxis align` writes (one sweep job per arm and seed, as align_job runs it), with
+    the epoch probe switched on."""
+    from vaxis.align.interventions import AlignmentTargets, build_intervention
+
+    cohort, truth = synthesize_features(SynthConfig(n_subjects=12, n_windows=10, seed=0))
+    path = folder / "s.cohort.h5"
+    cohort.save(path)
+    truth.save(folder / "s")
+    cohort = Cohort.load(path)
+    positions = from_truth(truth)
+    split = SPLITTERS["holdout"](cohort)[0]
+    store, out = ResultStore(folder / "align" / "sweep"), folder / "align"
+    for arm in ARMS:
+        for seed in SEEDS:
+            train: dict[str, Any] = {"decoder": "mlp", "hyper": {"hidden": [16]}, "epochs": 3,
+                                     "batch_size": 32, "lr": 1e-2, "num_threads": 1,
+                                     "seed": seed}  # fmt: skip
+            params = {"cohort": str(path), "split": "holdout", "fold": 0, "arm": arm,
+                      "inputs": {"task": "faced9"}, "train": train,
+                      "positions": positions.model_dump(mode="json")}  # fmt: skip
+            job = make_job("align", params)
+            workdir = store.work_dir(job.key())
+            config = TrainConfig(**train)
+
+            def factory(model: Any, units: Any, arm: str = arm, seed: int = seed) -> Any:
+                targets = AlignmentTargets.from_positions(positions, units)
+                return build_intervention(arm, None, targets, model, None, seed)
+
+            run_experiment(
+                cohort, split, config, workdir, InputConfig(task="faced9"), protocol="holdout",
+                extra_loss_factory=None if arm == "baseline" else factory,
+                on_epoch_state=EpochProbe(workdir, positions),
+            )  # fmt: skip
+            metrics = json.loads((workdir / METRICS_NAME).read_text())
+            store.put(job, {"arm": arm, **metrics})
+    return out
+
+
+@pytest.fixture(scope="module")
+def align_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return align_with_epoch_probe(tmp_path_factory.mktemp("sat"))
+
+
+@pytest.fixture(scope="module")
+def report(align_out: Path, tmp_path_factory: pytest.TempPathFactory) -> SaturationReport:
+    out = tmp_path_factory.mktemp("report")
+    return run_saturation(SaturationConfig(align_out=align_out, out=out, n_boot=200, n_random=20))
+
+
+def test_report_reads_every_run_and_labels_itself_synthetic(report: SaturationReport) -> None:
+    record = json.loads(report.files[0].read_text())
+    assert record["synthetic"] is True and "SYNTHETIC" in record["warning"]
+    assert record["n_runs"] == 6 and record["protocol"] == "holdout"
+    assert record["published"]["status"] == "published, not run here"
+    names = {p.name for p in report.files}
+    for stem in ("basin_per_epoch", "threshold", "gradient_shares", "ablation"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names
+    assert all(p.exists() for p in report.files)
+
+
+def test_curves_are_the_basin_strength_of_the_recorded_epochs(report: SaturationReport) -> None:
+    runs = {(r["arm"], r["seed"]): r for r in report.runs}
+    assert set(report.curves) == set(ARMS)
+    for arm, by_seed in report.curves.items():
+        for seed, curve in by_seed.items():
+            assert list(curve["epoch"]) == [1, 2, 3]
+            assert runs[arm, seed]["saturation_epoch"] in (1, 2, 3)
+            assert np.isfinite(curve["share_basin_ce"]).all()
+            assert np.isfinite(curve["share_basin_aux"]).all() == (arm != "baseline")
+
+
+def test_threshold_pairs_and_movement_are_the_paired_run_numbers(
+    report: SaturationReport,
+) -> None:
+    runs = {(r["arm"], r["seed"]): r for r in report.runs}
+    pairs = report.threshold["pairs"]
+    assert [(p["arm"], p["seed"]) for p in pairs] == [("aux-mse-0.5", s) for s in SEEDS]
+    for p in pairs:
+        base, arm = runs["baseline", p["seed"]], runs["aux-mse-0.5", p["seed"]]
+        assert p["x"] == base["val_balanced_accuracy"]
+        assert p["delta"] == pytest.approx(
+            arm["test_balanced_accuracy"] - base["test_balanced_accuracy"]
+        )
+    rho = report.movement["rho"]["aux-mse-0.5"]
+    diffs = [runs["aux-mse-0.5", s]["rho"] - runs["baseline", s]["rho"] for s in SEEDS]
+    assert rho["n"] == 3 and rho["effect"] == pytest.approx(np.mean(diffs))
+    z = [r["ablation"]["z"] for r in report.runs]
+    assert report.ablation["n_checkpoints"] == 6
+    assert report.ablation["mean_z"] == pytest.approx(np.mean(z))
+
+
+def test_recorded_class_means_give_the_reported_curve(
+    align_out: Path, report: SaturationReport
+) -> None:
+    store = ResultStore(align_out / "sweep")
+    record = next(r for r in store.iter_results() if r["job"]["params"]["arm"] == "baseline")
+    seed = record["job"]["params"]["train"]["seed"]
+    arrays = read_epochs(store.work_dir(record["key"]))
+    assert arrays is not None
+    target = target_of(StimulusPositions.model_validate(record["job"]["params"]["positions"]))
+    expected = [
+        basin_strength_of_means(m, target.class_positions[arrays["classes"]])
+        for m in arrays["class_means"]
+    ]
+    assert report.curves["baseline"][seed]["rho"] == pytest.approx(expected)
+
+
+def test_cli_writes_the_report_and_refuses_a_folder_without_runs(
+    align_out: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        app, [str(align_out), "-o", str(tmp_path / "o"), "--no-ablation", "--bootstrap", "100"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Threshold" in result.output and (tmp_path / "o" / "saturation.json").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, [str(empty), "-o", str(tmp_path / "p")])
+    assert result.exit_code == 1 and "no finished" in result.output
+    with pytest.raises(DataFormatError):
+        run_saturation(SaturationConfig(align_out=empty, out=tmp_path / "q"))
