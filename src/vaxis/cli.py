@@ -12,6 +12,7 @@ from vaxis.axis.cli import app as axis_app
 from vaxis.brain.cli import app as brain_app
 from vaxis.data.cli import app as data_app
 from vaxis.decoders.cli import train
+from vaxis.ensemble.cli import ensemble
 
 app = typer.Typer(
     name="vaxis",
@@ -22,7 +23,8 @@ app = typer.Typer(
         "validate, compare); `vaxis brain` (EEG read-out of the V-axis); `vaxis train` "
         "(EEG emotion decoders); `vaxis probe` (the V-axis inside trained decoders); "
         "`vaxis align` (V-axis interventions against a plain baseline, paired statistics); "
-        "`vaxis saturation` (basin strength, threshold, gradient shares, ablation)."
+        "`vaxis saturation` (basin strength, threshold, gradient shares, ablation); "
+        "`vaxis ensemble` (the study's residual-diversity ensemble and its cascade)."
     ),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -35,6 +37,7 @@ app.command(name="train")(train)
 app.add_typer(analysis_app)  # its one command appears as `vaxis probe`
 app.command(name="align")(align)
 app.add_typer(saturation_app)  # `vaxis saturation`
+app.command(name="ensemble")(ensemble)
 
 
 if __name__ == "__main__":  # pragma: no cover

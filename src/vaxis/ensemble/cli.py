@@ -1,0 +1,94 @@
+"""`vaxis ensemble`: train the study's ensemble, select by residual diversity, compare."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from vaxis.console import SYNTHETIC_BANNER, console
+from vaxis.errors import VaxisError
+
+app = typer.Typer(help="The study's residual-diversity ensemble.", no_args_is_help=True)
+
+
+def _ints(value: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in value.split(",") if v.strip())
+
+
+@app.command()
+def ensemble(
+    cohort: Annotated[Path, typer.Argument(help="A *.cohort.h5 of DE features.")],
+    positions: Annotated[
+        str, typer.Option(help="V-axis positions: axis folder, CSV/JSON, 'classes' or 'truth'.")
+    ] = "classes",
+    depth: Annotated[int, typer.Option(help="Axial depth (the study: 6).")] = 6,
+    width: Annotated[int, typer.Option(help="Axial width (the study: 128).")] = 128,
+    shallow_depth: Annotated[int, typer.Option(help="Cascade's first depth (3).")] = 3,
+    hyper: Annotated[str, typer.Option(help="More axial hyper-parameters as JSON.")] = "{}",
+    regime: Annotated[str, typer.Option(help="plain, aug, kd or aug-kd (the study).")] = "aug-kd",
+    seeds: Annotated[str, typer.Option(help="Seeds, comma-separated.")] = "42,123,456,789,2025",
+    epochs: Annotated[str, typer.Option(help="Epoch counts, comma-separated.")] = "100,150",
+    batch_size: Annotated[int, typer.Option(help="Mini-batch size.")] = 128,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-3,
+    cascade: Annotated[bool, typer.Option(help="Train and report the cascade.")] = True,
+    select_k: Annotated[int | None, typer.Option(help="Selected ensemble size.")] = None,
+    diversity: Annotated[str, typer.Option(help="cka or angles.")] = "cka",
+    path_b: Annotated[str, typer.Option(help="Path B: V-axis interventions to add.")] = "",
+    protocol: Annotated[str, typer.Option(help="Split (study for all 123 FACED).")] = "holdout",
+    fold: Annotated[int, typer.Option(help="Fold of the split.")] = 0,
+    task: Annotated[str, typer.Option(help="auto, faced9, binary or seedv5.")] = "auto",
+    executor: Annotated[str, typer.Option(help="local or serial.")] = "local",
+    workers: Annotated[int | None, typer.Option(help="Worker processes (local).")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
+    threads: Annotated[int | None, typer.Option(help="CPU threads per member.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path(
+        "runs/ensemble"
+    ),
+) -> None:
+    """Train every member (resumable), select on validation subjects, compare on test subjects.
+
+    Writes OUT/ensemble.json, OUT/cascade.{png,svg}, OUT/loo_alignment.{png,svg}.
+    Python: ``vaxis.ensemble.run.run_ensemble(EnsembleConfig(...))``.
+    """
+    from vaxis.ensemble.recipe import EnsembleConfig
+    from vaxis.ensemble.run import run_ensemble
+
+    try:
+        config = EnsembleConfig.model_validate(
+            {
+                "cohort": cohort, "positions": positions, "depth": depth, "width": width,
+                "shallow_depth": shallow_depth, "hyper": json.loads(hyper), "regime": regime,
+                "seeds": _ints(seeds), "epochs": _ints(epochs), "batch_size": batch_size,
+                "lr": lr, "cascade": cascade, "select_k": select_k, "diversity": diversity,
+                "path_b": tuple(a.strip() for a in path_b.split(",") if a.strip()),
+                "protocol": protocol, "fold": fold, "task": task, "executor": executor,
+                "workers": workers, "device": device, "threads": threads, "out": out,
+            }
+        )  # fmt: skip
+        report = run_ensemble(config, progress=True)
+    except (ValidationError, ValueError, VaxisError) as error:
+        console.print(f"[red]error:[/] {error}")
+        raise typer.Exit(2) from error
+    if report.synthetic:
+        console.print(SYNTHETIC_BANNER)
+    for name, arm in report.arms.items():
+        mean, low, high = arm.interval()
+        console.print(
+            f"{name}: pooled BA {arm.pooled:.4f}; mean over {len(report.test_subjects)} test "
+            f"subjects {mean:.4f} [{low:.4f}, {high:.4f}]"
+        )
+    for arm in report.cascade:
+        mean, low, high = arm.interval()
+        console.print(f"cascade {arm.name}: {mean:.4f} [{low:.4f}, {high:.4f}]")
+    rows = report.comparisons + report.cascade_steps
+    rows += report.path_b["comparison"] if report.path_b else []
+    for row in rows:
+        console.print(
+            f"{row['a']} - {row['b']}: {row['mean_delta']:+.4f} "
+            f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}], Holm p = {row['p_holm']:.3g}"
+        )
+    console.print(f"wrote {', '.join(str(p) for p in report.files)}")

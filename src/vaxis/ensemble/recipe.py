@@ -1,0 +1,138 @@
+"""The study's ensemble recipe as one config, and the sweep jobs that train its members.
+
+Defaults are the study's (DESIGN sec. 1): EMOD-style axial transformer, depth 6, width 128,
+augmentation + distillation towards random orthonormal prototypes (regime ``aug-kd``), seeds
+42, 123, 456, 789, 2025 x {100, 150} epochs, uniform softmax averaging; and its cascade
+(depth 3 -> +augmentation -> +distillation -> depth 6 -> ensemble). On a CPU, shrink it
+(e.g. ``epochs=(3,), width=32, depth=2``): a study-sized member takes hours on 2 cores.
+
+Every member is one sweep job of kind ``train`` (Path B members: kind ``align``), keyed by
+content, so a re-run skips finished members and a member shared by the cascade and the pool
+(the depth-6 step at the first epoch count) is trained once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vaxis.ensemble.diversity import Method
+
+STUDY_SEEDS = (42, 123, 456, 789, 2025)
+STUDY_EPOCHS = (100, 150)
+#: Published FACED-9 / SEED-V figures (DESIGN sec. 1), balanced accuracy, test subjects 100-122.
+PUBLISHED: dict[str, dict[str, float]] = {
+    "faced": {
+        "CBraMod": 0.572,
+        "EmotionKD": 0.628,
+        "EMOD (prior best)": 0.6287,
+        "study: depth 3": 0.619,
+        "study: +augmentation": 0.634,
+        "study: +distillation": 0.644,
+        "study: depth 6": 0.658,
+        "study: best single": 0.6755,
+        "study: ensemble": 0.6948,
+    },
+    "seedv": {"baselines (about)": 0.43, "study: ensemble (baseline + 0.034, about)": 0.464},
+}
+PUBLISHED_STATUS = "published, not run here"
+#: training regimes of :data:`vaxis.decoders.experiment.REGIMES` a member may use
+Regime = Literal["plain", "aug", "kd", "aug-kd"]
+
+
+class CascadeStep(BaseModel):
+    """One step of the cascade: a depth and a training regime (members: every seed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    depth: int = Field(ge=1)
+    regime: Regime
+
+
+class EnsembleConfig(BaseModel):
+    """Everything `vaxis ensemble` needs; defaults are the study's recipe."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cohort: Path
+    #: V-axis positions for residual alignment and Path B: an axis folder, a positions file,
+    #: ``classes`` (no within-class residual: alignment is then not computed) or ``truth``
+    positions: str = "classes"
+    depth: int = Field(default=6, ge=1)
+    width: int = Field(default=128, ge=2)
+    #: depth of the cascade's first three steps (the study: 3)
+    shallow_depth: int = Field(default=3, ge=1)
+    #: further axial hyper-parameters, e.g. {"heads": 4, "channel_tokens": 8}
+    hyper: dict[str, Any] = Field(default_factory=dict)
+    regime: Regime = "aug-kd"
+    seeds: tuple[int, ...] = STUDY_SEEDS
+    epochs: tuple[int, ...] = STUDY_EPOCHS
+    batch_size: int = Field(default=128, ge=2)
+    lr: float = Field(default=1e-3, gt=0)
+    cascade: bool = True
+    #: members of the residual-diverse and seed ensembles (default: half the pool)
+    select_k: int | None = Field(default=None, ge=1)
+    diversity: Method = "cka"
+    #: rank of the residual subspaces compared by principal angles
+    rank: int = Field(default=8, ge=1)
+    #: Path B: V-axis-trained members (alignment interventions, `vaxis align` names)
+    path_b: tuple[str, ...] = ()
+    protocol: str = "holdout"
+    fold: int = Field(default=0, ge=0)
+    task: Literal["auto", "faced9", "binary", "seedv5"] = "auto"
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    executor: Literal["serial", "local"] = "local"
+    workers: int | None = Field(default=None, ge=1)
+    device: str = "auto"
+    threads: int | None = Field(default=None, ge=1)
+    out: Path = Path("runs/ensemble")
+
+    @field_validator("seeds", "epochs")
+    @classmethod
+    def _distinct(cls, values: tuple[int, ...]) -> tuple[int, ...]:
+        if not values or len(set(values)) != len(values):
+            raise ValueError("give at least one value, without repeats")
+        return values
+
+    @property
+    def pool_size(self) -> int:
+        return len(self.seeds) * len(self.epochs)
+
+    @property
+    def k(self) -> int:
+        """Size of the selected ensembles (checked against the pool)."""
+        k = self.select_k or max(1, self.pool_size // 2)
+        if k > self.pool_size:
+            raise ValueError(f"select_k = {k} exceeds the pool of {self.pool_size} members")
+        return k
+
+    def steps(self) -> list[CascadeStep]:
+        """The study's cascade: depth 3 -> +augmentation -> +distillation -> depth 6."""
+        d = self.shallow_depth
+        return [
+            CascadeStep(name=f"depth {d}", depth=d, regime="plain"),
+            CascadeStep(name="+augmentation", depth=d, regime="aug"),
+            CascadeStep(name="+distillation", depth=d, regime="aug-kd"),
+            CascadeStep(name=f"depth {self.depth}", depth=self.depth, regime=self.regime),
+        ]
+
+    def train_params(self, depth: int, epochs: int, seed: int) -> dict[str, Any]:
+        """TrainConfig fields of one axial member."""
+        return {
+            "decoder": "axial",
+            "hyper": {**self.hyper, "depth": depth, "width": self.width},
+            "epochs": epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "seed": seed,
+            "device": self.device,
+            "num_threads": self.threads,
+        }
+
+
+def member_name(depth: int, regime: str, epochs: int, seed: int) -> str:
+    """A readable, unique member name, e.g. ``d6-aug-kd-e100-s42``."""
+    return f"d{depth}-{regime}-e{epochs}-s{seed}"

@@ -1,0 +1,159 @@
+"""`run_ensemble` end to end on a tiny synthetic cohort (tiny axial members, 1-2 epochs).
+
+The shared run trains 10 members (~15 s on 2 busy cores): its tests are marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pytest
+
+from vaxis.data.synthetic import SynthConfig, synthesize_features
+from vaxis.ensemble.combine import average_probs, balanced_accuracy
+from vaxis.ensemble.members import load_part
+from vaxis.ensemble.recipe import EnsembleConfig
+from vaxis.ensemble.report import EnsembleReport
+from vaxis.ensemble.run import run_ensemble
+from vaxis.ensemble.selection import select_members
+from vaxis.sweep import ResultStore
+
+
+def write_cohort(
+    folder: Path, like: Literal["faced", "seedv"] = "faced", n_subjects: int = 12
+) -> Path:
+    """12 subjects give a holdout split with 2 validation and 2 test subjects."""
+    windows = 10 if like == "faced" else 3
+    cohort, truth = synthesize_features(
+        SynthConfig(like=like, n_subjects=n_subjects, n_windows=windows, seed=0)
+    )
+    path = folder / "s.cohort.h5"
+    cohort.save(path)
+    truth.save(folder / "s")
+    return path
+
+
+def tiny(cohort: Path, out: Path, **changes: Any) -> EnsembleConfig:
+    settings: dict[str, Any] = {
+        "cohort": cohort, "positions": "truth", "depth": 2, "shallow_depth": 1, "width": 8,
+        "hyper": {"heads": 2, "channel_tokens": 4}, "seeds": (0, 1), "epochs": (1, 2),
+        "batch_size": 32, "lr": 1e-2, "executor": "serial", "threads": 1, "out": out,
+    }  # fmt: skip
+    return EnsembleConfig(**(settings | changes))
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[EnsembleConfig, EnsembleReport]:
+    config = tiny(write_cohort(tmp_path_factory.mktemp("cohort")), tmp_path_factory.mktemp("e"))
+    return config, run_ensemble(config)
+
+
+def member_parts(config: EnsembleConfig, part: str) -> list[Any]:
+    """Each pool member's predictions on ``part``, read from the store, in recipe order."""
+    store = ResultStore(config.out / "sweep")
+    by_name: dict[str, Path] = {}
+    for record in store.iter_results():
+        train = record["job"]["params"]["train"]
+        if record["job"]["kind"] == "train" and train["hyper"]["depth"] == config.depth:
+            name = f"d{config.depth}-{config.regime}-e{train['epochs']}-s{train['seed']}"
+            by_name[name] = store.work_dir(record["key"]) / f"{part}_predictions.npz"
+    names = [f"d2-aug-kd-e{e}-s{s}" for e in config.epochs for s in config.seeds]
+    return [load_part(by_name[n]) for n in names]
+
+
+@pytest.mark.slow
+def test_report_layout_and_honesty(first: tuple[EnsembleConfig, EnsembleReport]) -> None:
+    config, _ = first
+    data = json.loads((config.out / "ensemble.json").read_text())
+    assert data["synthetic"] is True and data["protocol"] == "holdout"
+    assert data["n_test_subjects"] == 2 and not set(data["test_subjects"]) & set(
+        data["val_subjects"]
+    )
+    assert data["published"]["status"] == "published, not run here"
+    assert data["published"]["figures"]["study: ensemble"] == 0.6948
+    assert [s["name"] for s in data["cascade"]] == [
+        "depth 1", "+augmentation", "+distillation", "depth 2", "uniform ensemble"
+    ]  # fmt: skip
+    assert len(data["cascade_steps"]) == 4 and len(data["comparisons"]) == 5
+    assert all(row["n_subjects"] == 2 and "Holm" in row["protocol"] for row in data["comparisons"])
+    # pool 4 + cascade 3 x 2 seeds; the depth-2 cascade step is the pool's first epoch count
+    assert data["sweep"] == {"total": 10, "already_done": 0, "trained": 10}
+    for stem in ("cascade", "loo_alignment"):
+        assert (config.out / f"{stem}.png").exists() and (config.out / f"{stem}.svg").exists()
+
+
+@pytest.mark.slow
+def test_uniform_ensemble_is_recomputed_from_the_members_files(
+    first: tuple[EnsembleConfig, EnsembleReport],
+) -> None:
+    config, report = first
+    test = member_parts(config, "test")
+    pred = average_probs(np.stack([p.probs for p in test])).argmax(axis=1)
+    assert report.arms["uniform ensemble"].pooled == pytest.approx(
+        balanced_accuracy(test[0].y, pred)
+    )
+    val = member_parts(config, "val")
+    chosen, diversity, _ = select_members(
+        np.stack([p.probs for p in val]), [p.features for p in val], val[0].y, config.k
+    )
+    assert np.allclose(report.diversity["matrix"], diversity, atol=1e-6)
+    assert list(report.arms[chosen["diverse"].name].members) == [
+        report.diversity["members"][i] for i in chosen["diverse"].members
+    ]
+
+
+@pytest.mark.slow
+def test_selection_ignores_test_predictions(
+    first: tuple[EnsembleConfig, EnsembleReport], tmp_path: Path
+) -> None:
+    """Scramble every member's test predictions: nothing is retrained, the selections stay the
+    same, only their test scores change."""
+    config, report = first
+    out = tmp_path / "copy"
+    shutil.copytree(config.out, out)
+    rng = np.random.default_rng(0)
+    for path in (out / "sweep" / "work").glob("*/*/test_predictions.npz"):
+        arrays = dict(np.load(path))
+        arrays["probs"] = rng.dirichlet(np.ones(arrays["probs"].shape[1]), len(arrays["probs"]))
+        arrays["features"] = rng.standard_normal(arrays["features"].shape)
+        np.savez_compressed(path, **arrays)
+    again = run_ensemble(config.model_copy(update={"out": out}))
+    assert again.sweep["trained"] == 0
+    assert {n: a.members for n, a in again.arms.items()} == {
+        n: a.members for n, a in report.arms.items()
+    }
+    assert again.diversity["matrix"] == report.diversity["matrix"]
+    assert [a.pooled for a in again.arms.values()] != [a.pooled for a in report.arms.values()]
+
+
+@pytest.mark.slow
+def test_path_b_adds_v_axis_members(first: tuple[EnsembleConfig, EnsembleReport]) -> None:
+    config, _ = first
+    with_b = run_ensemble(config.model_copy(update={"path_b": ("aux-mse-0.5",), "cascade": False}))
+    assert with_b.sweep["trained"] == 2  # only the V-axis members are new
+    assert with_b.path_b is not None
+    members = with_b.path_b["ensemble"]["members"]
+    assert len(members) == 6 and sum(m.startswith("V:aux-mse-0.5") for m in members) == 2
+    assert with_b.path_b["comparison"][0]["b"] == "uniform ensemble"
+
+
+def test_bad_configs_fail_before_training(tmp_path: Path) -> None:
+    cohort = write_cohort(tmp_path, n_subjects=4)
+    with pytest.raises(ValueError, match="test subject"):
+        run_ensemble(tiny(cohort, tmp_path / "out"))
+    with pytest.raises(ValueError, match="exceeds"):
+        _ = tiny(cohort, tmp_path / "out", select_k=9).k
+
+
+@pytest.mark.slow
+def test_seedv_replicates_with_the_same_command(tmp_path: Path) -> None:
+    config = tiny(write_cohort(tmp_path, like="seedv"), tmp_path / "out", cascade=False)
+    report = run_ensemble(config)
+    assert report.dataset == "seedv" and report.synthetic
+    assert report.to_dict()["published"]["figures"]["baselines (about)"] == 0.43
+    assert 0.0 <= report.arms["uniform ensemble"].pooled <= 1.0
+    assert len(report.comparisons) == 5
