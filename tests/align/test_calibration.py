@@ -14,6 +14,7 @@ from scipy import stats as sps
 
 from vaxis.align.effects import bootstrap_ci, compare_to_baseline
 from vaxis.align.stats import (
+    crossed_t,
     nadeau_bengio,
     paired_t,
     sign_flip_permutation,
@@ -59,6 +60,37 @@ def test_false_positive_rate_of_each_subject_test_is_alpha():
         assert low <= count <= high, (name, count, (low, high))
 
 
+def _null_runs(rng: np.random.Generator, run_sd: float, n_seeds: int = 5) -> np.ndarray:
+    """(2 arms, seeds, subjects) accuracies of retrained models: each run's true accuracy is
+    the subject's plus a run-level shift N(0, run_sd^2) shared by all its subjects."""
+    skill = rng.uniform(0.35, 0.85, N_SUBJECTS)
+    luck = rng.normal(0, run_sd, size=(2, n_seeds, 1))
+    p = np.clip(skill + luck, 0, 1)
+    return rng.binomial(SAMPLES_PER_SUBJECT, p) / SAMPLES_PER_SUBJECT
+
+
+@pytest.mark.parametrize("run_sd", [0.0, 0.02])
+def test_crossed_t_calibrated_with_and_without_run_level_luck(run_sd):
+    """Subject pairing is calibrated only when runs carry no shared luck (run_sd = 0).
+
+    Without run-level luck the crossed t is conservative (~0.02 at alpha 0.05: it cannot know
+    that the seed variance is 0 and pays with few degrees of freedom); with it, calibrated.
+    """
+    rng = np.random.default_rng(5)
+    crossed = subject_t = 0
+    for _ in range(REPS):
+        a, b = _null_runs(rng, run_sd)
+        crossed += crossed_t(a, b).p_value <= ALPHA
+        subject_t += paired_t(a.mean(0), b.mean(0), unit="subject").p_value <= ALPHA
+    low, high = _binomial_range(REPS)
+    if run_sd == 0:
+        assert REPS * ALPHA / 5 <= crossed <= high, crossed
+        assert low <= subject_t <= high
+    else:  # the variance of the mean triples: subject pairing rejects ~7x too often
+        assert low <= crossed <= high, (crossed, (low, high))
+        assert subject_t > 2 * high
+
+
 def test_nadeau_bengio_calibrated_where_plain_t_over_folds_is_not():
     """10 folds whose differences share training data: exchangeable correlation
     rho = n_test / (n_train + n_test) = 0.1, the case the correction is derived for."""
@@ -74,6 +106,7 @@ def test_nadeau_bengio_calibrated_where_plain_t_over_folds_is_not():
     assert plain > high  # the uncorrected t over folds is anti-conservative (~0.15 here)
 
 
+@pytest.mark.slow  # ~25 s
 def test_holm_and_bh_keep_family_wise_error_over_25_null_interventions():
     """25 null interventions against one shared baseline, decided by compare_to_baseline."""
     rng = np.random.default_rng(2)
@@ -104,11 +137,14 @@ def test_subject_pairing_has_power_where_five_seed_t_has_little():
 
     Same data both ways: the study's test pairs the 5 seed means; subject pairing averages
     each subject over the seeds. Threshold alpha / 25: Holm's first step over the study's
-    25 interventions. No extra seed-level training noise, which favours the seed test.
+    25 interventions. No extra seed-level training noise, which favours the seed test; the
+    crossed t (which cannot know that) lands between the two (~0.4 here).
     """
     rng = np.random.default_rng(3)
     reps, level = 300, ALPHA / 25
-    hits = {"subject sign_flip": 0, "subject wilcoxon": 0, "seed paired_t": 0, "seed wilcoxon": 0}
+    hits = dict.fromkeys(
+        ("subject sign_flip", "subject wilcoxon", "seed paired_t", "seed wilcoxon", "crossed t"), 0
+    )
     zeros_subject, zeros_seed = np.zeros(N_SUBJECTS), np.zeros(5)
     for _ in range(reps):
         delta = 0.02 + rng.normal(0, 0.05, size=(5, N_SUBJECTS))
@@ -121,11 +157,13 @@ def test_subject_pairing_has_power_where_five_seed_t_has_little():
         )
         hits["seed paired_t"] += paired_t(per_seed, zeros_seed).p_value <= level
         hits["seed wilcoxon"] += wilcoxon_signed_rank(per_seed, zeros_seed).p_value <= level
+        hits["crossed t"] += crossed_t(delta, np.zeros_like(delta)).p_value <= level
     power = {name: count / reps for name, count in hits.items()}
     assert power["seed wilcoxon"] == 0  # p >= 0.0625 always
     assert power["subject sign_flip"] > 0.5
     assert power["subject wilcoxon"] > 0.5
     assert power["subject sign_flip"] > 2.5 * power["seed paired_t"]
+    assert power["subject sign_flip"] > power["crossed t"] > 1.5 * power["seed paired_t"]
 
 
 @pytest.mark.parametrize("method", ["percentile", "bca"])

@@ -16,7 +16,7 @@ from vaxis.align.effects import (
     compare_to_baseline,
 )
 from vaxis.align.forest import STYLE, plot_forest
-from vaxis.align.stats import benjamini_hochberg, holm, nadeau_bengio, paired_t
+from vaxis.align.stats import benjamini_hochberg, crossed_t, holm, nadeau_bengio, paired_t
 from vaxis.plotting import save_figure
 
 RNG = np.random.default_rng(11)
@@ -134,6 +134,50 @@ def test_fold_unit_needs_sizes_and_uses_nadeau_bengio():
     assert row.tests["nadeau_bengio"].p_value == pytest.approx(ref.p_value)
     assert (row.ci_low, row.ci_high) == pytest.approx((ref.ci_low, ref.ci_high))
     assert "anti-conservative" in row.tests["paired_t"].note
+
+
+def _runs(effect: float, seed_sd: float, seed: int) -> np.ndarray:
+    """5 runs x 23 subjects: each run shifted as a whole (run-level luck) plus noise."""
+    rng = np.random.default_rng(seed)
+    return BASE + effect + rng.normal(0, seed_sd, (5, 1)) + rng.normal(0, 0.01, (5, 23))
+
+
+def test_run_matrices_add_the_crossed_t_as_primary_and_temper_lucky_runs():
+    base_runs = _runs(0.0, 0.0, seed=1)
+    runs = {"lucky runs": _runs(0.0, 0.03, seed=2), "helps": _runs(0.05, 0.0, seed=3)}
+    means = {name: m.mean(axis=0) for name, m in runs.items()}
+    plain = compare_to_baseline(means, base_runs.mean(axis=0))
+    table = compare_to_baseline(
+        means, base_runs.mean(axis=0), per_run=runs, baseline_runs=base_runs
+    )
+    assert "crossed_t" not in plain.rows[0].tests and plain.primary == "sign_flip"
+    assert table.primary == "crossed_t" and "5 seeds x 23 subjects" in table.protocol
+    lucky, helps = table.rows
+    ref = crossed_t(runs["lucky runs"], base_runs)
+    assert lucky.tests["crossed_t"].p_value == pytest.approx(ref.p_value)
+    assert (lucky.ci_low, lucky.ci_high) == pytest.approx((ref.ci_low, ref.ci_high))
+    assert lucky.tests["sign_flip"].p_value == plain.rows[0].tests["sign_flip"].p_value
+    # run-level luck alone: subject pairing calls it an effect, the crossed t does not
+    assert plain.rows[0].verdict != "no difference" and lucky.verdict == "no difference"
+    assert helps.verdict == "better"
+    p = [row.tests["crossed_t"].p_value for row in table.rows]
+    assert [row.p_holm["crossed_t"] for row in table.rows] == pytest.approx(holm(p))
+
+
+def test_run_matrices_must_match_the_per_subject_values():
+    base_runs, runs = _runs(0.0, 0.0, seed=1), {"x": _runs(0.0, 0.0, seed=2)}
+    means = {"x": runs["x"].mean(axis=0)}
+    base = base_runs.mean(axis=0)
+    cases = [
+        ({"per_run": runs}, "go together"),
+        ({"per_run": runs, "baseline_runs": base_runs, "unit": "seed"}, "go together"),
+        ({"per_run": {"y": runs["x"]}, "baseline_runs": base_runs}, "give both"),
+        ({"per_run": {"x": runs["x"][:4]}, "baseline_runs": base_runs}, "same seeds"),
+        ({"per_run": {"x": runs["x"] + 0.1}, "baseline_runs": base_runs}, "mean over seeds"),
+    ]
+    for kwargs, match in cases:
+        with pytest.raises(ValueError, match=match):
+            compare_to_baseline(means, base, **kwargs)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from vaxis.align.interventions import INTERVENTIONS
+from vaxis.align.procedures import PROCEDURES
 from vaxis.align.run import AlignConfig, AlignReport, run_align
 from vaxis.data.cohort import Cohort
 from vaxis.data.splits import subject_holdout
@@ -73,7 +74,7 @@ def test_baseline_appears_once_and_every_other_arm_is_compared(
         assert [row.name for row in table.rows] == ARMS[1:]
         assert all(row.n == n for row in table.rows)
         assert sum(table.counts()) == len(ARMS) - 1
-    assert report.by_subject.unit == "subject" and report.by_subject.primary == "sign_flip"
+    assert report.by_subject.unit == "subject" and report.by_subject.primary == "crossed_t"
     assert report.by_seed.unit == "seed" and report.by_seed.primary == "paired_t"
     assert report.sweep.succeeded == len(ARMS) * 2 and report.sweep.already_done == 0
 
@@ -119,6 +120,8 @@ def test_outputs_are_written_and_labelled(first_run: tuple[AlignConfig, AlignRep
     assert saved["synthetic"] is True and saved["positions_source"] == "synthetic-truth"
     assert saved["n_test_subjects"] == 3 and saved["n_seeds"] == 2
     assert saved["protocol"] == "holdout"
+    assert saved["weights"] == {"baseline": None, "aux-mse-0.5": 0.5, "aux-mse-0.5/permuted": 0.5,
+                                "rsa-5": 5.0, "rsa-5/permuted": 5.0}  # fmt: skip
     assert "the study's test" in saved["by_seed"]["label"]
     assert "test subjects" in saved["by_subject"]["label"]
     for part in ("by_subject", "by_seed"):
@@ -166,9 +169,52 @@ def test_too_few_test_subjects_fail_before_training(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "sweep").exists()
 
 
+@pytest.mark.parametrize("decoder", ["linear", "mlp"])
+def test_a_weight_is_part_of_the_job_and_reaches_the_loss(
+    cohort_path: Path, tmp_path: Path, decoder: str
+) -> None:
+    """A new weight is a new job (the baseline is reused) and the default weight spelled out
+    is the same job. The distance-weighted CE acts on the decoder's logits: a vanishing
+    weight trains exactly the baseline (the mlp's dropout draws the baseline's random stream:
+    arms differ only by their loss), a large one moves it."""
+    name = "distance-ce-tau5"  # default weight 1.0
+    arms: dict[str, Any] = {"decoder": decoder, "hyper": {}, "interventions": (name,),
+                            "controls": ()}  # fmt: skip
+
+    def run(weights: dict[str, float]) -> AlignReport:
+        return run_align(small_config(cohort_path, tmp_path, weights=weights, **arms))
+
+    default = run({})
+    assert default.sweep.succeeded == 4 and default.weights == {"baseline": None, name: 1.0}
+    runs = {weight: run({name: weight}) for weight in (30.0, 1e-12, 1.0)}
+    done = {w: (r.sweep.already_done, r.sweep.succeeded) for w, r in runs.items()}
+    assert done == {30.0: (2, 2), 1e-12: (2, 2), 1.0: (4, 0)}
+    assert runs[1e-12].weights == {"baseline": None, name: 1e-12}
+    records = ResultStore(tmp_path / "sweep").iter_results()
+    stored = sorted(r["job"]["params"]["weight"] for r in records if r["result"]["arm"] == name)
+    assert stored == [1e-12, 1e-12, 1.0, 1.0, 30.0, 30.0]  # two seeds each
+    for table in ("by_subject", "by_seed"):
+        assert getattr(runs[1e-12], table).rows[0].mean_delta == 0
+        assert getattr(runs[30.0], table).rows[0].mean_delta < -0.05
+
+
+def test_an_address_without_the_ray_executor_fails_before_training(
+    cohort_path: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="an address is for the ray executor, not the serial"):
+        run_align(small_config(cohort_path, tmp_path, ray_address="ray://head:10001"))
+    assert not (tmp_path / "sweep").exists()
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
+        ({"weights": {"no-such": 1.0}}, "weight for unknown intervention 'no-such'"),
+        ({"weights": {"rsa-5": 0.0}}, "must be finite and positive, not 0.0"),
+        ({"weights": {"rsa-5": -1.0}}, "must be finite and positive"),
+        ({"weights": {"rsa-5": float("inf")}}, "must be finite and positive, not inf"),
+        ({"weights": {"rsa-5": float("nan")}}, "must be finite and positive, not nan"),
+        ({"weights": {"rsa-1": 1.0}}, r"interventions that are not run: \['rsa-1'\]"),
         ({"seeds": (0,)}, "two distinct seeds"),
         ({"seeds": (1, 1)}, "two distinct seeds"),
         ({"interventions": ("no-such",)}, "unknown intervention"),
@@ -177,6 +223,7 @@ def test_too_few_test_subjects_fail_before_training(tmp_path: Path) -> None:
         ({"protocol": "no-such"}, "unknown protocol"),
         ({"epochs": 0}, "epochs"),
         ({"decoder": "svm"}, "not a torch decoder"),
+        ({"executor": "dask"}, "executor"),
     ],
 )
 def test_bad_settings_are_refused(changes: dict[str, Any], message: str) -> None:
@@ -186,7 +233,14 @@ def test_bad_settings_are_refused(changes: dict[str, Any], message: str) -> None
 
 def test_arms_default_to_every_intervention_and_take_per_arm_controls() -> None:
     every = small_config(Path("c.h5"), Path("out"), interventions=(), controls=())
-    assert every.arms() == ["baseline", *INTERVENTIONS]
+    procedures = [name for name in PROCEDURES if name != "cross-dataset"]  # needs a source
+    assert every.arms() == ["baseline", *INTERVENTIONS, *procedures]
+    with_source = small_config(
+        Path("c.h5"), Path("out"), interventions=(), controls=(), source_cohort=Path("seedv.h5")
+    )
+    assert with_source.arms() == ["baseline", *INTERVENTIONS, *PROCEDURES]
+    with pytest.raises(ValueError, match="source_cohort"):
+        small_config(Path("c.h5"), Path("out"), interventions=("cross-dataset",))
     mixed = small_config(
         Path("c.h5"), Path("out"), interventions=("rsa-1", "kd-1/label-smoothing", "rsa-1"),
         controls=("label-smoothing",),
@@ -204,3 +258,32 @@ def test_worker_processes_give_the_serial_results(cohort_path: Path, tmp_path: P
     assert parallel.sweep.succeeded == 4
     assert parallel.by_subject.to_dict() == serial.by_subject.to_dict()
     assert parallel.by_seed.to_dict() == serial.by_seed.to_dict()
+
+
+@pytest.mark.slow
+def test_training_procedures_and_cross_dataset_run_through_align(
+    cohort_path: Path, tmp_path: Path
+) -> None:
+    """Procedures share the arms' namespace: a PEFT arm, its permuted control and the
+    cross-dataset arm (pretrained on a SYNTHETIC SEED-V cohort) are trained and compared."""
+    source, truth = synthesize_features(
+        SynthConfig(like="seedv", n_subjects=6, n_windows=6, seed=1)
+    )
+    source_path = tmp_path / "seedv.cohort.h5"
+    source.save(source_path)
+    truth.save(tmp_path / "seedv")
+    arms = ("peft-lora", "peft-lora/permuted", "cross-dataset")
+    config = small_config(
+        cohort_path, tmp_path / "out", interventions=arms, controls=(), source_cohort=source_path
+    )
+    report = run_align(config)
+    assert [row.name for row in report.by_subject.rows] == list(arms)
+    assert report.weights == {"baseline": None, "peft-lora": 0.1, "peft-lora/permuted": 0.1,
+                              "cross-dataset": 0.1}  # fmt: skip
+    records = {
+        r["result"]["arm"]: r for r in ResultStore(tmp_path / "out" / "sweep").iter_results()
+    }
+    cross = records["cross-dataset"]
+    assert cross["job"]["params"]["source_cohort"] == str(source_path.resolve())
+    assert "source_cohort" not in records["peft-lora"]["job"]["params"]
+    assert cross["result"]["procedure"]["source_dataset"] == "seedv"

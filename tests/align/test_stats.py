@@ -11,6 +11,7 @@ from scipy import stats as sps
 
 from vaxis.align.stats import (
     benjamini_hochberg,
+    crossed_t,
     holm,
     nadeau_bengio,
     paired_t,
@@ -224,3 +225,90 @@ def test_paired_tests_reject_bad_input(a, b, match):
     for test in (paired_t, wilcoxon_signed_rank, sign_flip_permutation):
         with pytest.raises(ValueError, match=match):
             test(a, b)
+
+
+# crossed t (seeds x subjects) -------------------------------------------------------------
+
+
+def _anova_by_projection(d: np.ndarray) -> tuple[float, float, float]:
+    """Mean squares of seeds, subjects and residual from projection matrices (a second route)."""
+    n_seeds, n_subjects = d.shape
+    mean_s, mean_j = (
+        np.full((n_seeds,) * 2, 1 / n_seeds),
+        np.full((n_subjects,) * 2, 1 / n_subjects),
+    )
+    centre_s, centre_j = np.eye(n_seeds) - mean_s, np.eye(n_subjects) - mean_j
+    y = d.ravel()  # row-major: seed index slow, subject index fast
+    quadratic = {
+        "seed": np.kron(centre_s, mean_j),
+        "subject": np.kron(mean_s, centre_j),
+        "residual": np.kron(centre_s, centre_j),
+    }
+    dfs = {"seed": n_seeds - 1, "subject": n_subjects - 1}
+    dfs["residual"] = dfs["seed"] * dfs["subject"]
+    ss = {k: float(y @ q @ y) for k, q in quadratic.items()}
+    return (
+        ss["seed"] / dfs["seed"],
+        ss["subject"] / dfs["subject"],
+        ss["residual"] / dfs["residual"],
+    )
+
+
+def test_crossed_t_by_hand_with_every_variance_component():
+    rng = np.random.default_rng(5)
+    seeds, subjects = rng.normal(0, 0.03, (5, 1)), rng.normal(0, 0.04, (1, 12))
+    d = 0.01 + seeds + subjects + rng.normal(0, 0.01, (5, 12))
+    ms_s, ms_j, ms_e = _anova_by_projection(d)
+    assert ms_s > ms_e and ms_j > ms_e  # all three terms enter
+    variance = (ms_s + ms_j - ms_e) / d.size
+    df = (ms_s + ms_j - ms_e) ** 2 / (ms_s**2 / 4 + ms_j**2 / 11 + ms_e**2 / 44)
+    t = d.mean() / math.sqrt(variance)
+    result = crossed_t(d, np.zeros_like(d))
+    assert result.statistic == pytest.approx(t, rel=1e-10)
+    assert result.p_value == pytest.approx(2 * sps.t.sf(abs(t), df), rel=1e-10)
+    half = sps.t.ppf(0.975, df) * math.sqrt(variance)
+    assert (result.ci_low, result.ci_high) == pytest.approx((d.mean() - half, d.mean() + half))
+    assert result.n == 12 and "5 seeds x 12 subjects" in result.protocol
+    assert f"df = {df:.3g}" in result.note
+
+
+def test_crossed_t_without_subject_variance_is_the_t_over_seed_means():
+    rng = np.random.default_rng(6)
+    noise = rng.normal(0, 0.01, (5, 12))
+    noise -= noise.mean(axis=0)  # no subject differences at all
+    a, b = 0.6 + rng.normal(0, 0.03, (5, 1)) + noise, np.full((5, 12), 0.6)
+    result, ref = crossed_t(a, b), paired_t(a.mean(axis=1), b.mean(axis=1))
+    assert (result.statistic, result.p_value) == pytest.approx((ref.statistic, ref.p_value))
+    assert (result.ci_low, result.ci_high) == pytest.approx((ref.ci_low, ref.ci_high))
+
+
+def test_crossed_t_without_seed_variance_is_the_t_over_subject_means():
+    rng = np.random.default_rng(7)
+    noise = rng.normal(0, 0.01, (5, 12))
+    noise -= noise.mean(axis=1, keepdims=True)  # every model equally good overall
+    a, b = 0.6 + rng.normal(0, 0.03, (1, 12)) + noise, np.full((5, 12), 0.6)
+    result = crossed_t(a, b)
+    ref = paired_t(a.mean(axis=0), b.mean(axis=0), unit="subject")
+    assert (result.statistic, result.p_value) == pytest.approx((ref.statistic, ref.p_value))
+
+
+def test_crossed_t_counts_the_seed_variance_subject_pairing_ignores():
+    """One model per arm a little better everywhere: subjects agree, seeds do not."""
+    rng = np.random.default_rng(8)
+    a = 0.6 + np.array([[0.04], [-0.01], [0.03], [0.0], [0.02]]) + rng.normal(0, 0.01, (5, 23))
+    b = 0.6 + rng.normal(0, 0.01, (5, 23))
+    assert paired_t(a.mean(axis=0), b.mean(axis=0), unit="subject").p_value < 1e-6
+    assert crossed_t(a, b).p_value > 0.05
+
+
+def test_crossed_t_zero_variance_and_bad_input():
+    equal = crossed_t(np.ones((3, 4)), np.ones((3, 4)))
+    assert (equal.statistic, equal.p_value) == (0.0, 1.0)
+    for a, b, match in [
+        (np.ones(4), np.ones(4), "matrices"),
+        (np.ones((1, 4)), np.ones((1, 4)), "at least"),
+        (np.ones((3, 4)), np.ones((3, 5)), "equal shape"),
+        (np.full((2, 2), np.nan), np.ones((2, 2)), "NaN"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            crossed_t(a, b)

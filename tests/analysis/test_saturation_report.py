@@ -4,67 +4,39 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import vaxis.align.jobs  # noqa: F401  (registers the "align" job kind)
-from vaxis.analysis.epoch_probe import EpochProbe, read_epochs
+from vaxis.align.run import AlignConfig, run_align
+from vaxis.analysis.epoch_probe import read_epochs
 from vaxis.analysis.probe_report import target_of
 from vaxis.analysis.saturation import basin_strength_of_means
 from vaxis.analysis.saturation_cli import app
 from vaxis.analysis.saturation_report import SaturationConfig, SaturationReport, run_saturation
-from vaxis.brain.positions import StimulusPositions, from_truth
-from vaxis.data.cohort import Cohort
-from vaxis.data.splits import SPLITTERS
+from vaxis.brain.positions import StimulusPositions
 from vaxis.data.synthetic import SynthConfig, synthesize_features
-from vaxis.decoders.experiment import METRICS_NAME, InputConfig, run_experiment
-from vaxis.decoders.train import TrainConfig
 from vaxis.errors import DataFormatError
-from vaxis.sweep import ResultStore, make_job
+from vaxis.sweep import ResultStore
 
 pytestmark = pytest.mark.slow
 ARMS, SEEDS = ("baseline", "aux-mse-0.5"), (0, 1, 2)
 
 
 def align_with_epoch_probe(folder: Path) -> Path:
-    """What `vaxis align` writes (one sweep job per arm and seed, as align_job runs it), with
-    the epoch probe switched on."""
-    from vaxis.align.interventions import AlignmentTargets, build_intervention
-
+    """`vaxis align` (as a library call) with the epoch probe switched on."""
     cohort, truth = synthesize_features(SynthConfig(n_subjects=12, n_windows=10, seed=0))
     path = folder / "s.cohort.h5"
     cohort.save(path)
     truth.save(folder / "s")
-    cohort = Cohort.load(path)
-    positions = from_truth(truth)
-    split = SPLITTERS["holdout"](cohort)[0]
-    store, out = ResultStore(folder / "align" / "sweep"), folder / "align"
-    for arm in ARMS:
-        for seed in SEEDS:
-            train: dict[str, Any] = {"decoder": "mlp", "hyper": {"hidden": [16]}, "epochs": 3,
-                                     "batch_size": 32, "lr": 1e-2, "num_threads": 1,
-                                     "seed": seed}  # fmt: skip
-            params = {"cohort": str(path), "split": "holdout", "fold": 0, "arm": arm,
-                      "inputs": {"task": "faced9"}, "train": train,
-                      "positions": positions.model_dump(mode="json")}  # fmt: skip
-            job = make_job("align", params)
-            workdir = store.work_dir(job.key())
-            config = TrainConfig(**train)
-
-            def factory(model: Any, units: Any, arm: str = arm, seed: int = seed) -> Any:
-                targets = AlignmentTargets.from_positions(positions, units)
-                return build_intervention(arm, None, targets, model, None, seed)
-
-            run_experiment(
-                cohort, split, config, workdir, InputConfig(task="faced9"), protocol="holdout",
-                extra_loss_factory=None if arm == "baseline" else factory,
-                on_epoch_state=EpochProbe(workdir, positions),
-            )  # fmt: skip
-            metrics = json.loads((workdir / METRICS_NAME).read_text())
-            store.put(job, {"arm": arm, **metrics})
+    out = folder / "align"
+    config = AlignConfig(
+        cohort=path, positions="truth", decoder="mlp", hyper={"hidden": [16]}, epochs=3,
+        batch_size=32, lr=1e-2, seeds=SEEDS, interventions=ARMS[1:], executor="serial",
+        threads=1, epoch_probe=True, out=out,
+    )  # fmt: skip
+    run_align(config)
     return out
 
 

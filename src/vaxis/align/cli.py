@@ -23,6 +23,19 @@ def _names(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
+def _weights(items: list[str]) -> dict[str, float]:
+    """``["rsa-5=2.0", ...]`` -> ``{"rsa-5": 2.0}``; AlignConfig checks names and values."""
+    weights = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            problem = f"--weight {item!r}: write NAME=WEIGHT, e.g. --weight rsa-5=2.0"
+            raise ValueError(problem) from None
+    return weights
+
+
 @app.command()
 def align(
     cohort: Annotated[Path, typer.Argument(help="A *.cohort.h5 of DE features.")],
@@ -42,6 +55,14 @@ def align(
     controls: Annotated[
         str, typer.Option(help="Controls for every intervention: permuted, label-smoothing.")
     ] = "",
+    weight: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--weight",
+            help="An intervention's loss weight instead of its default, as NAME=WEIGHT, e.g. "
+            "rsa-5=2.0 (repeatable; its controls use it too).",
+        ),
+    ] = None,
     decoder: Annotated[str, typer.Option(help="A torch decoder (see `vaxis train`).")] = "mlp",
     hyper: Annotated[
         str, typer.Option(help="Decoder hyper-parameters as JSON, e.g. '{\"hidden\": [64]}'.")
@@ -54,11 +75,32 @@ def align(
     fold: Annotated[int, typer.Option(help="Fold of the split (0-based).")] = 0,
     task: Annotated[str, typer.Option(help="auto, faced9, binary or seedv5.")] = "auto",
     correction: Annotated[str, typer.Option(help="Verdicts after holm or bh.")] = "holm",
-    executor: Annotated[str, typer.Option(help="local (processes) or serial.")] = "local",
-    workers: Annotated[int | None, typer.Option(help="Worker processes (local).")] = None,
+    executor: Annotated[
+        str, typer.Option(help="local (processes), serial or ray (pip install 'vaxis[ray]').")
+    ] = "local",
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (local) or jobs at once (ray).")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="A Ray cluster, e.g. ray://host:10001 (default: a local Ray instance)."),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads per run (torch).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs/align"),
+    source_cohort: Annotated[
+        Path | None,
+        typer.Option(
+            help="The other dataset's cohort for the cross-dataset intervention (SEED-V for "
+            "FACED and vice versa); without it cross-dataset is left out of 'all'."
+        ),
+    ] = None,
+    epoch_probe: Annotated[
+        bool,
+        typer.Option(
+            help="Record per-epoch class means and gradient shares (for `vaxis saturation`)."
+        ),
+    ] = False,
 ) -> None:
     """Train the baseline and every intervention on the same split and seeds; compare each.
 
@@ -73,9 +115,11 @@ def align(
             "hyper": json.loads(hyper), "epochs": epochs, "batch_size": batch_size, "lr": lr,
             "seeds": tuple(int(s) for s in _names(seeds)),
             "interventions": () if interventions == "all" else _names(interventions),
-            "controls": _names(controls), "protocol": protocol, "fold": fold, "task": task,
+            "controls": _names(controls), "weights": _weights(weight or []),
+            "protocol": protocol, "fold": fold, "task": task,
             "correction": correction, "executor": executor, "workers": workers,
-            "device": device, "threads": threads, "out": out,
+            "ray_address": address, "device": device, "threads": threads, "out": out,
+            "source_cohort": source_cohort, "epoch_probe": epoch_probe,
         }  # fmt: skip
         config = AlignConfig.model_validate(settings)
         report = run_align(config, progress=True)
@@ -89,7 +133,11 @@ def align(
         f"{report.protocol}: {len(report.test_subjects)} test subjects, {len(report.seeds)} "
         f"seeds, positions from {report.positions_source}"
     )
-    _print_table(report.by_subject, "paired over test subjects (real power)")
+    console.print(
+        "loss weights: "
+        + ", ".join(f"{a} {w:g}" for a, w in report.weights.items() if w is not None)
+    )
+    _print_table(report.by_subject, "runs x test subjects (crossed t decides)")
     _print_table(report.by_seed, "the study's test: paired t over seeds (for comparability)")
     console.print("written: " + ", ".join(str(p) for p in report.files))
 

@@ -4,7 +4,10 @@
 (first = primary, used for the verdict):
 
 - ``subject`` (per-test-subject metric, e.g. balanced accuracy): sign-flip permutation,
-  Wilcoxon signed-rank, paired t;
+  Wilcoxon signed-rank, paired t; given each arm's (seeds x subjects) matrix (``per_run`` and
+  ``baseline_runs``) also the crossed t (:func:`~vaxis.align.stats.crossed_t`), which counts
+  run-level variance and is then the primary test: the three above treat the trained models as
+  fixed and reject too often when retraining is part of the question;
 - ``seed``: the study's paired t over seeds, Wilcoxon, sign-flip (both floored at 0.0625 with
   5 seeds, reported to show it);
 - ``fold`` (cross-validation folds): Nadeau-Bengio corrected t, and the plain paired t over
@@ -34,6 +37,7 @@ from vaxis.align.stats import (
     TestResult,
     benjamini_hochberg,
     check_differences,
+    crossed_t,
     holm,
     nadeau_bengio,
     paired_t,
@@ -203,16 +207,23 @@ def compare_to_baseline(
     n_boot: int = 10_000,
     ci_method: Literal["percentile", "bca"] = "bca",
     seed: int = 0,
+    per_run: Mapping[str, ArrayLike] | None = None,
+    baseline_runs: ArrayLike | None = None,
 ) -> ComparisonTable:
     """Compare each intervention's per-unit metric with the baseline's (same units, same order).
 
     ``unit="fold"`` needs ``n_train`` and ``n_test`` (one fold's sizes) for Nadeau-Bengio.
     ``primary`` (default: the unit's first test, see the module doc) decides the verdict.
+    ``per_run`` (every intervention) and ``baseline_runs``: (n_seeds, n_subjects) matrices,
+    rows seed-paired across arms, columns the subjects of ``baseline``; only with
+    ``unit="subject"``, where each per-subject value must be its matrix's mean over seeds.
+    They add the ``crossed_t`` test, then the default primary.
     """
     if unit not in TESTS_BY_UNIT:
         raise ValueError(f"unit must be one of {sorted(TESTS_BY_UNIT)}, got {unit!r}")
-    names = TESTS_BY_UNIT[unit]
-    primary = primary or names[0]
+    matrices = _run_matrices(per_run, baseline_runs, per_unit, baseline, unit)
+    names = TESTS_BY_UNIT[unit] + (() if matrices is None else ("crossed_t",))
+    primary = primary or (names[0] if matrices is None else "crossed_t")
     if primary not in names:
         raise ValueError(f"primary test for unit {unit!r} must be one of {names}, got {primary!r}")
     if correction not in CORRECTIONS:
@@ -230,7 +241,11 @@ def compare_to_baseline(
                 f"intervention {name!r} has shape {a.shape}, the baseline {b.shape}: "
                 f"give one value per {unit}, in the same order for every arm"
             )
-    results = [{test: run[test](a, b) for test in names} for a in arms.values()]
+    results = [{test: run[test](a, b) for test in TESTS_BY_UNIT[unit]} for a in arms.values()]
+    if matrices is not None:
+        runs, base_runs = matrices
+        for name, result in zip(arms, results, strict=True):
+            result["crossed_t"] = crossed_t(runs[name], base_runs)
     adjusted = {
         method: {test: fn([r[test].p_value for r in results]) for test in names}
         for method, fn in CORRECTIONS.items()
@@ -265,6 +280,40 @@ def compare_to_baseline(
         else f"95% {ci_method} bootstrap interval of the mean ({n_boot} resamples)"
     )
     return ComparisonTable(tuple(rows), unit, primary, correction, alpha, interval)
+
+
+def _run_matrices(
+    per_run: Mapping[str, ArrayLike] | None,
+    baseline_runs: ArrayLike | None,
+    per_unit: Mapping[str, ArrayLike],
+    baseline: ArrayLike,
+    unit: Unit,
+) -> tuple[dict[str, np.ndarray], np.ndarray] | None:
+    """(intervention -> (seeds x subjects) matrix, the baseline's); None when none were given."""
+    if per_run is None and baseline_runs is None:
+        return None
+    if per_run is None or baseline_runs is None or unit != "subject":
+        raise ValueError("per_run and baseline_runs go together, and only with unit='subject'")
+    if set(per_run) != set(per_unit):
+        raise ValueError(
+            f"per_run has arms {sorted(per_run)}, per_unit {sorted(per_unit)}: give both for each"
+        )
+    runs = {name: np.asarray(m, dtype=float) for name, m in per_run.items()}
+    base = np.asarray(baseline_runs, dtype=float)
+    checks = [(f"intervention {n!r}", runs[n], per_unit[n]) for n in runs]
+    for label, matrix, values in [("the baseline", base, baseline), *checks]:
+        means = np.asarray(values, dtype=float)
+        if matrix.ndim != 2 or matrix.shape != base.shape or matrix.shape[1:] != means.shape:
+            raise ValueError(
+                f"runs of {label} have shape {matrix.shape}: give one (n_seeds, n_subjects) "
+                f"matrix per arm, n_subjects = {means.size}, the same seeds in every arm"
+            )
+        if not np.allclose(matrix.mean(axis=0), means, rtol=0, atol=1e-9):
+            raise ValueError(
+                f"per-subject values of {label} are not the mean over seeds of its runs: "
+                "pass the same results to both"
+            )
+    return runs, base
 
 
 def _runners(

@@ -1,12 +1,16 @@
 """`vaxis align` as a library call: train the baseline and every intervention, compare each.
 
-Every arm (the baseline, each intervention, each requested control of an intervention) is
-trained on the same split with the same seeds, as one sweep job per (arm, seed) kept in a
-:class:`~vaxis.sweep.ResultStore` under ``out/sweep`` (a re-run skips finished jobs). Each
-intervention is then compared with the baseline twice:
+Every arm (the baseline, each intervention — an auxiliary loss or a training procedure — and
+each requested control) is trained on the same split with the same seeds, as one sweep job per
+(arm, seed) kept in a :class:`~vaxis.sweep.ResultStore` under ``out/sweep`` (a re-run skips
+finished jobs). Each intervention is then compared with the baseline twice:
 
-* per test subject (the test with real power): each subject's balanced accuracy averaged over
-  seeds, paired over subjects (sign-flip permutation first, Wilcoxon, paired t);
+* over runs x test subjects (the verdict): each run's per-subject balanced accuracy, tested by
+  :func:`~vaxis.align.stats.crossed_t`, which counts the seed-to-seed variance of retrained
+  models as well as the subjects'. Subject-paired tests (sign-flip, Wilcoxon, paired t over
+  per-subject means) are reported beside it: they are conditional on the trained models and
+  reject far too often across retraining (34% at alpha 0.05 on synthetic nulls, see
+  ``docs/DESIGN.md``);
 * the study's test, for comparability: test balanced accuracy per seed, paired t over seeds.
 
 Both tables carry bootstrap or t intervals, Cohen's d_z and Holm and Benjamini-Hochberg
@@ -17,12 +21,13 @@ published 0 / 9 / 16. Output: ``align.json`` and one forest plot per table (PNG 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vaxis.align.effects import ComparisonTable, compare_to_baseline
 from vaxis.align.forest import plot_forest
@@ -31,12 +36,30 @@ from vaxis.align.jobs import BASELINE, parse_arm
 from vaxis.data.cohort import Cohort
 from vaxis.data.splits import SPLITTERS
 from vaxis.decoders import DECODERS
-from vaxis.sweep import LocalExecutor, ResultStore, SerialExecutor, make_job, run_sweep
+from vaxis.sweep import ResultStore, make_job, run_sweep
+from vaxis.sweep.executors import ExecutorKind, make_executor
 from vaxis.sweep.runner import SweepSummary
 
 REPORT_NAME = "align.json"
 STUDY_TEST = "the study's test (paired t over seeds), for comparability"
-SUBJECT_TEST = "paired over test subjects (per-subject balanced accuracy, mean over seeds)"
+SUBJECT_TEST = (
+    "runs x test subjects (crossed t over per-run, per-subject balanced accuracy; "
+    "subject-paired tests beside it)"
+)
+
+
+def registered_weights() -> dict[str, float]:
+    """Every intervention `vaxis align` can run, with its default weight: the auxiliary losses
+    (:data:`~vaxis.align.interventions.INTERVENTIONS`), then the training procedures
+    (:data:`~vaxis.align.procedures.PROCEDURES`)."""
+    from vaxis.align.procedures import PROCEDURES
+
+    losses = {name: spec.weight for name, spec in INTERVENTIONS.items()}
+    return losses | {name: spec.weight for name, spec in PROCEDURES.items()}
+
+
+#: the procedure that needs a second cohort (``source_cohort``) and is left out without one
+CROSS_DATASET = "cross-dataset"
 
 
 class AlignConfig(BaseModel):
@@ -57,17 +80,28 @@ class AlignConfig(BaseModel):
     interventions: tuple[str, ...] = ()
     #: controls run for every intervention
     controls: tuple[Literal["permuted", "label-smoothing"], ...] = ()
+    #: intervention name -> loss weight, replacing its registered default (its controls too)
+    weights: dict[str, float] = Field(default_factory=dict)
     protocol: str = "holdout"
     fold: int = Field(default=0, ge=0)
     task: Literal["auto", "faced9", "binary", "seedv5"] = "auto"
     alpha: float = Field(default=0.05, gt=0, lt=1)
     correction: Literal["holm", "bh"] = "holm"
-    executor: Literal["serial", "local"] = "local"
+    executor: ExecutorKind = "local"
+    #: worker processes (local) or jobs at once (ray)
     workers: int | None = Field(default=None, ge=1)
+    #: a Ray cluster (``ray://host:10001``); None starts a local Ray instance (ray only)
+    ray_address: str | None = None
     device: str = "auto"
-    #: torch threads per run (None: torch's default; the local executor's workers use one)
+    #: torch threads per run (None: torch's default; local and ray workers use one)
     threads: int | None = Field(default=None, ge=1)
     out: Path = Path("runs/align")
+    #: the other dataset's cohort for the cross-dataset intervention (positions resolved the
+    #: same way as ``positions``)
+    source_cohort: Path | None = None
+    #: record per-epoch class/stimulus means and gradient shares in every aux-loss run (for
+    #: `vaxis saturation`); training procedures do not record them
+    epoch_probe: bool = False
 
     @field_validator("seeds")
     @classmethod
@@ -95,17 +129,59 @@ class AlignConfig(BaseModel):
     def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
         for arm in names:
             name, control = parse_arm(arm)
-            if name not in INTERVENTIONS:
-                raise ValueError(
-                    f"unknown intervention {name!r}; choose from {list(INTERVENTIONS)}"
-                )
+            known = registered_weights()
+            if name not in known:
+                raise ValueError(f"unknown intervention {name!r}; choose from {list(known)}")
             if control is not None and control not in CONTROLS:
                 raise ValueError(f"unknown control {control!r} in {arm!r}; choose {CONTROLS}")
         return names
 
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        known = registered_weights()
+        for name, weight in weights.items():
+            if name not in known:
+                raise ValueError(
+                    f"weight for unknown intervention {name!r}; choose from {list(known)}"
+                )
+            if not (math.isfinite(weight) and weight > 0):
+                raise ValueError(
+                    f"the weight of {name!r} must be finite and positive, not {weight}"
+                )
+        return weights
+
+    @model_validator(mode="after")
+    def _weighted_arms_run(self) -> AlignConfig:
+        run = {parse_arm(arm)[0] for arm in self.arms()}
+        unused = sorted(set(self.weights) - run)
+        if unused:
+            raise ValueError(f"weights given for interventions that are not run: {unused}")
+        return self
+
+    @model_validator(mode="after")
+    def _source_for_cross_dataset(self) -> AlignConfig:
+        if self.source_cohort is None and CROSS_DATASET in self.interventions:
+            raise ValueError(
+                f"{CROSS_DATASET!r} pretrains on another dataset: give source_cohort "
+                "(`--source-cohort`, a SEED-V cohort for FACED and vice versa)"
+            )
+        return self
+
+    def weight(self, arm: str) -> float | None:
+        """The loss weight of ``arm``: its override or the intervention's registered default
+        (a control has its intervention's); None for the baseline."""
+        name, _ = parse_arm(arm)
+        if name is None:
+            return None
+        return self.weights.get(name, registered_weights()[name])
+
     def arms(self) -> list[str]:
-        """The baseline, then each intervention followed by its controls (no repeats)."""
-        names = self.interventions or tuple(INTERVENTIONS)
+        """The baseline, then each intervention followed by its controls (no repeats). By
+        default every registered one (cross-dataset only with a ``source_cohort``)."""
+        names = self.interventions or tuple(
+            n for n in registered_weights() if n != CROSS_DATASET or self.source_cohort
+        )
         arms = [BASELINE]
         for name in names:
             arms.append(name)
@@ -119,6 +195,8 @@ class AlignReport:
 
     by_subject: ComparisonTable
     by_seed: ComparisonTable
+    #: arm -> the weight of its extra loss (None: the baseline has none)
+    weights: dict[str, float | None]
     test_subjects: tuple[int, ...]
     seeds: tuple[int, ...]
     protocol: str
@@ -136,6 +214,7 @@ class AlignReport:
             "test_subjects": list(self.test_subjects),
             "n_seeds": len(self.seeds),
             "seeds": list(self.seeds),
+            "weights": self.weights,
             "by_subject": {"label": SUBJECT_TEST, **self.by_subject.to_dict()},
             "by_seed": {"label": STUDY_TEST, **self.by_seed.to_dict()},
         }
@@ -145,6 +224,7 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     """Train every (arm, seed) job not yet in ``config.out/sweep``, compare, write the report."""
     from vaxis.brain.positions import resolve_positions
 
+    executor = make_executor(config.executor, config.workers, config.ray_address)
     cohort = Cohort.load(config.cohort)
     positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
     _check_split(cohort, config)
@@ -161,14 +241,19 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     train = {"decoder": config.decoder, "hyper": config.hyper, "epochs": config.epochs,
              "batch_size": config.batch_size, "lr": config.lr, "device": config.device,
              "num_threads": config.threads}  # fmt: skip
+    if config.epoch_probe:
+        base["epoch_probe"] = True  # a new key: these runs write epochs.npz besides
     arms = config.arms()
-    jobs = {
-        (arm, seed): make_job("align", {**base, "arm": arm, "train": {**train, "seed": seed}})
-        for arm in arms
-        for seed in config.seeds
-    }
-    store = ResultStore(config.out / "sweep")
-    executor = SerialExecutor() if config.executor == "serial" else LocalExecutor(config.workers)
+    cross = any(parse_arm(arm)[0] == CROSS_DATASET for arm in arms)
+    source = _source_params(config) if cross else {}
+    jobs = {}
+    for arm in arms:
+        params = {**base, "arm": arm, "weight": config.weight(arm)}
+        if parse_arm(arm)[0] == CROSS_DATASET:
+            params |= source
+        for seed in config.seeds:
+            jobs[arm, seed] = make_job("align", {**params, "train": {**train, "seed": seed}})
+    store = ResultStore(config.out.resolve() / "sweep")  # absolute: Ray workers run elsewhere
     summary = run_sweep(list(jobs.values()), store, executor, progress=progress)
     if not summary.complete:
         first = next(iter(summary.failed.values()), "a worker died or the sweep was interrupted")
@@ -178,11 +263,16 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
         )
     results = {pair: _result(store, job.key()) for pair, job in jobs.items()}
     subjects = tuple(sorted(int(s) for s in results[BASELINE, config.seeds[0]]["subjects"]["test"]))
-    per_subject, per_seed = _per_subject(results, subjects), _per_seed(results)
+    per_run, per_seed = _per_run(results, subjects), _per_seed(results)
     options: dict[str, Any] = {"alpha": config.alpha, "correction": config.correction}
     others = arms[1:]
     by_subject = compare_to_baseline(
-        {a: per_subject[a] for a in others}, per_subject[BASELINE], unit="subject", **options
+        {a: per_run[a].mean(axis=0) for a in others},
+        per_run[BASELINE].mean(axis=0),
+        unit="subject",
+        per_run={a: per_run[a] for a in others},
+        baseline_runs=per_run[BASELINE],
+        **options,
     )
     by_seed = compare_to_baseline(
         {a: per_seed[a] for a in others}, per_seed[BASELINE], unit="seed", **options
@@ -191,6 +281,7 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     report = AlignReport(
         by_subject=by_subject,
         by_seed=by_seed,
+        weights={arm: config.weight(arm) for arm in arms},
         test_subjects=subjects,
         seeds=config.seeds,
         protocol=results[BASELINE, config.seeds[0]]["protocol"],
@@ -224,17 +315,33 @@ def _result(store: ResultStore, key: str) -> dict[str, Any]:
     return result
 
 
-def _per_subject(
+def _source_params(config: AlignConfig) -> dict[str, Any]:
+    """The cross-dataset jobs' extra params: the source cohort and its V-axis positions."""
+    from vaxis.brain.positions import resolve_positions
+    from vaxis.data.cohort import load_meta
+
+    if config.source_cohort is None:  # AlignConfig refuses cross-dataset without a source
+        raise ValueError("cross-dataset needs source_cohort")
+    dataset = load_meta(config.source_cohort).dataset
+    positions = resolve_positions(config.positions, config.source_cohort, dataset)
+    return {
+        "source_cohort": str(config.source_cohort.resolve()),
+        "source_positions": positions.model_dump(mode="json"),
+    }
+
+
+def _per_run(
     results: dict[tuple[str, int], dict[str, Any]], subjects: tuple[int, ...]
 ) -> dict[str, np.ndarray]:
-    """Arm -> each test subject's balanced accuracy averaged over seeds (subjects in order)."""
+    """Arm -> (n_seeds, n_subjects) test balanced accuracy of each run (rows: seeds in the
+    config's order; columns: subjects in order)."""
     rows: dict[str, list[list[float]]] = {}
     for (arm, _), result in results.items():
         by_subject = result["test"]["per_subject_balanced_accuracy"]
         if sorted(int(s) for s in by_subject) != list(subjects):
             raise RuntimeError(f"arm {arm!r} was tested on other subjects than the baseline")
         rows.setdefault(arm, []).append([by_subject[str(s)] for s in subjects])
-    return {arm: np.mean(values, axis=0) for arm, values in rows.items()}
+    return {arm: np.asarray(values) for arm, values in rows.items()}
 
 
 def _per_seed(results: dict[tuple[str, int], dict[str, Any]]) -> dict[str, np.ndarray]:

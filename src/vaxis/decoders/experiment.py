@@ -211,17 +211,20 @@ def _with_extra_loss(
     config: TrainConfig,
     train: Units,
     factory: Callable[[Decoder, Units], ExtraLoss] | None,
-) -> tuple[Decoder | None, ExtraLoss | None]:
-    """The decoder, built from the seed as :func:`fit` would, and its extra loss (on the
-    decoder's device); (None, None) without a factory (``fit`` builds the decoder)."""
-    if factory is None:
-        return None, None
+) -> tuple[Decoder, ExtraLoss | None]:
+    """The decoder, built from the seed, and its extra loss (on the decoder's device; None
+    without a factory).
+
+    Built here for every run, with or without an extra loss, so that an arm with an
+    auxiliary loss starts from the baseline's weights *and* draws the baseline's random
+    stream in :func:`fit` (dropout, batch order): paired arms differ only by the loss.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_decoder(
             config.decoder, train.n_channels, train.n_bands, train.n_classes, **config.hyper
         )
-        extra = factory(model, train)
+        extra = None if factory is None else factory(model, train)
     if isinstance(extra, torch.nn.Module):
         extra.to(resolve_device(config.device))
     return model, extra

@@ -41,8 +41,16 @@ def ensemble(
     protocol: Annotated[str, typer.Option(help="Split (study for all 123 FACED).")] = "holdout",
     fold: Annotated[int, typer.Option(help="Fold of the split.")] = 0,
     task: Annotated[str, typer.Option(help="auto, faced9, binary or seedv5.")] = "auto",
-    executor: Annotated[str, typer.Option(help="local or serial.")] = "local",
-    workers: Annotated[int | None, typer.Option(help="Worker processes (local).")] = None,
+    executor: Annotated[
+        str, typer.Option(help="local (processes), serial or ray (pip install 'vaxis[ray]').")
+    ] = "local",
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (local) or jobs at once (ray).")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="A Ray cluster, e.g. ray://host:10001 (default: a local Ray instance)."),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads per member.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path(
@@ -66,7 +74,8 @@ def ensemble(
                 "lr": lr, "cascade": cascade, "select_k": select_k, "diversity": diversity,
                 "path_b": tuple(a.strip() for a in path_b.split(",") if a.strip()),
                 "protocol": protocol, "fold": fold, "task": task, "executor": executor,
-                "workers": workers, "device": device, "threads": threads, "out": out,
+                "ray_address": address, "workers": workers, "device": device, "threads": threads,
+                "out": out,
             }
         )  # fmt: skip
         report = run_ensemble(config, progress=True)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vaxis.ensemble.diversity import Method
+from vaxis.sweep.executors import ExecutorKind
 
 STUDY_SEEDS = (42, 123, 456, 789, 2025)
 STUDY_EPOCHS = (100, 150)
@@ -84,8 +85,11 @@ class EnsembleConfig(BaseModel):
     fold: int = Field(default=0, ge=0)
     task: Literal["auto", "faced9", "binary", "seedv5"] = "auto"
     alpha: float = Field(default=0.05, gt=0, lt=1)
-    executor: Literal["serial", "local"] = "local"
+    executor: ExecutorKind = "local"
+    #: worker processes (local) or jobs at once (ray)
     workers: int | None = Field(default=None, ge=1)
+    #: a Ray cluster (``ray://host:10001``); None starts a local Ray instance (ray only)
+    ray_address: str | None = None
     device: str = "auto"
     threads: int | None = Field(default=None, ge=1)
     out: Path = Path("runs/ensemble")
@@ -96,6 +100,17 @@ class EnsembleConfig(BaseModel):
         if not values or len(set(values)) != len(values):
             raise ValueError("give at least one value, without repeats")
         return values
+
+    @field_validator("path_b")
+    @classmethod
+    def _known_interventions(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        from vaxis.align.run import registered_weights  # loads torch: only when Path B is asked
+
+        known = registered_weights() if names else {}
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise ValueError(f"unknown Path B intervention(s) {unknown}; choose from {list(known)}")
+        return names
 
     @property
     def pool_size(self) -> int:

@@ -32,7 +32,7 @@ from vaxis.ensemble.members import Part, load_part, stack_probs
 from vaxis.ensemble.recipe import EnsembleConfig, member_name
 from vaxis.ensemble.report import REPORT_NAME, Arm, EnsembleReport, paired_family
 from vaxis.ensemble.selection import Selection, select_members
-from vaxis.sweep import Job, LocalExecutor, ResultStore, SerialExecutor, make_job, run_sweep
+from vaxis.sweep import Job, ResultStore, make_executor, make_job, run_sweep
 
 Parts = dict[str, tuple[Part, Part]]  # member name -> (validation, test)
 
@@ -55,8 +55,8 @@ def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleRepo
     }
     pool, cascade, path_b = _jobs(config, base, positions.model_dump(mode="json"))
     every = {**pool, **{n: j for step in cascade.values() for n, j in step.items()}, **path_b}
-    store = ResultStore(config.out / "sweep")
-    executor = SerialExecutor() if config.executor == "serial" else LocalExecutor(config.workers)
+    store = ResultStore(config.out.resolve() / "sweep")  # absolute: Ray workers run elsewhere
+    executor = make_executor(config.executor, config.workers, config.ray_address)
     summary = run_sweep(list(every.values()), store, executor, progress=progress)
     if not summary.complete:
         first = next(iter(summary.failed.values()), "a worker died or the sweep was interrupted")

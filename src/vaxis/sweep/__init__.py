@@ -1,6 +1,13 @@
 """Sweeps: grids of pure jobs keyed by a hash, run on an executor, resumable after any crash."""
 
-from vaxis.sweep.executors import Executor, LocalExecutor, SerialExecutor
+from vaxis.sweep.executors import (
+    EXECUTOR_KINDS,
+    Executor,
+    ExecutorKind,
+    LocalExecutor,
+    SerialExecutor,
+    make_executor,
+)
 from vaxis.sweep.jobs import (
     JOB_KINDS,
     Job,
@@ -15,8 +22,10 @@ from vaxis.sweep.runner import SweepSummary, execute, run_sweep
 from vaxis.sweep.store import ResultStore
 
 __all__ = [
+    "EXECUTOR_KINDS",
     "JOB_KINDS",
     "Executor",
+    "ExecutorKind",
     "Job",
     "JobKind",
     "LocalExecutor",
@@ -28,6 +37,7 @@ __all__ = [
     "fingerprint",
     "grid",
     "job_kind",
+    "make_executor",
     "make_job",
     "run_sweep",
 ]

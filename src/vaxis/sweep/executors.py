@@ -8,15 +8,20 @@ outcomes do not depend on the executor: the runner gives every back-end the same
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar, get_args
 
 from threadpoolctl import threadpool_limits
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+ExecutorKind = Literal["serial", "local", "ray"]
+#: the names :func:`make_executor` accepts
+EXECUTOR_KINDS: tuple[str, ...] = get_args(ExecutorKind)
 
 #: thread-pool variables of the numerical libraries, pinned to one thread per worker
 THREAD_VARIABLES = (
@@ -81,15 +86,39 @@ class LocalExecutor:
 
 
 def one_thread() -> None:
-    """Worker initializer: one thread for OpenMP, BLAS and torch.
+    """Worker initializer: one thread for OpenMP, BLAS and torch."""
+    pin_threads(1)
+
+
+def pin_threads(threads: int) -> None:
+    """Limit OpenMP, BLAS and torch in this process to ``threads`` threads; safe to repeat.
 
     The variables cover libraries loaded later; threadpoolctl limits those already loaded
-    (numpy's BLAS is, by unpickling this very function).
+    (numpy's BLAS is, by unpickling the worker's function). torch's inter-op pool can be sized
+    only once per process: a reused worker (Ray's) keeps the size it got first.
     """
     for name in THREAD_VARIABLES:
-        os.environ[name] = "1"
-    threadpool_limits(1)
-    import torch  # after the variables, so that its thread pools start with one thread
+        os.environ[name] = str(threads)
+    threadpool_limits(threads)
+    import torch  # after the variables, so that its thread pools start with them
 
-    torch.set_num_threads(1)
-    torch.set_num_interop_threads(1)
+    torch.set_num_threads(threads)
+    with contextlib.suppress(RuntimeError):  # "cannot set ... after parallel work has started"
+        torch.set_num_interop_threads(threads)
+
+
+def make_executor(kind: str, workers: int | None = None, address: str | None = None) -> Executor:
+    """The executor named ``kind`` (one of :data:`EXECUTOR_KINDS`): every caller builds its
+    executor here. ``workers``: processes (local) or concurrent jobs (ray); ``address``: a
+    Ray cluster to connect to (ray only; None starts a local Ray instance)."""
+    if kind not in EXECUTOR_KINDS:
+        raise ValueError(f"unknown executor {kind!r}; choose from {', '.join(EXECUTOR_KINDS)}")
+    if address is not None and kind != "ray":
+        raise ValueError(f"an address is for the ray executor, not the {kind} one")
+    if kind == "serial":
+        return SerialExecutor()
+    if kind == "local":
+        return LocalExecutor(workers)
+    from vaxis.sweep.ray_executor import RayExecutor  # ray is an optional extra
+
+    return RayExecutor(address, workers)

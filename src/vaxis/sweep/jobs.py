@@ -122,8 +122,11 @@ class Job(BaseModel):
 
 
 def make_job(kind: str, params: Mapping[str, Any]) -> Job:
-    """A job of a registered kind with the current code version and its data fingerprinted."""
-    data = {name: fingerprint(params[name]) for name in get_kind(kind).data_params}
+    """A job of a registered kind with the current code version and its data fingerprinted
+    (the data params it has: some jobs of a kind read an optional second file)."""
+    data = {
+        name: fingerprint(params[name]) for name in get_kind(kind).data_params if name in params
+    }
     canonical = json.loads(json.dumps(dict(params)))  # JSON-able now or never
     return Job(
         kind=kind,
