@@ -36,7 +36,7 @@ def test_align_prints_both_tests_and_writes_the_report(cohort_path: Path, tmp_pa
     assert code == 0, text
     assert "loss weights: aux-mse-0.5 0.5, rsa-5/label-smoothing 2.5" in text
     assert "SYNTHETIC DATA" in text
-    assert "paired over test subjects" in text and "the study's test" in text
+    assert "runs x test subjects (crossed t decides)" in text and "the study's test" in text
     assert "3 test subjects" in text and "2 seeds" in text
     assert text.count("study: 0 / 9 / 16 of 25") == 2  # beside each table's counts
     assert text.count("│ rsa-5/label-smoothing │") == 2 and "│ baseline" not in text

@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vaxis.sweep.executors import SerialExecutor
 from vaxis.sweep.jobs import make_job
+from vaxis.sweep.runner import run_sweep
 from vaxis.sweep.store import ResultStore
 
 
@@ -113,3 +115,22 @@ def test_stale_claims_only_on_this_host(tmp_path: Path) -> None:
     assert (lock / f"{there}.lock").exists()
     owner = json.loads((lock / f"{here}.lock").read_text())
     assert owner["pid"] == os.getpid()
+
+
+def test_a_finished_job_loses_the_claim_of_its_dead_worker(tmp_path: Path) -> None:
+    """A worker killed between recording its job and releasing the claim leaves a lock; the
+    next sweep removes it (the job is done), but never a live process's claim."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    store, locks = ResultStore(tmp_path), tmp_path / "locks"
+    locks.mkdir()
+    finished, running = _job("finished"), _job("running")
+    for job, pid in ((finished, dead.pid), (running, os.getpid())):
+        store.put(job, {"ok": 1}, "ok", None, 0.0)
+        (locks / f"{job.key()}.lock").write_text(
+            json.dumps({"host": socket.gethostname(), "pid": pid})
+        )
+    summary = run_sweep([finished, running], store, SerialExecutor(), progress=False)
+    assert summary.already_done == 2
+    assert not (locks / f"{finished.key()}.lock").exists()
+    assert (locks / f"{running.key()}.lock").exists()  # alive: left alone

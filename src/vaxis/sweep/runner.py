@@ -91,7 +91,10 @@ def run_sweep(
     store = store if isinstance(store, ResultStore) else ResultStore(store)
     executor = executor or LocalExecutor()
     unique = list({job.key(): job for job in jobs}.values())
-    todo = [job for job in unique if not store.done(job.key())]
+    finished = {job.key() for job in unique if store.done(job.key())}
+    todo = [job for job in unique if job.key() not in finished]
+    for key in finished:  # claims left by workers killed after recording their job
+        store.clear_stale_claim(key)
     summary = SweepSummary(total=len(unique), already_done=len(unique) - len(todo))
     summary.corrupt = len(store.corrupt)
     _say(

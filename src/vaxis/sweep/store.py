@@ -113,6 +113,16 @@ class ResultStore:
             lock.unlink(missing_ok=True)
             return _create(lock)
 
+    def clear_stale_claim(self, key: str) -> None:
+        """Remove the claim of ``key`` if its process is dead (e.g. killed between writing the
+        job's record and releasing its claim)."""
+        lock = self._lock(key)
+        if not lock.exists():
+            return
+        with _mutex(lock.parent / ".breaker"):
+            if lock.exists() and _is_stale(lock):
+                lock.unlink(missing_ok=True)
+
     def release(self, key: str) -> None:
         """Drop this process's claim on ``key``."""
         lock = self._lock(key)
