@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vaxis-installed
 DEMO_DIR ?= demo
 
-.PHONY: setup assets demo test test-fast lint format bench clean
+.PHONY: setup assets browser demo test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,25 +27,28 @@ assets: setup
 	$(BIN)/vaxis assets fetch
 
 # The embedded default: a SYNTHETIC FACED-shaped cohort and the bundled real language model
-# (SmolLM2-135M, 4-bit GGUF dequantized). Grows into `vaxis study` as the stages land.
+# (SmolLM2-135M, 4-bit GGUF dequantized), through every stage of `vaxis study`.
 demo: setup
-	$(BIN)/vaxis data synth --like faced --out $(DEMO_DIR)/synthetic-faced.cohort.h5 --overwrite
-	$(BIN)/vaxis data inspect $(DEMO_DIR)/synthetic-faced.cohort.h5
-	$(BIN)/vaxis axis build --model smollm2 --out $(DEMO_DIR)/axis --overwrite
-	$(BIN)/vaxis axis validate $(DEMO_DIR)/axis --data movies,mr --max-items 400 --out $(DEMO_DIR)/validation
-	$(BIN)/vaxis brain map $(DEMO_DIR)/synthetic-faced.cohort.h5 --positions $(DEMO_DIR)/axis --out $(DEMO_DIR)/brain
-	@echo "demo outputs in $(DEMO_DIR)/ (the EEG cohort is SYNTHETIC; the language model is real)"
+	$(BIN)/vaxis study --out $(DEMO_DIR)
+
+# Headless Chromium (Debian's package) for the report test in tests/study: installed when
+# missing and possible (root or sudo); under CI the test fails without it, elsewhere it skips.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium not installed: the report's browser test will skip (fail under CI)" >&2
 
 # The whole suite, slow tests included (what CI runs).
 # pytest's "no tests collected" (exit 5) is a failure, never a pass. Two workers with one
 # BLAS/torch thread each: oversubscribed threads make small linear algebra many times slower.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-test: setup
+test: setup browser
 	$(THREADS) $(BIN)/python -m pytest -n 2 -m "slow or not slow"; s=$$?; \
 	  if [ $$s -eq 5 ]; then echo "no tests were collected: failing" >&2; exit 1; fi; exit $$s
 
 # The default fast subset.
-test-fast: setup
+test-fast: setup browser
 	$(THREADS) $(BIN)/python -m pytest -n 2
 
 lint: setup

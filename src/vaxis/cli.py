@@ -13,11 +13,14 @@ from vaxis.brain.cli import app as brain_app
 from vaxis.data.cli import app as data_app
 from vaxis.decoders.cli import train
 from vaxis.ensemble.cli import ensemble
+from vaxis.study.cli import study
 
 app = typer.Typer(
     name="vaxis",
     help=(
         "A shared valence axis across language models and human EEG.\n\n"
+        "`vaxis study` runs the whole study (or any stages of it) from one config and writes "
+        "results.json and report.html. "
         "Stages: `vaxis data` (cohorts, loaders, DE features); `vaxis assets` (rated text "
         "fetched at set-up); `vaxis axis` (the V-axis from a language model: build, "
         "validate, compare); `vaxis brain` (EEG read-out of the V-axis); `vaxis train` "
@@ -29,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.command(name="study")(study)
 app.add_typer(data_app, name="data")
 app.add_typer(assets_app, name="assets")
 app.add_typer(axis_app, name="axis")

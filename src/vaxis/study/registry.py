@@ -1,0 +1,154 @@
+"""The stage registry: one function per stage, and what a stage hands back.
+
+A stage is ``fn(config, context) -> StageResult``, registered with :func:`stage`, which names
+the stages it needs (run first, or reused when done) and the config sections its cache key
+covers. Adding a stage is one decorated function (and, when it has settings, one section in
+:class:`~vaxis.study.config.StageSettings`)::
+
+    @stage("saturation", requires=("zoo",), uses=("stages.saturation",))
+    def saturation(config: StudyConfig, context: StudyContext) -> StageResult: ...
+
+Stages run in registration order. The report shows the stages that ran, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from vaxis.errors import VaxisError
+from vaxis.study.config import StudyConfig
+
+
+class StudyError(VaxisError):
+    """A stage cannot run as configured (the message says why and what to do)."""
+
+
+class Figure(BaseModel):
+    """One reported number: value, protocol, n, and a CI or a p-value (at least one)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float | None  # None: undefined (e.g. a constant score); JSON has no NaN
+    protocol: str
+    n: int = Field(ge=0)
+    ci: tuple[float, float] | None = None
+    ci_level: float | None = None
+    p: float | None = None
+    synthetic: bool
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _ci_or_p(self) -> Figure:
+        if self.ci is None and self.p is None:
+            raise ValueError("a reported figure needs a CI or a p-value")
+        return self
+
+
+class Table(BaseModel):
+    """A table for the report (cells already formatted)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+
+class Plot(BaseModel):
+    """A figure file a stage wrote: the PNG (embedded in the report) and its SVG if any."""
+
+    title: str
+    png: str  # path relative to the study's out folder
+    svg: str | None = None
+
+
+class StageResult(BaseModel):
+    """What a stage reports: figures for results.json, tables and plots for the report."""
+
+    figures: dict[str, Figure] = Field(default_factory=dict)
+    tables: list[Table] = Field(default_factory=list)
+    plots: list[Plot] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    #: model identity, data provenance and the like, copied into results.json
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass
+class StudyContext:
+    """Where a study writes, and the folders of stages already done."""
+
+    out: Path
+    progress: bool = True
+
+    def folder(self, name: str) -> Path:
+        """The folder of stage ``name`` (its outputs and its cache marker)."""
+        return self.out / "stages" / name
+
+    def plot(self, title: str, png: Path, svg: Path | None = None) -> Plot:
+        """A :class:`Plot` with paths relative to the out folder."""
+        svg = svg if svg is not None else png.with_suffix(".svg")
+        return Plot(
+            title=title,
+            png=png.relative_to(self.out).as_posix(),
+            svg=svg.relative_to(self.out).as_posix() if svg.exists() else None,
+        )
+
+
+StageFn = Callable[[StudyConfig, StudyContext], StageResult]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A registered stage."""
+
+    name: str
+    fn: StageFn
+    title: str
+    requires: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+    #: a fingerprint of outside inputs (e.g. the data files), part of the cache check
+    fingerprint: Callable[[StudyConfig], str] | None = None
+
+
+#: stage name -> stage, in run order
+STAGES: dict[str, Stage] = {}
+
+
+def stage(
+    name: str,
+    title: str,
+    requires: tuple[str, ...] = (),
+    uses: tuple[str, ...] = (),
+    fingerprint: Callable[[StudyConfig], str] | None = None,
+) -> Callable[[StageFn], StageFn]:
+    """Register ``fn`` as stage ``name`` (``title`` heads its report section); ``requires``
+    must be registered before it; ``uses`` are the config sections its cache key covers."""
+
+    def register(fn: StageFn) -> StageFn:
+        unknown = [r for r in requires if r not in STAGES]
+        if unknown:
+            raise ValueError(f"stage {name!r} requires unregistered stage(s) {unknown}")
+        STAGES[name] = Stage(name, fn, title, requires, uses, fingerprint)
+        return fn
+
+    return register
+
+
+def plan(names: list[str] | None) -> list[str]:
+    """The stages to run for ``names`` (default all): with every prerequisite, in order."""
+    wanted = names or list(STAGES)
+    unknown = [n for n in wanted if n not in STAGES]
+    if unknown:
+        raise StudyError(f"unknown stage(s) {unknown}; allowed: {', '.join(STAGES)}")
+    needed: set[str] = set()
+    todo = list(wanted)
+    while todo:
+        name = todo.pop()
+        if name not in needed:
+            needed.add(name)
+            todo.extend(STAGES[name].requires)
+    return [n for n in STAGES if n in needed]

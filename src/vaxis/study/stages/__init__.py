@@ -1,0 +1,12 @@
+"""The study's stages; importing this package registers them, in this (run) order.
+
+The saturation analysis and the ensemble register the same way: one module each, imported
+below after ``align``.
+"""
+# isort: skip_file
+
+from vaxis.study.stages import data  # noqa: F401  (registration, in run order)
+from vaxis.study.stages import axis  # noqa: F401
+from vaxis.study.stages import brain  # noqa: F401
+from vaxis.study.stages import zoo  # noqa: F401
+from vaxis.study.stages import align  # noqa: F401

@@ -1,0 +1,202 @@
+"""Stage ``zoo``: train a decoder zoo (sweep ``train`` jobs), then probe it for the V-axis.
+
+The probe is the study's rediscovery: class-PC1 alignment and within-class residual alignment
+of every checkpoint with the V-axis, against random-direction and shuffled-label nulls, and
+their correlation with balanced accuracy across checkpoints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from vaxis.study.config import StudyConfig
+from vaxis.study.registry import Figure, StageResult, StudyContext, StudyError, Table, stage
+from vaxis.study.stages.axis import axis_dir
+from vaxis.study.stages.common import cell, figure_of
+from vaxis.study.stages.data import cohort_path
+
+if TYPE_CHECKING:
+    from vaxis.analysis.probe_report import ProbeReport
+    from vaxis.sweep import Job
+
+PROBE_DIR, SWEEP_DIR = "probe", "sweep"
+
+
+def _jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
+    """Label (decoder/regime/seed) -> sweep job; the shuffled-label null is labelled so."""
+    from vaxis.decoders import SKLEARN_DECODERS
+    from vaxis.sweep import make_job
+
+    settings = config.stages.zoo
+    base = {
+        "cohort": str(cohort.resolve()),
+        "split": settings.protocol,
+        "fold": 0,
+        "inputs": {"task": task},
+    }
+    jobs = {}
+    for decoder in settings.decoders:
+        for regime in ("plain",) if decoder in SKLEARN_DECODERS else settings.regimes:
+            for seed in settings.seeds:
+                train = {"decoder": decoder, "epochs": settings.epochs, "seed": seed}
+                params = {**base, "regime": regime, "train": train}
+                jobs[f"{decoder}/{regime}/seed{seed}"] = make_job("train", params)
+    torch_decoders = [d for d in settings.decoders if d not in SKLEARN_DECODERS]
+    if settings.shuffled_null and torch_decoders:
+        train = {
+            "decoder": torch_decoders[0],
+            "epochs": settings.epochs,
+            "seed": settings.seeds[0],
+            "shuffle_labels": True,
+        }
+        label = f"{torch_decoders[0]}/shuffled-labels/seed{settings.seeds[0]}"
+        jobs[label] = make_job("train", {**base, "train": train})
+    return jobs
+
+
+def _accuracy_figures(
+    results: dict[str, dict[str, Any]], chance: float, synthetic: bool
+) -> tuple[dict[str, Figure], Table]:
+    """Per decoder and regime: test balanced accuracy per subject (mean over seeds), with a
+    t interval over test subjects and a one-sided t-test against chance."""
+    groups: dict[str, list[dict[str, float]]] = {}
+    for label, result in results.items():
+        if "shuffled" not in label:
+            groups.setdefault(label.rsplit("/", 1)[0], []).append(
+                result["test"]["per_subject_balanced_accuracy"]
+            )
+    figures, rows = {}, []
+    for name, per_seed in groups.items():
+        subjects = sorted(per_seed[0])
+        values = np.array([np.mean([seed[s] for seed in per_seed]) for s in subjects])
+        mean, n = float(values.mean()), values.size
+        if n < 2 or np.ptp(values) == 0:
+            rows.append([name, str(len(per_seed)), str(n), f"{mean:.3f}", "-", "-"])
+            continue  # no interval from one subject (or no spread): shown, not a figure
+        low, high = stats.t.interval(0.95, n - 1, loc=mean, scale=stats.sem(values))
+        p = float(stats.ttest_1samp(values, chance, alternative="greater").pvalue)
+        figures[f"test balanced accuracy {name}"] = Figure(
+            value=mean,
+            protocol=f"balanced accuracy per held-out test subject, mean over {len(per_seed)} "
+            f"seed(s); t 95% CI over subjects; one-sided t-test against chance {chance:.3f}",
+            n=n,
+            ci=(float(low), float(high)),
+            ci_level=0.95,
+            p=p,
+            synthetic=synthetic,
+        )
+        rows.append(
+            [
+                name,
+                str(len(per_seed)),
+                str(n),
+                f"{mean:.3f}",
+                f"[{low:.3f}, {high:.3f}]",
+                f"{p:.3g}",
+            ]
+        )
+    columns = [
+        "decoder/regime",
+        "seeds",
+        "test subjects",
+        "balanced accuracy",
+        "95% CI",
+        "p (> chance)",
+    ]
+    return figures, Table(title="decoder zoo: test balanced accuracy", columns=columns, rows=rows)
+
+
+def _rediscovery(report: ProbeReport, names: dict[str, str]) -> tuple[dict[str, Figure], Table]:
+    """The rediscovery table (one row per checkpoint) and the probe's reportable figures."""
+    from vaxis.analysis.probe_nulls import MEASURES
+
+    figures = {
+        f"probe {s.name}": f
+        for s in report.across.values()
+        if (f := figure_of(s, report.synthetic)) is not None
+    }
+    rows = []
+    for probe in report.checkpoints:
+        label = names.get(probe.name.split("/")[-1], probe.name)
+        row = [label, f"{probe.balanced_accuracy:.3f}"]
+        for key, (measure, _) in MEASURES.items():
+            stat = probe.stats.get(key)
+            p = [t.p_value for t in probe.nulls.get(key, [])]
+            row.append(
+                "-" if stat is None else cell(stat.value) + (f" (p {p[0]:.3g})" if p else "")
+            )
+            if stat is not None and (f := figure_of(stat, report.synthetic)) is not None:
+                figures[f"probe {measure} {label}"] = f
+        rows.append(row)
+    columns = ["checkpoint", "balanced accuracy", *(label for label, _ in MEASURES.values())]
+    note = (
+        "p: against the first null of each measure (all nulls: probe/probe.json). The study's "
+        "figures (published, not run here): class-PC1 alignment 0.60-0.77 over 36 "
+        "checkpoints; r(balanced accuracy, class-PC1) 0.885, r(.., residual) 0.738."
+    )
+    return figures, Table(
+        title="rediscovery: the V-axis inside trained decoders",
+        columns=columns,
+        rows=rows,
+        note=note,
+    )
+
+
+@stage(
+    "zoo",
+    "Decoder zoo and rediscovery (probing)",
+    requires=("data", "axis"),
+    uses=("stages.zoo",),
+)
+def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
+    """Train the zoo through a resumable sweep, then probe every checkpoint."""
+    from vaxis.analysis.probe_nulls import ProbeConfig
+    from vaxis.analysis.probe_report import probe_runs, write_report
+    from vaxis.brain.positions import resolve_positions
+    from vaxis.data.cohort import load_meta
+    from vaxis.data.datasets import DATASETS
+    from vaxis.sweep import LocalExecutor, ResultStore, SerialExecutor, run_sweep
+
+    settings, path, folder = config.stages.zoo, cohort_path(config, context), context.folder("zoo")
+    meta = load_meta(path)
+    task = "seedv5" if meta.dataset == "seedv" else "faced9"
+    jobs = _jobs(config, path, task)
+    store = ResultStore(folder / SWEEP_DIR)
+    executor = SerialExecutor() if settings.workers == 1 else LocalExecutor(settings.workers)
+    summary = run_sweep(list(jobs.values()), store, executor, progress=context.progress)
+    if not summary.complete:
+        missing = summary.total - summary.already_done - summary.succeeded
+        first = next(iter(summary.failed.values()), "a worker died or the sweep was interrupted")
+        raise StudyError(
+            f"zoo: {missing} of {summary.total} training jobs did not finish "
+            f"(re-run to retry); first failure:\n{first}"
+        )
+    results = {label: store.get(job.key())["result"] for label, job in jobs.items()}  # type: ignore[index]
+    chance = 1 / len(DATASETS[meta.dataset].classes)
+    figures, accuracy = _accuracy_figures(results, chance, bool(meta.synthetic))
+    positions = resolve_positions(str(axis_dir(context)), path, meta.dataset)
+    probe_config = ProbeConfig(n_null=settings.probe_nulls, n_bootstrap=settings.probe_bootstrap)
+    report = probe_runs(store.root / "work", positions, probe_config)
+    write_report(report, folder / PROBE_DIR)
+    names = {job.key(): label for label, job in jobs.items()}
+    probe_figures, rediscovery = _rediscovery(report, names)
+    plots = [
+        context.plot(
+            "rediscovery: alignment per checkpoint",
+            folder / PROBE_DIR / "alignment_per_checkpoint.png",
+        ),
+        context.plot(
+            "rediscovery: alignment against balanced accuracy",
+            folder / PROBE_DIR / "alignment_vs_accuracy.png",
+        ),
+    ]
+    return StageResult(
+        figures=figures | probe_figures,
+        tables=[accuracy, rediscovery],
+        plots=[p for p in plots if (context.out / p.png).exists()],
+        notes=report.notes,
+    )

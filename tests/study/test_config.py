@@ -1,0 +1,93 @@
+"""Study config: the commented default equals the model's defaults; TOML and YAML; errors that
+name the file, the section, the key and the allowed values; ``vaxis study --init``."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from vaxis.study.config import StudyConfig, StudyConfigError, default_text, load_config, parse
+
+
+def test_the_commented_default_is_the_models_default() -> None:
+    assert load_config() == StudyConfig()
+    assert default_text().count("#") > 20  # it is commented
+    assert StudyConfig().data.synthetic and StudyConfig().model.name == "smollm2"
+
+
+def test_toml_and_yaml_give_the_same_config(tmp_path: Path) -> None:
+    settings = {"out": "x", "data": {"subjects": 12}, "stages": {"zoo": {"epochs": 3}}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(settings))
+    toml = 'out = "x"\n[data]\nsubjects = 12\n[stages.zoo]\nepochs = 3\n'
+    (tmp_path / "s.toml").write_text(toml)
+    from_yaml, from_toml = load_config(tmp_path / "s.yaml"), load_config(tmp_path / "s.toml")
+    assert from_yaml == from_toml
+    assert from_toml.stages.zoo.epochs == 3 and from_toml.data.subjects == 12
+    assert from_toml.stages.zoo.seeds == StudyConfig().stages.zoo.seeds  # untouched: default
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[stages]\nbrian = 1",
+            "unknown key 'brian' in study.toml [stages]; allowed: axis, brain, zoo, align",
+        ),
+        ("oops = 1", "unknown key 'oops' in study.toml [top level]; allowed: out, data, model"),
+        (
+            "[stages.brain]\nmodel = 'lasso'",
+            "study.toml [stages.brain] model = 'lasso' is not allowed; allowed: 'ridge', 'pls'",
+        ),
+        (
+            "[stages.zoo]\ndecoders = ['linear', 'resnet']",
+            "[stages.zoo] decoders = ['linear', 'resnet']: unknown decoder 'resnet'; allowed: ",
+        ),
+        ("[stages.align]\ninterventions = ['magic']", "unknown intervention 'magic'; allowed: "),
+        ("[stages.axis]\nmethod = 'pca'", "unknown method 'pca'; allowed: "),
+        ("[data]\nsubjects = 2", "study.toml [data] subjects = 2: Input should be greater"),
+    ],
+)
+def test_errors_name_the_key_and_what_is_allowed(text: str, expected: str) -> None:
+    with pytest.raises(StudyConfigError) as caught:
+        parse(text, "study.toml")
+    assert expected in str(caught.value)
+
+
+def test_allowed_values_list_the_registries() -> None:
+    with pytest.raises(StudyConfigError) as caught:
+        parse("[stages.zoo]\ndecoders = ['resnet']", "study.toml")
+    assert "linear" in str(caught.value) and "mlp" in str(caught.value)
+
+
+def test_unreadable_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(StudyConfigError, match="not valid TOML"):
+        parse("[data\n", "study.toml")
+    with pytest.raises(StudyConfigError, match=r"\.toml, \.yaml or \.yml"):
+        parse("out = 'x'", "study.ini")
+    with pytest.raises(StudyConfigError, match="cannot read study config"):
+        load_config(tmp_path / "missing.toml")
+    with pytest.raises(StudyConfigError, match="table of settings"):
+        parse("- a\n- b\n", "study.yaml")
+
+
+def test_init_writes_the_default_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    import typer
+
+    from vaxis.study.cli import study
+
+    app = typer.Typer()
+    app.command()(study)
+    path = tmp_path / "mine.toml"
+    first = CliRunner().invoke(app, ["--init", str(path)])
+    assert first.exit_code == 0, first.output
+    assert tomllib.loads(path.read_text()) == tomllib.loads(default_text())
+    again = CliRunner().invoke(app, ["--init", str(path)])
+    assert again.exit_code == 2 and "exists" in again.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[stages]\nbrian = 1\n")
+    refused = CliRunner().invoke(app, [str(bad)])
+    assert refused.exit_code == 2 and "unknown key 'brian'" in refused.output
