@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+from vaxis.console import print_error
+
 HEAVY = ("torch", "sklearn", "matplotlib", "transformers")
 
 
@@ -25,3 +29,9 @@ def test_the_decoder_registry_fills_on_first_use() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "False ['axial', 'cbramod']"
+
+
+def test_errors_print_brackets_literally(capsys: pytest.CaptureFixture[str]) -> None:
+    """Rich would read ``[ray]`` as markup and drop it from an install hint."""
+    print_error("install the extra: pip install 'vaxis[ray]'")
+    assert "pip install 'vaxis[ray]'" in capsys.readouterr().out

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -50,3 +51,8 @@ def progress_counter(total: int, show: bool, description: str) -> Iterator[Calla
     with Progress(transient=True, console=console) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
+
+
+def print_error(message: object) -> None:
+    """One red ``error:`` line; the message is printed literally (``vaxis[ray]`` stays)."""
+    console.print(f"[bold red]error[/]: {escape(str(message))}")

@@ -121,6 +121,6 @@ def test_cli_writes_the_report_and_refuses_a_folder_without_runs(
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(app, [str(empty), "-o", str(tmp_path / "p")])
-    assert result.exit_code == 1 and "no finished" in result.output
+    assert result.exit_code == 2 and "no finished" in result.output
     with pytest.raises(DataFormatError):
         run_saturation(SaturationConfig(align_out=empty, out=tmp_path / "q"))

@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from vaxis.console import SYNTHETIC_BANNER, console
+from vaxis.console import SYNTHETIC_BANNER, console, print_error
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def align(
     task: Annotated[str, typer.Option(help="auto, faced9, binary or seedv5.")] = "auto",
     correction: Annotated[str, typer.Option(help="Verdicts after holm or bh.")] = "holm",
     executor: Annotated[
-        str, typer.Option(help="local (processes), serial or ray (pip install 'vaxis[ray]').")
+        str, typer.Option(help="local (processes), serial or ray (pip install 'vaxis\\[ray]').")
     ] = "local",
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (local) or jobs at once (ray).")
@@ -164,5 +164,5 @@ def _print_table(table: ComparisonTable, title: str) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    console.print(f"[bold red]error[/]: {message}")
+    print_error(message)
     raise typer.Exit(code=2)

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from vaxis.console import SYNTHETIC_BANNER, console
+from vaxis.console import SYNTHETIC_BANNER, console, print_error
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def probe(
 
 
 def _fail(message: str) -> NoReturn:
-    console.print(f"[bold red]error[/]: {message}")
+    print_error(message)
     raise typer.Exit(code=2)
 
 

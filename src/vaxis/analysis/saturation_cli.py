@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from vaxis.console import SYNTHETIC_BANNER, console
+from vaxis.console import SYNTHETIC_BANNER, console, print_error
 from vaxis.errors import VaxisError
 
 app = typer.Typer(help="Saturation of the valence basin.", no_args_is_help=True)
@@ -56,11 +56,11 @@ def saturation(
         )
         report = run_saturation(config)
     except ValidationError as error:
-        console.print(f"[red]Invalid settings:[/red] {error}")
+        print_error(f"invalid settings:\n{error}")
         raise typer.Exit(2) from None
-    except VaxisError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
+    except (VaxisError, ValueError) as error:
+        print_error(error)
+        raise typer.Exit(2) from None
     if report.synthetic:
         console.print(SYNTHETIC_BANNER)
     estimate = report.threshold.get("estimate")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vaxis.console import SYNTHETIC_BANNER, console
+from vaxis.console import SYNTHETIC_BANNER, console, print_error
 from vaxis.data import sources
 from vaxis.data.summary import CohortSummary, compact_ids, summarize
 from vaxis.data.validation import NanPolicy
@@ -33,7 +33,7 @@ NanOption = Annotated[
 
 
 def _fail(error: Exception) -> None:
-    console.print(f"[bold red]error[/]: {error}")
+    print_error(error)
     raise typer.Exit(code=2)
 
 

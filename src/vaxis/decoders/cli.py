@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vaxis.console import SYNTHETIC_BANNER, console
+from vaxis.console import SYNTHETIC_BANNER, console, print_error
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ def _protocol(name: str, cohort: Any) -> str:
 
 
 def _fail(error: Exception) -> NoReturn:
-    console.print(f"[bold red]error[/]: {error}")
+    print_error(error)
     raise typer.Exit(code=2)
 
 

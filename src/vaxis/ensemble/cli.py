@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from vaxis.console import SYNTHETIC_BANNER, console
+from vaxis.console import SYNTHETIC_BANNER, console, print_error
 from vaxis.errors import VaxisError
 
 app = typer.Typer(help="The study's residual-diversity ensemble.", no_args_is_help=True)
@@ -42,7 +42,7 @@ def ensemble(
     fold: Annotated[int, typer.Option(help="Fold of the split.")] = 0,
     task: Annotated[str, typer.Option(help="auto, faced9, binary or seedv5.")] = "auto",
     executor: Annotated[
-        str, typer.Option(help="local (processes), serial or ray (pip install 'vaxis[ray]').")
+        str, typer.Option(help="local (processes), serial or ray (pip install 'vaxis\\[ray]').")
     ] = "local",
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (local) or jobs at once (ray).")
@@ -80,8 +80,8 @@ def ensemble(
         )  # fmt: skip
         report = run_ensemble(config, progress=True)
     except (ValidationError, ValueError, VaxisError) as error:
-        console.print(f"[red]error:[/] {error}")
-        raise typer.Exit(2) from error
+        print_error(error)
+        raise typer.Exit(2) from None
     if report.synthetic:
         console.print(SYNTHETIC_BANNER)
     for name, arm in report.arms.items():
