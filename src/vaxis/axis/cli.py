@@ -152,6 +152,10 @@ def build(
     batch_size: BatchSize = 16,
     device: Device = None,
     cache_dir: CacheDir = None,
+    allow_download: Annotated[
+        bool,
+        typer.Option(help="Let transformers download a hub id missing from the local cache."),
+    ] = False,
     overwrite: Overwrite = False,
     progress: Progress = True,
 ) -> None:
@@ -178,6 +182,7 @@ def build(
             batch_size=batch_size,
             device=device,
             cache_dir=cache_dir,
+            allow_download=allow_download,
         )
     )
     axis = _run(lambda: build_axis(config, out, progress=progress, overwrite=overwrite))
