@@ -12,6 +12,7 @@ from rich.table import Table
 
 from vaxis.console import SYNTHETIC_BANNER, console, print_error
 from vaxis.errors import VaxisError
+from vaxis.sweep.options import AddressOption, ExecutorOption, WorkersOption
 
 if TYPE_CHECKING:
     from vaxis.align.effects import ComparisonTable
@@ -75,16 +76,9 @@ def align(
     fold: Annotated[int, typer.Option(help="Fold of the split (0-based).")] = 0,
     task: Annotated[str, typer.Option(help="auto, faced9, binary or seedv5.")] = "auto",
     correction: Annotated[str, typer.Option(help="Verdicts after holm or bh.")] = "holm",
-    executor: Annotated[
-        str, typer.Option(help="local (processes), serial or ray (pip install 'vaxis\\[ray]').")
-    ] = "local",
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes (local) or jobs at once (ray).")
-    ] = None,
-    address: Annotated[
-        str | None,
-        typer.Option(help="A Ray cluster, e.g. ray://host:10001 (default: a local Ray instance)."),
-    ] = None,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = None,
+    address: AddressOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads per run (torch).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs/align"),

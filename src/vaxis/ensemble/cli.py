@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from vaxis.console import SYNTHETIC_BANNER, console, print_error
 from vaxis.errors import VaxisError
+from vaxis.sweep.options import AddressOption, ExecutorOption, WorkersOption
 
 app = typer.Typer(help="The study's residual-diversity ensemble.", no_args_is_help=True)
 
@@ -41,16 +42,9 @@ def ensemble(
     protocol: Annotated[str, typer.Option(help="Split (study for all 123 FACED).")] = "holdout",
     fold: Annotated[int, typer.Option(help="Fold of the split.")] = 0,
     task: Annotated[str, typer.Option(help="auto, faced9, binary or seedv5.")] = "auto",
-    executor: Annotated[
-        str, typer.Option(help="local (processes), serial or ray (pip install 'vaxis\\[ray]').")
-    ] = "local",
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes (local) or jobs at once (ray).")
-    ] = None,
-    address: Annotated[
-        str | None,
-        typer.Option(help="A Ray cluster, e.g. ray://host:10001 (default: a local Ray instance)."),
-    ] = None,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = None,
+    address: AddressOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads per member.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path(
