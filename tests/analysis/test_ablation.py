@@ -15,6 +15,7 @@ from vaxis.analysis.ablation import (
     ablate_run,
     directional_ablation,
     load_decoder,
+    matched_null_directions,
     project_out,
     residual_direction,
     run_residual_direction,
@@ -164,3 +165,20 @@ def test_the_direction_depends_only_on_validation_predictions(
     (copy / "model.pt").unlink()
     with pytest.raises(DataFormatError, match="no saved weights"):
         ablate_run(copy, positions)
+
+
+def test_the_matched_null_lives_where_the_residual_direction_can() -> None:
+    """Matched null directions come from the same estimator (R^T g): inside the span of the
+    stimulus residual features, unlike uniform directions, and each is a unit vector."""
+    rng = np.random.default_rng(0)
+    stimulus = np.repeat(np.arange(12), 5)
+    labels = stimulus // 4  # 3 classes of 4 stimuli
+    features = np.zeros((stimulus.size, 6))
+    features[:, :2] = rng.standard_normal((12, 2))[stimulus]  # residual variation in 2 dims
+    features[:, 2:] = rng.standard_normal((stimulus.size, 4)) * 1e-9  # nothing per stimulus
+    nulls = matched_null_directions(features, labels, stimulus, n=50, seed=1)
+    assert nulls.shape == (50, 6)
+    assert np.allclose(np.linalg.norm(nulls, axis=1), 1)
+    assert np.abs(nulls[:, 2:]).max() < 1e-6
+    assert np.abs(nulls[:, :2]).min(axis=0).max() > 0  # not one repeated direction
+    assert len({tuple(np.round(u, 6)) for u in nulls}) == 50

@@ -24,6 +24,7 @@ observed one (the study puts the V-axis at the 93.5th percentile of random direc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -77,8 +78,12 @@ class NullTest:
 
     @classmethod
     def of(cls, observed: float, kind: str, values: np.ndarray) -> NullTest:
+        """``observed`` against the finite draws of a null (p and percentile NaN when no draw
+        is finite, e.g. constant positions: the null is undefined, not passed)."""
         values = np.asarray(values, dtype=float)
         values = values[np.isfinite(values)]
+        if values.size == 0 or not np.isfinite(observed):
+            return cls(NullSummary.of(kind, values), math.nan, math.nan)
         return cls(
             NullSummary.of(kind, values),
             permutation_p(observed, values),

@@ -25,7 +25,10 @@ class NullSummary:
 
     @classmethod
     def of(cls, kind: str, values: np.ndarray) -> NullSummary:
+        """Summary of ``values`` (NaN mean and quantile when there are none)."""
         values = np.asarray(values, dtype=float)
+        if values.size == 0:
+            return cls(kind, 0, math.nan, math.nan)
         return cls(kind, int(values.size), float(np.mean(values)), float(np.quantile(values, 0.95)))
 
 

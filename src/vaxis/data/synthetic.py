@@ -31,6 +31,18 @@ class ``c(s)``, subject ``n``, window ``w``; every term is a channels x bands ar
   coefficient ``rho`` and unit variance.
 - ``plant_valence=False`` sets ``k_v = k_r = 0`` (a null cohort: valence has no effect at all);
   ``plant_residual=False`` sets ``k_r = 0``.
+- Regional residuals (``residual_groups = G > 0``, off by default): ``G`` further independent
+  within-class scores ``q_s^g ~ N(0, 1)``, centred within each class, each read along
+  ``P_g``, the valence pattern restricted to the ``g``-th of ``G`` contiguous channel blocks
+  (unit rms over the block, zero elsewhere)::
+
+      z_s += k_g sum_g q_s^g P_g
+
+  so a stimulus looks more or less positive than its class in one scalp region, independently
+  in each region: a decoder that reads region ``g`` errs on the stimuli that ``q^g`` pushes
+  across a class boundary, one that reads another region errs on others. ``k_g`` is
+  ``group_residual_strength``; ``plant_residual=False`` (or ``plant_valence=False``) removes
+  these too.
 
 Raw EEG (``raw=True``) is band-limited Gaussian noise whose variance in band ``b`` over window
 ``w`` is ``exp(2 x) / (2 pi e)``, the inverse of DE = 0.5 log(2 pi e var): white noise is
@@ -102,6 +114,9 @@ class SynthConfig(BaseModel):
     arousal_strength: float = Field(default=0.08, ge=0)
     stimulus_strength: float = Field(default=0.12, ge=0)
     residual_strength: float = Field(default=0.5, ge=0)
+    #: G > 0 plants G independent regional within-class residuals (module docstring)
+    residual_groups: int = Field(default=0, ge=0)
+    group_residual_strength: float = Field(default=0.1, ge=0)
     subject_offset_std: float = Field(default=0.4, ge=0)
     mixing_std: float = Field(default=0.3, ge=0)
     noise_std: float = Field(default=0.7, ge=0)
@@ -133,6 +148,10 @@ class SynthConfig(BaseModel):
                 raise ValueError(f"{name} needs {n_classes} values (one per {self.like} class)")
         if self.stimulus_valence is not None and len(self.stimulus_valence) != n_stimuli:
             raise ValueError(f"stimulus_valence needs {n_stimuli} values (one per stimulus)")
+        if self.residual_groups > len(self.spec.channels):
+            raise ValueError(
+                f"residual_groups: at most one per channel ({len(self.spec.channels)})"
+            )
         return self
 
     @property
@@ -165,18 +184,26 @@ class GroundTruth:
     subject_mixing: np.ndarray  # (N, C, C) M_n
     #: which effects are present in the data (False = the null for that effect)
     planted: dict[str, bool] = field(default_factory=dict)
+    group_residuals: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, G) q_s^g
+    group_patterns: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (G, C, B)
 
     def signal(self) -> np.ndarray:
         """Stimulus-driven signal z_s before subject mixing, shape (S, C, B)."""
         c = self.config
         k_v = c.valence_strength if self.planted["valence"] else 0.0
         k_r = c.residual_strength if self.planted["residual"] else 0.0
-        return (
+        k_g = c.group_residual_strength if self.planted.get("group_residuals") else 0.0
+        signal = (
             k_v * self.valence[:, None, None] * self.valence_pattern
             + c.arousal_strength * self.arousal[:, None, None] * self.arousal_pattern
             + k_r * self.residual[:, None, None] * self.residual_pattern
             + c.stimulus_strength * self.identity
         )
+        if k_g and self.group_residuals.size:
+            signal = signal + k_g * np.einsum(
+                "sg,gcb->scb", self.group_residuals, self.group_patterns
+            )
+        return signal
 
     def save(self, stem: str | Path) -> tuple[Path, Path]:
         """Write ``<stem>.truth.npz`` (arrays, no pickles) and ``<stem>.truth.json``."""
@@ -193,6 +220,10 @@ class GroundTruth:
 
 def _truth_arrays() -> tuple[str, ...]:
     return tuple(f.name for f in fields(GroundTruth) if f.name not in ("config", "planted"))
+
+
+#: arrays added after the first release: absent from older truth files, which keep loading
+_OPTIONAL_ARRAYS = ("group_residuals", "group_patterns")
 
 
 def truth_paths(path: str | Path) -> tuple[Path, Path]:
@@ -218,10 +249,10 @@ def load_truth(path: str | Path) -> GroundTruth:
     if header.get("format") != _TRUTH_FORMAT:
         raise DataFormatError(meta, "not a vaxis synthetic ground-truth file")
     with np.load(npz, allow_pickle=False) as arrays:
-        missing = [name for name in _truth_arrays() if name not in arrays]
+        missing = [n for n in _truth_arrays() if n not in arrays and n not in _OPTIONAL_ARRAYS]
         if missing:
             raise DataFormatError(npz, f"missing arrays: {', '.join(missing)}", "re-create it")
-        values = {name: arrays[name] for name in _truth_arrays()}
+        values = {name: arrays[name] for name in _truth_arrays() if name in arrays}
     config = SynthConfig.model_validate(header["config"])
     return GroundTruth(config=config, planted=dict(header["planted"]), **values)
 
@@ -267,6 +298,7 @@ def make_truth(config: SynthConfig) -> GroundTruth:
     offsets, mixing = zip(
         *(_subject_draws(config, n) for n in range(config.n_subjects)), strict=True
     )
+    group_residuals, group_patterns = _group_draws(config, classes, p_v)
     return GroundTruth(
         config=config,
         stimulus_class=classes,
@@ -287,8 +319,40 @@ def make_truth(config: SynthConfig) -> GroundTruth:
             and config.residual_strength > 0,
             "arousal": config.arousal_strength > 0,
             "stimulus_identity": config.stimulus_strength > 0,
+            "group_residuals": config.plant_valence
+            and config.plant_residual
+            and config.residual_groups > 0
+            and config.group_residual_strength > 0,
         },
+        group_residuals=group_residuals,
+        group_patterns=group_patterns,
     )
+
+
+def _group_draws(
+    config: SynthConfig, classes: np.ndarray, p_v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Regional residuals q (S, G), centred within class, and patterns P_g (G, C, B).
+
+    Drawn from their own stream, so the other draws are the same with or without them.
+    """
+    groups = config.residual_groups
+    rng = np.random.default_rng([config.seed, 3])
+    scores = rng.standard_normal((classes.size, groups))
+    for c in np.unique(classes):
+        scores[classes == c] -= scores[classes == c].mean(axis=0)
+    patterns = np.zeros((groups, *p_v.shape))
+    for g, block in enumerate(channel_blocks(p_v.shape[0], groups)):
+        patterns[g, block] = _unit_rms(p_v[block])
+    return scores, patterns
+
+
+def channel_blocks(n_channels: int, groups: int) -> list[np.ndarray]:
+    """``groups`` contiguous, near-equal blocks of channel indices (scalp regions, front to
+    back in the datasets' channel order)."""
+    if groups < 1:
+        return []
+    return list(np.array_split(np.arange(n_channels), groups))
 
 
 def _subject_draws(config: SynthConfig, subject: int) -> tuple[np.ndarray, np.ndarray]:
