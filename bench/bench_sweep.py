@@ -7,7 +7,8 @@ study's split) is written to a temporary file; N small training jobs (one per se
 * serial: ``run_sweep`` with :class:`SerialExecutor` (keys, claims, atomic records, cohort
   load from the file);
 * local: ``run_sweep`` with :class:`LocalExecutor` of 1 and of ``--workers`` processes
-  (spawned, one thread each; x1 minus serial is the cost of worker start-up and transfer).
+  (spawned, one thread each; x1 minus serial is the cost of worker start-up and transfer);
+* ray: a local Ray instance of ``--workers`` CPUs, when Ray is installed (its start-up counts).
 
 Bare and serial use one torch thread, like a worker, so that the difference is the engine's
 cost. Prints seconds per job, overhead per job, jobs/hour of each; exits with status 1 if the
@@ -19,6 +20,7 @@ three do not give identical test metrics for every job.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import tempfile
 import time
@@ -31,7 +33,15 @@ from vaxis.data.splits import study_split
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.experiment import InputConfig, run_experiment
 from vaxis.decoders.train import TrainConfig
-from vaxis.sweep import Executor, LocalExecutor, ResultStore, SerialExecutor, grid, run_sweep
+from vaxis.sweep import (
+    Executor,
+    LocalExecutor,
+    ResultStore,
+    SerialExecutor,
+    grid,
+    make_executor,
+    run_sweep,
+)
 
 
 def main() -> int:
@@ -74,6 +84,8 @@ def main() -> int:
             "local x1": LocalExecutor(1),
             f"local x{args.workers}": LocalExecutor(args.workers),
         }
+        if importlib.util.find_spec("ray") is not None:  # the optional extra vaxis[ray]
+            executors[f"ray x{args.workers}"] = make_executor("ray", args.workers)
         for name, executor in executors.items():
             store = ResultStore(tmp / name.replace(" ", ""))
             summary = run_sweep(jobs, store, executor, progress=False)
