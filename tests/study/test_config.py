@@ -35,7 +35,8 @@ def test_toml_and_yaml_give_the_same_config(tmp_path: Path) -> None:
     [
         (
             "[stages]\nbrian = 1",
-            "unknown key 'brian' in study.toml [stages]; allowed: axis, brain, zoo, align",
+            "unknown key 'brian' in study.toml [stages]; allowed: axis, brain, zoo, align, "
+            "saturation, ensemble",
         ),
         ("oops = 1", "unknown key 'oops' in study.toml [top level]; allowed: out, data, model"),
         (
@@ -47,6 +48,19 @@ def test_toml_and_yaml_give_the_same_config(tmp_path: Path) -> None:
             "[stages.zoo] decoders = ['linear', 'resnet']: unknown decoder 'resnet'; allowed: ",
         ),
         ("[stages.align]\ninterventions = ['magic']", "unknown intervention 'magic'; allowed: "),
+        (
+            "[compute]\nexecutor = 'gpu'",
+            "study.toml [compute] executor = 'gpu' is not allowed; allowed: 'serial', 'local', "
+            "'ray'",
+        ),
+        ("[compute]\nworkers = 0", "study.toml [compute] workers = 0: Input should be greater"),
+        (
+            "[compute]\naddress = 'ray://h:1'",
+            "address is for executor = 'ray', not 'local'; allowed executors: serial, local, ray",
+        ),
+        ("[stages.ensemble]\nprotocol = 'x'", "unknown protocol 'x'; allowed: "),
+        ("[stages.ensemble]\nseeds = [1, 1]", "[stages.ensemble] seeds = [1, 1]: give at least"),
+        ("[stages.saturation]\nbootstrap = 10", "[stages.saturation] bootstrap = 10: Input"),
         ("[stages.axis]\nmethod = 'pca'", "unknown method 'pca'; allowed: "),
         ("[data]\nsubjects = 2", "study.toml [data] subjects = 2: Input should be greater"),
     ],
@@ -61,6 +75,18 @@ def test_allowed_values_list_the_registries() -> None:
     with pytest.raises(StudyConfigError) as caught:
         parse("[stages.zoo]\ndecoders = ['resnet']", "study.toml")
     assert "linear" in str(caught.value) and "mlp" in str(caught.value)
+
+
+def test_interventions_include_training_procedures_and_compute_builds_the_executor() -> None:
+    from vaxis.sweep import LocalExecutor, SerialExecutor
+
+    config = parse(
+        "[compute]\nexecutor = 'serial'\n[stages.align]\ninterventions = ['peft-lora', 'rsa-1']",
+        "study.toml",
+    )
+    assert config.stages.align.interventions == ("peft-lora", "rsa-1")
+    assert isinstance(config.compute.make(), SerialExecutor)
+    assert isinstance(StudyConfig().compute.make(), LocalExecutor)
 
 
 def test_unreadable_files_are_clear_errors(tmp_path: Path) -> None:

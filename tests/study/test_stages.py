@@ -40,6 +40,7 @@ def _settings(root: Path) -> dict[str, Any]:
     return {
         "out": str(root / "study"),
         "data": {"subjects": 16, "windows": 10},
+        "compute": {"executor": "serial"},
         "model": {
             "name": str(_build_tiny_model(root / "llama", "llama")),
             "cache_dir": str(root / "cache"),
@@ -55,8 +56,11 @@ def _settings(root: Path) -> dict[str, Any]:
                 "n_boot": 200,
             },
             "brain": {"permutations": 50, "random_directions": 50, "bootstrap": 50},
-            "zoo": {"epochs": 2, "probe_nulls": 50, "probe_bootstrap": 50, "workers": 1},
-            "align": {"epochs": 2, "interventions": ["aux-mse-0.5", "rsa-1"], "workers": 1},
+            "zoo": {"epochs": 2, "probe_nulls": 50, "probe_bootstrap": 50},
+            "align": {"epochs": 2, "interventions": ["aux-mse-0.5", "rsa-1"]},
+            # tested in test_saturation_ensemble.py; off here (a full run leaves them out)
+            "saturation": {"enabled": False},
+            "ensemble": {"enabled": False},
         },
     }
 

@@ -1,10 +1,10 @@
 """The study's configuration: one TOML or YAML file, validated with errors that name the key.
 
 Sections: ``out`` (results folder), ``[data]`` (synthetic cohort, a FACED or SEED-V folder, or a
-``*.cohort.h5``), ``[model]`` (the language model of the V-axis), and ``[stages.<name>]`` with
-each stage's settings. Defaults are CPU-sized (the embedded default runs in minutes on 2 cores)
-and equal the commented ``default.toml`` that ``vaxis study --init`` writes (a test checks it).
-Relative paths are taken from the current folder.
+``*.cohort.h5``), ``[model]`` (the language model of the V-axis), ``[compute]`` (where training
+jobs run) and ``[stages.<name>]`` with each stage's settings. Defaults are CPU-sized (the
+embedded default runs in minutes on 2 cores) and equal the commented ``default.toml`` that
+``vaxis study --init`` writes (a test checks it). Relative paths are taken from the current folder.
 """
 
 from __future__ import annotations
@@ -12,10 +12,17 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from vaxis.errors import VaxisError
 
@@ -31,6 +38,13 @@ def _allowed(value: str, allowed: list[str], what: str) -> str:
     if value not in allowed:
         raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(sorted(allowed))}")
     return value
+
+
+def _split(name: str) -> str:
+    """``name`` when it is a registered split (vaxis.data.splits.SPLITTERS)."""
+    from vaxis.data.splits import SPLITTERS
+
+    return _allowed(name, list(SPLITTERS), "protocol")
 
 
 class _Section(BaseModel):
@@ -61,6 +75,38 @@ class ModelSettings(_Section):
     gguf_file: str | None = None
     #: hidden-state cache (default: $VAXIS_CACHE or ~/.cache/vaxis)
     cache_dir: str | None = None
+
+
+ExecutorKind = Literal["serial", "local", "ray"]  # vaxis.sweep.EXECUTOR_KINDS (light to import)
+
+
+class ComputeSettings(_Section):
+    """Where the training jobs of zoo, align and ensemble run (vaxis.sweep.make_executor).
+
+    Not part of any stage's cache key: the executor does not change the results.
+    """
+
+    #: serial (this process), local (worker processes) or ray (pip install 'vaxis[ray]')
+    executor: ExecutorKind = "local"
+    #: worker processes (local) or jobs at once (ray); None: the executor's default
+    workers: int | None = Field(default=2, ge=1)
+    #: a Ray cluster, e.g. "ray://host:10001" (ray only; None starts a local Ray instance)
+    address: str | None = None
+
+    @model_validator(mode="after")
+    def _address_for_ray(self) -> ComputeSettings:
+        if self.address is not None and self.executor != "ray":
+            raise ValueError(
+                f"address is for executor = 'ray', not {self.executor!r}; "
+                f"allowed executors: {', '.join(get_args(ExecutorKind))}"
+            )
+        return self
+
+    def make(self) -> Any:
+        """The configured :class:`vaxis.sweep.Executor`."""
+        from vaxis.sweep import make_executor
+
+        return make_executor(self.executor, self.workers, self.address)
 
 
 class AxisSettings(_Section):
@@ -107,8 +153,6 @@ class ZooSettings(_Section):
     shuffled_null: bool = True
     probe_nulls: int = Field(default=200, ge=0)
     probe_bootstrap: int = Field(default=200, ge=0)
-    #: training processes (1: in this process, no start-up cost)
-    workers: int = Field(default=2, ge=1)
 
     @field_validator("decoders")
     @classmethod
@@ -127,9 +171,7 @@ class ZooSettings(_Section):
     @field_validator("protocol")
     @classmethod
     def _protocol(cls, name: str) -> str:
-        from vaxis.data.splits import SPLITTERS
-
-        return _allowed(name, list(SPLITTERS), "protocol")
+        return _split(name)
 
 
 class AlignSettings(_Section):
@@ -141,14 +183,63 @@ class AlignSettings(_Section):
     epochs: int = Field(default=5, ge=1)
     protocol: str = "holdout"
     correction: Literal["holm", "bh"] = "holm"
-    workers: int = Field(default=2, ge=1)
 
     @field_validator("interventions")
     @classmethod
     def _interventions(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from vaxis.align.interventions import INTERVENTIONS
+        from vaxis.align.run import registered_weights  # losses and training procedures
 
-        return tuple(_allowed(n, list(INTERVENTIONS), "intervention") for n in names)
+        known = list(registered_weights())
+        return tuple(_allowed(n, known, "intervention") for n in names)
+
+
+class SaturationSettings(_Section):
+    """Saturation of the valence basin over align's runs (vaxis.analysis.saturation_report).
+
+    While enabled, the align stage records per-epoch probes (``epoch_probe``) for it.
+    """
+
+    enabled: bool = True
+    #: the baseline score the threshold's x is read on (val avoids regression to the mean)
+    baseline_score: Literal["val", "test"] = "val"
+    eps: float = Field(default=0.05, gt=0)
+    bootstrap: int = Field(default=500, ge=100)
+    ablation: bool = True
+    nulls: int = Field(default=100, ge=2)
+    seed: int = 0
+
+
+class EnsembleSettings(_Section):
+    """The study's residual-diversity ensemble and cascade (vaxis.ensemble.recipe), CPU-sized."""
+
+    enabled: bool = True
+    depth: int = Field(default=2, ge=1)
+    shallow_depth: int = Field(default=1, ge=1)
+    width: int = Field(default=32, ge=2)
+    heads: int = Field(default=4, ge=1)
+    channel_tokens: int | None = Field(default=8, ge=1)
+    regime: Literal["plain", "aug", "kd", "aug-kd"] = "aug-kd"
+    seeds: tuple[int, ...] = (0, 1)
+    epochs: tuple[int, ...] = (4, 6)
+    #: smaller batches and a higher peak rate than the study's (128, 1e-3): few epochs here
+    batch_size: int = Field(default=32, ge=2)
+    lr: float = Field(default=3e-3, gt=0)
+    cascade: bool = True
+    select_k: int | None = Field(default=None, ge=1)
+    diversity: Literal["cka", "angles"] = "cka"
+    protocol: str = "holdout"
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol(cls, name: str) -> str:
+        return _split(name)
+
+    @field_validator("seeds", "epochs")
+    @classmethod
+    def _distinct(cls, values: tuple[int, ...]) -> tuple[int, ...]:
+        if not values or len(set(values)) != len(values):
+            raise ValueError("give at least one value, without repeats")
+        return values
 
 
 class StageSettings(_Section):
@@ -158,6 +249,8 @@ class StageSettings(_Section):
     brain: BrainSettings = BrainSettings()
     zoo: ZooSettings = ZooSettings()
     align: AlignSettings = AlignSettings()
+    saturation: SaturationSettings = SaturationSettings()
+    ensemble: EnsembleSettings = EnsembleSettings()
 
 
 class StudyConfig(_Section):
@@ -166,6 +259,7 @@ class StudyConfig(_Section):
     out: str = "study"
     data: DataSettings = DataSettings()
     model: ModelSettings = ModelSettings()
+    compute: ComputeSettings = ComputeSettings()
     stages: StageSettings = StageSettings()
 
     def section(self, dotted: str) -> dict[str, Any]:

@@ -8,7 +8,9 @@ covers. Adding a stage is one decorated function (and, when it has settings, one
     @stage("saturation", requires=("zoo",), uses=("stages.saturation",))
     def saturation(config: StudyConfig, context: StudyContext) -> StageResult: ...
 
-Stages run in registration order. The report shows the stages that ran, nothing else.
+Stages run in registration order. A stage may be switched off by its config (``enabled``): a
+full run leaves it out, asking for it by name is an error. The report shows the stages that
+ran, nothing else.
 """
 
 from __future__ import annotations
@@ -112,6 +114,11 @@ class Stage:
     uses: tuple[str, ...] = ()
     #: a fingerprint of outside inputs (e.g. the data files), part of the cache check
     fingerprint: Callable[[StudyConfig], str] | None = None
+    #: whether the config switches the stage on (None: always)
+    enabled: Callable[[StudyConfig], bool] | None = None
+
+    def is_enabled(self, config: StudyConfig) -> bool:
+        return self.enabled is None or self.enabled(config)
 
 
 #: stage name -> stage, in run order
@@ -124,23 +131,26 @@ def stage(
     requires: tuple[str, ...] = (),
     uses: tuple[str, ...] = (),
     fingerprint: Callable[[StudyConfig], str] | None = None,
+    enabled: Callable[[StudyConfig], bool] | None = None,
 ) -> Callable[[StageFn], StageFn]:
     """Register ``fn`` as stage ``name`` (``title`` heads its report section); ``requires``
-    must be registered before it; ``uses`` are the config sections its cache key covers."""
+    must be registered before it; ``uses`` are the config sections its cache key covers;
+    ``enabled`` says whether a config switches it on."""
 
     def register(fn: StageFn) -> StageFn:
         unknown = [r for r in requires if r not in STAGES]
         if unknown:
             raise ValueError(f"stage {name!r} requires unregistered stage(s) {unknown}")
-        STAGES[name] = Stage(name, fn, title, requires, uses, fingerprint)
+        STAGES[name] = Stage(name, fn, title, requires, uses, fingerprint, enabled)
         return fn
 
     return register
 
 
-def plan(names: list[str] | None) -> list[str]:
-    """The stages to run for ``names`` (default all): with every prerequisite, in order."""
-    wanted = names or list(STAGES)
+def plan(names: list[str] | None, config: StudyConfig | None = None) -> list[str]:
+    """The stages to run for ``names`` (default all that ``config`` enables): with every
+    prerequisite, in order. A disabled stage asked for (or needed) by name is an error."""
+    wanted = names or [n for n, s in STAGES.items() if config is None or s.is_enabled(config)]
     unknown = [n for n in wanted if n not in STAGES]
     if unknown:
         raise StudyError(f"unknown stage(s) {unknown}; allowed: {', '.join(STAGES)}")
@@ -151,4 +161,8 @@ def plan(names: list[str] | None) -> list[str]:
         if name not in needed:
             needed.add(name)
             todo.extend(STAGES[name].requires)
+    off = [n for n in STAGES if n in needed and config and not STAGES[n].is_enabled(config)]
+    if off:
+        keys = ", ".join(f"[stages.{n}] enabled" for n in off)
+        raise StudyError(f"stage(s) {off} are switched off in the config; set {keys} = true")
     return [n for n in STAGES if n in needed]

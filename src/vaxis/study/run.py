@@ -52,7 +52,8 @@ def _earlier(
     """Add to ``records`` the stages outside this run that are done for this config."""
     for name in STAGES:
         stage = STAGES[name]
-        if name in records or any(r not in records for r in stage.requires):
+        missing = any(r not in records for r in stage.requires)
+        if name in records or missing or not stage.is_enabled(config):
             continue
         found = cache.done(
             context.folder(name), cache.stage_key(stage, config), _inputs(name, config, records)
@@ -76,7 +77,7 @@ def run_study(
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     context = StudyContext(out=out, progress=progress)
-    names = plan(stages)
+    names = plan(stages, config)
     records: dict[str, cache.StageRecord] = {}
     status: dict[str, str] = {}
     for index, name in enumerate(names, 1):

@@ -53,7 +53,19 @@ def _table(table: ComparisonTable, label: str, synthetic: bool) -> tuple[dict[st
     return figures, Table(title=label, columns=columns, rows=rows, note=table.counts_line())
 
 
-@stage("align", "Alignment interventions", requires=("data", "axis"), uses=("stages.align",))
+def _epoch_probe(config: StudyConfig) -> str:
+    """Part of align's cache check: per-epoch probes are recorded while saturation is on (and
+    nothing changes while it is off)."""
+    return "epoch_probe" if config.stages.saturation.enabled else ""
+
+
+@stage(
+    "align",
+    "Alignment interventions",
+    requires=("data", "axis"),
+    uses=("stages.align",),
+    fingerprint=_epoch_probe,
+)
 def align(config: StudyConfig, context: StudyContext) -> StageResult:
     """Train the baseline and each intervention over the seeds; compare per subject and seed."""
     from vaxis.align.run import STUDY_TEST, SUBJECT_TEST, AlignConfig, run_align
@@ -70,8 +82,10 @@ def align(config: StudyConfig, context: StudyContext) -> StageResult:
             interventions=settings.interventions,
             protocol=settings.protocol,
             correction=settings.correction,
-            executor="serial" if settings.workers == 1 else "local",
-            workers=settings.workers,
+            executor=config.compute.executor,
+            workers=config.compute.workers,
+            ray_address=config.compute.address,
+            epoch_probe=config.stages.saturation.enabled,
             out=folder,
         ),
         progress=context.progress,

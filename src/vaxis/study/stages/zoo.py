@@ -159,14 +159,14 @@ def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     from vaxis.brain.positions import resolve_positions
     from vaxis.data.cohort import load_meta
     from vaxis.data.datasets import DATASETS
-    from vaxis.sweep import LocalExecutor, ResultStore, SerialExecutor, run_sweep
+    from vaxis.sweep import ResultStore, run_sweep
 
     settings, path, folder = config.stages.zoo, cohort_path(config, context), context.folder("zoo")
     meta = load_meta(path)
     task = "seedv5" if meta.dataset == "seedv" else "faced9"
     jobs = _jobs(config, path, task)
     store = ResultStore(folder / SWEEP_DIR)
-    executor = SerialExecutor() if settings.workers == 1 else LocalExecutor(settings.workers)
+    executor = config.compute.make()
     summary = run_sweep(list(jobs.values()), store, executor, progress=context.progress)
     if not summary.complete:
         missing = summary.total - summary.already_done - summary.succeeded
