@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from vaxis.console import SYNTHETIC_BANNER, console
+from vaxis.console import SYNTHETIC_BANNER, console, print_error
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ INIT_FILE = Path("study.toml")
 
 
 def _fail(error: Exception | str) -> NoReturn:
-    console.print(f"[bold red]error[/]: {error}")
+    print_error(error)
     raise typer.Exit(code=2)
 
 
