@@ -91,6 +91,7 @@ def test_every_stage_ran_and_the_results_follow_the_schema(
     assert result.status == {
         "data": "skipped (done)",
         "axis": "skipped (done)",
+        "models": "ran",
         "brain": "ran",
         "zoo": "ran",
         "align": "ran",
@@ -101,6 +102,7 @@ def test_every_stage_ran_and_the_results_follow_the_schema(
     assert len(record["model"]["fingerprint"]) >= 16 and record["model"]["architecture"]
     figures = _figures(result)
     assert not any(f["synthetic"] for f in figures["axis"].values())  # real text, no EEG
+    assert figures["models"] == {}  # one model: a note, no figure
     for name in ("brain", "zoo", "align"):
         assert figures[name] and all(f["synthetic"] for f in figures[name].values())
 
@@ -164,7 +166,7 @@ def test_a_cli_rerun_skips_everything_and_says_the_eeg_is_synthetic(
     app.command()(study)
     run = CliRunner().invoke(app, [str(path), "--no-progress"], env={"COLUMNS": "200"})
     assert run.exit_code == 0, run.output
-    assert run.output.count("skipped (done)") == 5
+    assert run.output.count("skipped (done)") == 6  # data axis models brain zoo align
     assert "SYNTHETIC" in run.output and "report" in run.output
 
 

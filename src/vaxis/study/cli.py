@@ -47,8 +47,9 @@ def study(
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Run the study: V-axis build and validation, EEG read-out, decoder zoo and probing,
-    alignment interventions. Each stage is cached: a re-run skips what is done.
+    """Run the study: V-axis build and validation, its agreement across models (those listed
+    under [model] compare), EEG read-out, decoder zoo and probing, alignment interventions.
+    Each stage is cached: a re-run skips what is done.
 
     Writes OUT/results.json (schema: vaxis/resources/study/results.schema.json), OUT/plots/
     (PNG and SVG) and OUT/report.html. Python: ``vaxis.study.run.run_study(StudyConfig(...))``.

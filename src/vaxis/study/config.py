@@ -73,6 +73,8 @@ class ModelSettings(_Section):
     #: a bundled alias (smollm2, gemma3-270m), a model folder, a .gguf file or a cached HF id
     name: str = "smollm2"
     gguf_file: str | None = None
+    #: more models to compare with ``name`` (stage ``models``), each as ``name`` accepts
+    compare: tuple[str, ...] = ()
     #: hidden-state cache (default: $VAXIS_CACHE or ~/.cache/vaxis)
     cache_dir: str | None = None
 

@@ -12,9 +12,12 @@ from vaxis.study.stages.data import dataset_of
 
 if TYPE_CHECKING:
     from vaxis.axis.axis import VAxis
+    from vaxis.axis.build import AxisBuildConfig
     from vaxis.axis.validate import ValidationReport
 
 AXIS_DIR, VALIDATION_DIR = "axis", "validation"
+#: the config the axis depends on (not ``model.compare``: listing models rebuilds nothing)
+AXIS_USES = ("model.name", "model.gguf_file", "model.cache_dir", "stages.axis")
 
 
 def axis_dir(context: StudyContext) -> Path:
@@ -22,12 +25,12 @@ def axis_dir(context: StudyContext) -> Path:
     return context.folder("axis") / AXIS_DIR
 
 
-def _build(config: StudyConfig, out: Path, progress: bool) -> tuple[VAxis, list[str]]:
-    """Build the axis; warnings (e.g. a failed diagnosis) are returned as notes."""
-    from vaxis.axis.build import AxisBuildConfig, build_axis
+def build_config(config: StudyConfig) -> AxisBuildConfig:
+    """The library's build config of the study's ``[model]`` and ``[stages.axis]``."""
+    from vaxis.axis.build import AxisBuildConfig
 
     settings = config.stages.axis
-    build_config = AxisBuildConfig.model_validate(
+    return AxisBuildConfig.model_validate(
         {
             "model": config.model.name,
             "dataset": dataset_of(config),
@@ -39,9 +42,15 @@ def _build(config: StudyConfig, out: Path, progress: bool) -> tuple[VAxis, list[
             "recipe": settings.recipe,
         }
     )
+
+
+def _build(config: StudyConfig, out: Path, progress: bool) -> tuple[VAxis, list[str]]:
+    """Build the axis; warnings (e.g. a failed diagnosis) are returned as notes."""
+    from vaxis.axis.build import build_axis
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        axis = build_axis(build_config, out, progress=progress, overwrite=True)
+        axis = build_axis(build_config(config), out, progress=progress, overwrite=True)
     return axis, [str(w.message) for w in caught]
 
 
@@ -129,7 +138,7 @@ def _class_table(axis: VAxis) -> Table:
 @stage(
     "axis",
     "V-axis and zero-shot validation",
-    uses=("model", "stages.axis"),
+    uses=AXIS_USES,
     fingerprint=dataset_of,  # the class set of the stories follows the EEG dataset
 )
 def axis(config: StudyConfig, context: StudyContext) -> StageResult:
