@@ -14,9 +14,9 @@ content, so a re-run skips finished members and a member shared by the cascade a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from vaxis.ensemble.diversity import Method
 from vaxis.sweep.executors import ExecutorKind
@@ -53,6 +53,16 @@ class CascadeStep(BaseModel):
     regime: Regime
 
 
+def _distinct(values: tuple[int, ...]) -> tuple[int, ...]:
+    if not values or len(set(values)) != len(values):
+        raise ValueError("give at least one value, without repeats")
+    return values
+
+
+#: seeds or epoch counts: at least one, no repeats
+DistinctInts = Annotated[tuple[int, ...], AfterValidator(_distinct)]
+
+
 class EnsembleConfig(BaseModel):
     """Everything `vaxis ensemble` needs; defaults are the study's recipe."""
 
@@ -69,8 +79,8 @@ class EnsembleConfig(BaseModel):
     #: further axial hyper-parameters, e.g. {"heads": 4, "channel_tokens": 8}
     hyper: dict[str, Any] = Field(default_factory=dict)
     regime: Regime = "aug-kd"
-    seeds: tuple[int, ...] = STUDY_SEEDS
-    epochs: tuple[int, ...] = STUDY_EPOCHS
+    seeds: DistinctInts = STUDY_SEEDS
+    epochs: DistinctInts = STUDY_EPOCHS
     batch_size: int = Field(default=128, ge=2)
     lr: float = Field(default=1e-3, gt=0)
     cascade: bool = True
@@ -93,13 +103,6 @@ class EnsembleConfig(BaseModel):
     device: str = "auto"
     threads: int | None = Field(default=None, ge=1)
     out: Path = Path("runs/ensemble")
-
-    @field_validator("seeds", "epochs")
-    @classmethod
-    def _distinct(cls, values: tuple[int, ...]) -> tuple[int, ...]:
-        if not values or len(set(values)) != len(values):
-            raise ValueError("give at least one value, without repeats")
-        return values
 
     @field_validator("path_b")
     @classmethod

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from vaxis.ensemble.recipe import DistinctInts
 from vaxis.errors import VaxisError
 
 DEFAULT_RESOURCE = "resources/study/default.toml"
@@ -221,8 +222,8 @@ class EnsembleSettings(_Section):
     heads: int = Field(default=4, ge=1)
     channel_tokens: int | None = Field(default=8, ge=1)
     regime: Literal["plain", "aug", "kd", "aug-kd"] = "aug-kd"
-    seeds: tuple[int, ...] = (0, 1)
-    epochs: tuple[int, ...] = (4, 6)
+    seeds: DistinctInts = (0, 1)
+    epochs: DistinctInts = (4, 6)
     #: smaller batches and a higher peak rate than the study's (128, 1e-3): few epochs here
     batch_size: int = Field(default=32, ge=2)
     lr: float = Field(default=3e-3, gt=0)
@@ -235,13 +236,6 @@ class EnsembleSettings(_Section):
     @classmethod
     def _protocol(cls, name: str) -> str:
         return _split(name)
-
-    @field_validator("seeds", "epochs")
-    @classmethod
-    def _distinct(cls, values: tuple[int, ...]) -> tuple[int, ...]:
-        if not values or len(set(values)) != len(values):
-            raise ValueError("give at least one value, without repeats")
-        return values
 
 
 class StageSettings(_Section):
