@@ -2,7 +2,8 @@
 
 The marker ``stages/<name>/stage.json`` is written last (atomically), after the stage's
 outputs, so an interrupted stage is simply run again. Its *key* hashes the config sections
-the stage uses and the vaxis version; its *inputs* hash the markers of the stages it requires
+the stage uses and the code version (vaxis's version, plus the git commit in a checkout, as
+sweep jobs use); its *inputs* hash the markers of the stages it requires
 (and, for the data stage, the source files), so a changed axis re-runs everything built on it.
 """
 
@@ -16,9 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from vaxis import __version__
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Stage, StageResult
+from vaxis.sweep.jobs import code_version
 
 MARKER = "stage.json"
 
@@ -40,8 +41,9 @@ def _digest(payload: Any) -> str:
 
 
 def stage_key(stage: Stage, config: StudyConfig) -> str:
-    """Hash of the config sections ``stage`` uses and the vaxis version."""
-    return _digest({"vaxis": __version__, **{s: config.section(s) for s in stage.uses}})
+    """Hash of the config sections ``stage`` uses and the code version (an edited and
+    committed stage never passes for a finished one)."""
+    return _digest({"vaxis": code_version(), **{s: config.section(s) for s in stage.uses}})
 
 
 def inputs_key(records: list[StageRecord], extra: str = "") -> str:
