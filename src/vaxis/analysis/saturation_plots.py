@@ -121,7 +121,7 @@ def plot_gradient_shares(report: SaturationReport) -> Figure:
 
 
 def plot_ablation(report: SaturationReport) -> Figure:
-    """z of the residual-direction ablation vs random directions, per checkpoint."""
+    """z of the residual-direction ablation vs its null directions, per checkpoint."""
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     rows = [r for r in report.runs if "z" in r.get("ablation", {})]
@@ -135,7 +135,7 @@ def plot_ablation(report: SaturationReport) -> Figure:
         ax.axhline(1.96, color="grey", lw=0.8, ls="--", label="z = 1.96")
         ax.axhline(7.7, color="grey", lw=0.8, ls=":", label="published mean z 7.7, not run here")
         ax.set_xticks(range(len(z)), labels, rotation=60, ha="right", fontsize=6)
-        ax.set(ylabel="z (drop vs random directions)")
+        ax.set(ylabel="z (drop vs null directions)")
         ax.legend(fontsize=7)
     ax.set_title(_title(report, f"Directional ablation (n = {len(rows)} checkpoints)"), fontsize=9)
     return fig

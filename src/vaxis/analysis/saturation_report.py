@@ -245,7 +245,8 @@ def _ablation(runs: list[AlignRun], results: dict[tuple[str, int], Any]) -> dict
     z = z[np.isfinite(z)]
     return {
         "protocol": "residual direction from validation subjects, ablated from test features; "
-        "z vs uniformly random directions",
+        "z vs matched null directions (the same estimator on random positions; see "
+        "vaxis.analysis.ablation)",
         "n_checkpoints": int(z.size),
         "mean_z": float(z.mean()) if z.size else None,
         "n_z_above_1.96": int((z > 1.96).sum()),

@@ -3,8 +3,8 @@
 Basin strength rho per epoch (the align runs record per-epoch probes while this stage is
 enabled) and each run's saturation epoch, the threshold of baseline accuracy above which
 V-axis supervision stops helping (with its bootstrap CI, or "no transition"), the gradient
-shares of the basin and the V direction, and the directional ablation's z against random
-directions (vaxis.analysis.saturation_report).
+shares of the basin and the V direction, and the directional ablation's z against matched
+null directions (vaxis.analysis.saturation_report).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ PLOTS = (
     ("basin_per_epoch", "saturation: basin strength rho per epoch (validation subjects)"),
     ("threshold", "saturation: gain of V-axis supervision against baseline accuracy"),
     ("gradient_shares", "saturation: gradient shares of the basin and the V direction"),
-    ("ablation", "saturation: directional ablation against random directions"),
+    ("ablation", "saturation: directional ablation against matched null directions"),
 )
 SHARES = ("share_basin_ce", "share_basin_aux", "share_v_ce", "share_v_aux")
 THRESHOLD_COLUMNS = ["estimate", "value", "pairs", "CI", "verdict"]
@@ -158,7 +158,7 @@ def _movement(report: SaturationReport, synthetic: bool) -> dict[str, Figure]:
 
 
 def _ablation(report: SaturationReport, synthetic: bool) -> tuple[dict[str, Figure], Table]:
-    """Each run's ablation z and p against random directions; the mean z."""
+    """Each run's ablation z and p against matched null directions; the mean z."""
     figures, rows = {}, []
     for run in report.runs:
         found = run.get("ablation") or {}
@@ -170,7 +170,7 @@ def _ablation(report: SaturationReport, synthetic: bool) -> tuple[dict[str, Figu
         if _finite(found["z"]) is not None:
             figures[f"ablation z {label}"] = Figure(
                 value=float(found["z"]),
-                protocol=f"{report.ablation.get('protocol', '')}; p: share of random "
+                protocol=f"{report.ablation.get('protocol', '')}; p: share of null "
                 "directions with a drop at least as large",
                 n=int(found["n"]),
                 p=float(found["p"]),
@@ -180,7 +180,7 @@ def _ablation(report: SaturationReport, synthetic: bool) -> tuple[dict[str, Figu
     note = (
         f"mean z {cell(_finite(summary.get('mean_z')), '+.2f')} over "
         f"{summary.get('n_checkpoints', 0)} checkpoints. The study (published, not run here): "
-        "mean z 7.7."
+        "mean z 7.7 (against uniformly random directions)."
     )
     columns = ["run", "accuracy drop", "z", "p", "note"]
     return figures, Table(title="directional ablation", columns=columns, rows=rows, note=note)
