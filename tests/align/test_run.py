@@ -239,8 +239,9 @@ def test_arms_default_to_every_intervention_and_take_per_arm_controls() -> None:
         Path("c.h5"), Path("out"), interventions=(), controls=(), source_cohort=Path("seedv.h5")
     )
     assert with_source.arms() == ["baseline", *INTERVENTIONS, *PROCEDURES]
-    with pytest.raises(ValueError, match="source_cohort"):
-        small_config(Path("c.h5"), Path("out"), interventions=("cross-dataset",))
+    for arm in ("cross-dataset", "cross-dataset/permuted"):
+        with pytest.raises(ValueError, match="source_cohort"):
+            small_config(Path("c.h5"), Path("out"), interventions=(arm,))
     mixed = small_config(
         Path("c.h5"), Path("out"), interventions=("rsa-1", "kd-1/label-smoothing", "rsa-1"),
         controls=("label-smoothing",),

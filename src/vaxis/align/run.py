@@ -161,7 +161,8 @@ class AlignConfig(BaseModel):
 
     @model_validator(mode="after")
     def _source_for_cross_dataset(self) -> AlignConfig:
-        if self.source_cohort is None and CROSS_DATASET in self.interventions:
+        asked = {parse_arm(arm)[0] for arm in self.interventions}
+        if self.source_cohort is None and CROSS_DATASET in asked:
             raise ValueError(
                 f"{CROSS_DATASET!r} pretrains on another dataset: give source_cohort "
                 "(`--source-cohort`, a SEED-V cohort for FACED and vice versa)"
