@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 from vaxis.align.cli import align
@@ -14,6 +17,11 @@ from vaxis.data.cli import app as data_app
 from vaxis.decoders.cli import train
 from vaxis.ensemble.cli import ensemble
 from vaxis.study.cli import study
+
+if not sys.stderr.isatty():
+    # tqdm bars of third-party loaders (transformers' per-tensor GGUF conversion) would write
+    # one ever-growing line into a log file; set before anything imports tqdm
+    os.environ.setdefault("TQDM_DISABLE", "1")
 
 app = typer.Typer(
     name="vaxis",
