@@ -17,6 +17,7 @@ from vaxis.data.splits import (
     leave_one_subject_out,
     leave_stimuli_out,
     seedv_session_folds,
+    split_fold,
     study_split,
     subject_holdout,
     subject_kfold,
@@ -211,3 +212,13 @@ def test_splitters_reject_impossible_requests(faced_small: Cohort) -> None:
         subject_kfold(faced_small, k=11)
     with pytest.raises(SplitError):
         leave_stimuli_out(faced_small, per_class=3)  # would leave no training clip of a class
+
+
+def test_split_fold_returns_the_protocol_fold_and_names_the_choices(faced_small: Cohort) -> None:
+    folds = subject_kfold(faced_small, k=5)
+    chosen = split_fold(faced_small, "subject-kfold", 3, k=5)
+    assert (chosen.test == folds[3].test).all() and chosen.name == folds[3].name
+    with pytest.raises(ValueError, match="has 5 folds, not fold 5"):
+        split_fold(faced_small, "subject-kfold", 5, k=5)
+    with pytest.raises(ValueError, match="unknown protocol 'kfold'; choose from"):
+        split_fold(faced_small, "kfold", 0)

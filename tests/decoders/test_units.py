@@ -10,7 +10,13 @@ import pytest
 from vaxis.data.cohort import Cohort, CohortMeta
 from vaxis.data.datasets import FACED, FACED_CLASSES, FACED_CLIP_LABELS
 from vaxis.data.synthetic import SynthConfig, synthesize_features
-from vaxis.decoders.units import Units, make_units, shuffle_stimulus_labels
+from vaxis.decoders.units import (
+    TASK_DATASET,
+    Units,
+    default_task,
+    make_units,
+    shuffle_stimulus_labels,
+)
 from vaxis.errors import DataFormatError
 
 SUBJECTS, N_CLIPS, N_WINDOWS, N_CHANNELS, N_BANDS = (3, 7), 28, 30, 2, 3
@@ -183,3 +189,8 @@ def test_shuffled_labels_move_whole_stimuli_and_keep_class_sizes() -> None:
         np.testing.assert_array_equal(part.label, parts[name].label)  # true category kept
     again = shuffle_stimulus_labels(parts, seed=3)
     np.testing.assert_array_equal(again["train"].y, shuffled["train"].y)
+
+
+def test_each_dataset_defaults_to_its_own_multi_class_task() -> None:
+    for dataset in ("faced", "seedv"):
+        assert TASK_DATASET[default_task(dataset)] == dataset

@@ -49,15 +49,12 @@ def align_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     # torch is imported only by the jobs that train, not by every sweep process
     from vaxis.brain.positions import StimulusPositions
     from vaxis.data.cohort import Cohort
-    from vaxis.data.splits import SPLITTERS
+    from vaxis.data.splits import split_fold
     from vaxis.decoders.experiment import METRICS_NAME, InputConfig, run_experiment
     from vaxis.decoders.train import TrainConfig
 
     cohort = Cohort.load(params["cohort"])
-    splits = SPLITTERS[params["split"]](cohort)
-    fold = int(params["fold"])
-    if not 0 <= fold < len(splits):
-        raise ValueError(f"split {params['split']!r} has {len(splits)} folds, not fold {fold}")
+    split = split_fold(cohort, params["split"], int(params["fold"]))
     config = TrainConfig(**params["train"])
     positions = StimulusPositions.model_validate(params["positions"])
     name, control = parse_arm(params["arm"])
@@ -72,7 +69,7 @@ def align_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
     inputs = InputConfig(**params["inputs"])
     if name is not None and name in procedures():
-        summary = _run_procedure(params, cohort, splits[fold], config, inputs, workdir)
+        summary = _run_procedure(params, cohort, split, config, inputs, workdir)
     else:
         observer = None
         if params.get("epoch_probe"):
@@ -81,7 +78,7 @@ def align_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
             observer = EpochProbe(workdir, positions)
         summary = run_experiment(
             cohort,
-            splits[fold],
+            split,
             config,
             workdir,
             inputs,

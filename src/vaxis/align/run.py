@@ -34,8 +34,9 @@ from vaxis.align.forest import plot_forest
 from vaxis.align.interventions import CONTROLS, INTERVENTIONS
 from vaxis.align.jobs import BASELINE, parse_arm
 from vaxis.data.cohort import Cohort
-from vaxis.data.splits import SPLITTERS
+from vaxis.data.splits import SPLITTERS, split_fold
 from vaxis.decoders import DECODERS
+from vaxis.decoders.units import default_task
 from vaxis.sweep import ResultStore, make_job, run_sweep
 from vaxis.sweep.executors import ExecutorKind, make_executor
 from vaxis.sweep.runner import SweepSummary
@@ -231,7 +232,7 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     _check_split(cohort, config)
     task = config.task
     if task == "auto":
-        task = "seedv5" if cohort.meta.dataset == "seedv" else "faced9"
+        task = default_task(cohort.meta.dataset)
     base = {
         "cohort": str(config.cohort.resolve()),
         "split": config.protocol,
@@ -297,10 +298,8 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
 
 def _check_split(cohort: Cohort, config: AlignConfig) -> None:
     """Fail before training when the fold does not exist or tests fewer than two subjects."""
-    splits = SPLITTERS[config.protocol](cohort)
-    if config.fold >= len(splits):
-        raise ValueError(f"protocol {config.protocol!r} has {len(splits)} folds, not {config.fold}")
-    n_test = np.unique(cohort.subject[splits[config.fold].test]).size
+    split = split_fold(cohort, config.protocol, config.fold)
+    n_test = np.unique(cohort.subject[split.test]).size
     if n_test < 2:
         raise ValueError(
             f"protocol {config.protocol!r} tests {n_test} subject(s) of {config.cohort}: "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -254,6 +255,17 @@ SPLITTERS: dict[str, Splitter] = {
     "subjects-x-stimuli": subjects_x_stimuli,
     "seedv-sessions": seedv_session_folds,
 }
+
+
+def split_fold(cohort: Cohort, protocol: str, fold: int = 0, **options: Any) -> Split:
+    """Fold ``fold`` of the protocol ``protocol`` (a name in :data:`SPLITTERS`) on ``cohort``;
+    an unknown name or a missing fold is an error naming the choices."""
+    if protocol not in SPLITTERS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {list(SPLITTERS)}")
+    splits = SPLITTERS[protocol](cohort, **options)
+    if not 0 <= fold < len(splits):
+        raise ValueError(f"protocol {protocol!r} has {len(splits)} folds, not fold {fold}")
+    return splits[fold]
 
 
 def _stimulus_holdout(cohort: Cohort, name: str, is_test: np.ndarray) -> Split:

@@ -142,6 +142,7 @@ def train(
     from vaxis.data.splits import SPLITTERS
     from vaxis.decoders.experiment import REGIMES, InputConfig
     from vaxis.decoders.train import TrainConfig
+    from vaxis.decoders.units import default_task
 
     regime_names = _names(regimes)
     bad = [r for r in regime_names if r not in REGIMES]
@@ -159,7 +160,7 @@ def train(
         if folds != "all":
             splits = [splits[int(i) - 1] for i in _names(folds)]
         if task == "auto":
-            task = "seedv5" if cohort.meta.dataset == "seedv" else "faced9"
+            task = default_task(cohort.meta.dataset)
         inputs = InputConfig(
             task=task,  # type: ignore[arg-type]
             unit=unit,  # type: ignore[arg-type]

@@ -32,6 +32,13 @@ Unit = Literal["segment", "window"]
 Task = Literal["faced9", "binary", "seedv5"]
 #: Dataset each multi-class task belongs to (binary works on both).
 TASK_DATASET: dict[str, str | None] = {"faced9": "faced", "seedv5": "seedv", "binary": None}
+
+
+def default_task(dataset: str) -> Task:
+    """The multi-class task of a dataset: ``seedv5`` for SEED-V, else ``faced9``."""
+    return "seedv5" if dataset == "seedv" else "faced9"
+
+
 #: Default segment length: the study's 10 s for FACED. SEED-V windows are 4 s, so 10 s is not
 #: a whole number of windows; 12 s (3 windows) is our choice, not the study's (it does not say).
 DEFAULT_SEGMENT_SECONDS: dict[str, float] = {"faced": 10.0, "seedv": 12.0}

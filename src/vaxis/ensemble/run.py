@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from vaxis.data.cohort import Cohort
-from vaxis.data.splits import SPLITTERS
+from vaxis.data.splits import split_fold
+from vaxis.decoders.units import default_task
 from vaxis.ensemble.combine import average_probs, balanced_accuracy, per_subject_balanced_accuracy
 from vaxis.ensemble.diversity import (
     Method,
@@ -45,7 +46,7 @@ def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleRepo
     _check_split(cohort, config)
     task = config.task
     if task == "auto":
-        task = "seedv5" if cohort.meta.dataset == "seedv" else "faced9"
+        task = default_task(cohort.meta.dataset)
     positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
     base = {
         "cohort": str(config.cohort.resolve()),
@@ -101,12 +102,7 @@ def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleRepo
 
 def _check_split(cohort: Cohort, config: EnsembleConfig) -> None:
     """Fail before training without validation subjects or with fewer than 2 test subjects."""
-    if config.protocol not in SPLITTERS:
-        raise ValueError(f"unknown protocol {config.protocol!r}; choose from {list(SPLITTERS)}")
-    splits = SPLITTERS[config.protocol](cohort)
-    if config.fold >= len(splits):
-        raise ValueError(f"protocol {config.protocol!r} has {len(splits)} folds, not {config.fold}")
-    split = splits[config.fold]
+    split = split_fold(cohort, config.protocol, config.fold)
     if "subject" not in split.disjoint_by or split.held_out_stimuli:
         raise ValueError(
             f"protocol {config.protocol!r} holds out stimuli: residual alignment compares the "

@@ -180,20 +180,18 @@ def train_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     ``workdir``; an interrupted run resumes from its checkpoint there.
     """
     # torch is imported only by the jobs that train, not by every sweep process
-    from vaxis.data.splits import SPLITTERS
+    from vaxis.data.splits import split_fold
     from vaxis.decoders.experiment import METRICS_NAME, InputConfig, run_experiment, with_regime
     from vaxis.decoders.train import TrainConfig
 
     cohort = _load_cohort(params["cohort"])
-    splits = SPLITTERS[params["split"]](cohort, **params.get("split_options", {}))
-    fold = int(params.get("fold", 0))
-    if not 0 <= fold < len(splits):
-        raise ValueError(f"split {params['split']!r} has {len(splits)} folds, not fold {fold}")
+    options = params.get("split_options", {})
+    split = split_fold(cohort, params["split"], int(params.get("fold", 0)), **options)
     config = TrainConfig(**params.get("train", {}))
     if params.get("regime"):
         config = with_regime(config, params["regime"])
     inputs = InputConfig(**params.get("inputs", {}))
-    summary = run_experiment(cohort, splits[fold], config, workdir, inputs)
+    summary = run_experiment(cohort, split, config, workdir, inputs)
     report: dict[str, Any] = json.loads((summary.path / METRICS_NAME).read_text())
     return report
 

@@ -159,11 +159,12 @@ def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     from vaxis.brain.positions import resolve_positions
     from vaxis.data.cohort import load_meta
     from vaxis.data.datasets import DATASETS
+    from vaxis.decoders.units import default_task
     from vaxis.sweep import ResultStore, run_sweep
 
     settings, path, folder = config.stages.zoo, cohort_path(config, context), context.folder("zoo")
     meta = load_meta(path)
-    task = "seedv5" if meta.dataset == "seedv" else "faced9"
+    task = default_task(meta.dataset)
     jobs = _jobs(config, path, task)
     store = ResultStore(folder / SWEEP_DIR)
     executor = config.compute.make()
