@@ -76,3 +76,14 @@ def test_errors_name_the_problem_and_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "mean_difference" in result.output
     result = runner.invoke(app, ["compare", "a", "b", "-o", str(tmp_path), "--positions", "x"])
     assert result.exit_code == 2
+
+
+def test_command_parameters_map_onto_the_build_config(tmp_path: Path) -> None:
+    """Build and compare share one mapping: config fields kept (paraphrases renamed, paths as
+    strings), the command's own parameters (out, positions, progress) left out."""
+    from vaxis.axis.cli import _config
+
+    options = {"paraphrases": False, "batch_size": 4, "cache_dir": tmp_path, "method": "lda"}
+    config = _config({**options, "out": tmp_path, "positions": "x", "progress": False})
+    assert config.include_paraphrases is False and config.batch_size == 4
+    assert config.method == "lda" and config.cache_dir == str(tmp_path)

@@ -103,14 +103,22 @@ Overwrite = Annotated[bool, typer.Option(help="Replace existing outputs.")]
 Progress = Annotated[bool, typer.Option(help="Show progress bars.")]
 
 
-def _config(**options: Any) -> AxisBuildConfig:
-    """An AxisBuildConfig from CLI options (paths as strings)."""
+#: CLI options whose AxisBuildConfig field has another name
+_FIELD_OF_OPTION = {"paraphrases": "include_paraphrases"}
+
+
+def _config(options: dict[str, Any]) -> AxisBuildConfig:
+    """An AxisBuildConfig from a command's parameters (its ``locals()`` on entry): those that
+    are config fields, renamed where the option's name differs, paths as strings. One mapping
+    for every command that builds axes, so an option cannot reach one and miss another."""
     from vaxis.axis.build import AxisBuildConfig
 
+    fields = {_FIELD_OF_OPTION.get(name, name): value for name, value in options.items()}
+    chosen = {name: value for name, value in fields.items() if name in AxisBuildConfig.model_fields}
     for key in ("stories", "cache_dir"):
-        if options.get(key) is not None:
-            options[key] = str(options[key])
-    return AxisBuildConfig(**options)
+        if chosen.get(key) is not None:
+            chosen[key] = str(chosen[key])
+    return AxisBuildConfig(**chosen)
 
 
 def _run(call: Callable[[], T]) -> T:
@@ -164,27 +172,10 @@ def build(
 
     Python: ``vaxis.axis.build.build_axis(AxisBuildConfig(...), out)``.
     """
+    options = dict(locals())  # the parameters, before anything else is bound
     from vaxis.axis.build import BUILD_FILE, build_axis, read_build
 
-    config = _run(
-        lambda: _config(
-            model=model,
-            gguf_file=gguf_file,
-            stories=stories,
-            dataset=dataset,
-            method=method,
-            layer=layer,
-            recipe=recipe,
-            pooling=pooling,
-            stories_scope=stories_scope,
-            include_paraphrases=paraphrases,
-            holdout=holdout,
-            batch_size=batch_size,
-            device=device,
-            cache_dir=cache_dir,
-            allow_download=allow_download,
-        )
-    )
+    config = _run(lambda: _config(options))
     axis = _run(lambda: build_axis(config, out, progress=progress, overwrite=overwrite))
     _, record = read_build(out)
     table = Table(title=f"V-axis of {config.model}", show_header=False, title_justify="left")
@@ -342,6 +333,7 @@ def compare(
 
     Python: ``vaxis.axis.compare.compare_models(models, AxisBuildConfig(...), out)``.
     """
+    options = dict(locals())  # the parameters, before anything else is bound
     from vaxis.axis.compare import CONSISTENCY_FILE, HEATMAP_PLOT, compare_models, mean_off_diagonal
 
     kind: Literal["held_out", "in_sample"]
@@ -351,22 +343,7 @@ def compare(
         kind = "in_sample"
     else:
         raise typer.BadParameter(f"'{positions}': choose held-out or in-sample")
-    config = _run(
-        lambda: _config(
-            stories=stories,
-            dataset=dataset,
-            method=method,
-            layer=layer,
-            recipe=recipe,
-            pooling=pooling,
-            stories_scope=stories_scope,
-            include_paraphrases=paraphrases,
-            holdout=holdout,
-            batch_size=batch_size,
-            device=device,
-            cache_dir=cache_dir,
-        )
-    )
+    config = _run(lambda: _config(options))
     report = _run(
         lambda: compare_models(
             models,
