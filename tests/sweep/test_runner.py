@@ -19,7 +19,15 @@ from vaxis.data.splits import subject_holdout
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.experiment import InputConfig, run_experiment
 from vaxis.decoders.train import TrainConfig
-from vaxis.sweep import LocalExecutor, ResultStore, SerialExecutor, grid, job_kind, run_sweep
+from vaxis.sweep import (
+    LocalExecutor,
+    ResultStore,
+    SerialExecutor,
+    SweepSummary,
+    grid,
+    job_kind,
+    run_sweep,
+)
 
 N_JOBS = 12
 SWEEP = """
@@ -204,3 +212,13 @@ def test_ctrl_c_keeps_finished_jobs_and_resumes(tmp_path: Path) -> None:
     second = run_sweep(jobs, tmp_path / "store", SerialExecutor(), progress=False)
     assert not second.interrupted and (second.already_done, second.succeeded) == (2, 2)
     assert second.complete
+
+
+def test_an_unfinished_sweep_says_how_many_jobs_and_the_first_failure() -> None:
+    assert SweepSummary(total=3, already_done=1, succeeded=2).unfinished() is None
+    failed = SweepSummary(total=4, already_done=1, succeeded=1, failed={"k": "Traceback: boom"})
+    assert failed.unfinished() == (
+        "2 of 4 jobs did not finish (re-run to retry); first failure:\nTraceback: boom"
+    )
+    lost = SweepSummary(total=2, succeeded=1, lost=1).unfinished()
+    assert lost is not None and lost.endswith("a worker died or the sweep was interrupted")

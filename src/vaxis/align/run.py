@@ -257,12 +257,8 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
             jobs[arm, seed] = make_job("align", {**params, "train": {**train, "seed": seed}})
     store = ResultStore(config.out.resolve() / "sweep")  # absolute: Ray workers run elsewhere
     summary = run_sweep(list(jobs.values()), store, executor, progress=progress)
-    if not summary.complete:
-        first = next(iter(summary.failed.values()), "a worker died or the sweep was interrupted")
-        raise RuntimeError(
-            f"{summary.total - summary.already_done - summary.succeeded} of {summary.total} "
-            f"jobs did not finish (re-run to retry); first failure:\n{first}"
-        )
+    if problem := summary.unfinished():
+        raise RuntimeError(problem)
     results = {pair: _result(store, job.key()) for pair, job in jobs.items()}
     subjects = tuple(sorted(int(s) for s in results[BASELINE, config.seeds[0]]["subjects"]["test"]))
     per_run, per_seed = _per_run(results, subjects), _per_seed(results)

@@ -59,9 +59,8 @@ def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleRepo
     store = ResultStore(config.out.resolve() / "sweep")  # absolute: Ray workers run elsewhere
     executor = make_executor(config.executor, config.workers, config.ray_address)
     summary = run_sweep(list(every.values()), store, executor, progress=progress)
-    if not summary.complete:
-        first = next(iter(summary.failed.values()), "a worker died or the sweep was interrupted")
-        raise RuntimeError(f"{summary.total} members, not all finished (re-run); first:\n{first}")
+    if problem := summary.unfinished():
+        raise RuntimeError(f"ensemble members: {problem}")
     parts = {name: _parts(store, job) for name, job in every.items()}
     first_val, first_test = parts[next(iter(pool))]
     subjects = np.unique(first_test.subject)

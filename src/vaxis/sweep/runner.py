@@ -49,6 +49,16 @@ class SweepSummary:
         """Whether every job of the grid has a successful result now."""
         return self.already_done + self.succeeded == self.total
 
+    def unfinished(self) -> str | None:
+        """None when complete; else how many jobs did not finish and the first failure (the
+        message of the caller's error)."""
+        if self.complete:
+            return None
+        missing = self.total - self.already_done - self.succeeded
+        first = next(iter(self.failed.values()), "a worker died or the sweep was interrupted")
+        done = f"{missing} of {self.total} jobs did not finish (re-run to retry)"
+        return f"{done}; first failure:\n{first}"
+
 
 def execute(job: Job, root: str, kinds: Mapping[str, JobFn]) -> Outcome:
     """Run one job in this process and record its outcome in the store at ``root``.

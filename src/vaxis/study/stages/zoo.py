@@ -169,13 +169,8 @@ def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     store = ResultStore(folder / SWEEP_DIR)
     executor = config.compute.make()
     summary = run_sweep(list(jobs.values()), store, executor, progress=context.progress)
-    if not summary.complete:
-        missing = summary.total - summary.already_done - summary.succeeded
-        first = next(iter(summary.failed.values()), "a worker died or the sweep was interrupted")
-        raise StudyError(
-            f"zoo: {missing} of {summary.total} training jobs did not finish "
-            f"(re-run to retry); first failure:\n{first}"
-        )
+    if problem := summary.unfinished():
+        raise StudyError(f"zoo: {problem}")
     results = {label: store.get(job.key())["result"] for label, job in jobs.items()}  # type: ignore[index]
     chance = 1 / len(DATASETS[meta.dataset].classes)
     figures, accuracy = _accuracy_figures(results, chance, bool(meta.synthetic))
