@@ -255,7 +255,7 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
             params |= source
         for seed in config.seeds:
             jobs[arm, seed] = make_job("align", {**params, "train": {**train, "seed": seed}})
-    store = ResultStore(config.out.resolve() / "sweep")  # absolute: Ray workers run elsewhere
+    store = ResultStore(config.out / "sweep")
     summary = run_sweep(list(jobs.values()), store, executor, progress=progress)
     if problem := summary.unfinished():
         raise RuntimeError(problem)

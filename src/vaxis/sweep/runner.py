@@ -114,7 +114,8 @@ def run_sweep(
         + (f"; {summary.corrupt} unreadable results will be re-run" if summary.corrupt else ""),
     )
     kinds = {job.kind: get_kind(job.kind).fn for job in todo}
-    outcomes = executor.map(partial(execute, root=str(store.root), kinds=kinds), todo)
+    root = str(store.root.resolve())  # absolute: workers may run in another directory (Ray)
+    outcomes = executor.map(partial(execute, root=root, kinds=kinds), todo)
     seen = 0
     try:
         for job, outcome in _tracked(outcomes, progress, len(todo)):
