@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 import pytest
+import typer
 
-from vaxis.console import print_error
+from vaxis.console import fail
 
 HEAVY = ("torch", "sklearn", "matplotlib", "transformers")
 
@@ -31,7 +32,9 @@ def test_the_decoder_registry_fills_on_first_use() -> None:
     assert out == "False ['axial', 'cbramod']"
 
 
-def test_errors_print_brackets_literally(capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_print_brackets_literally_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     """Rich would read ``[ray]`` as markup and drop it from an install hint."""
-    print_error("install the extra: pip install 'vaxis[ray]'")
+    with pytest.raises(typer.Exit) as stop:
+        fail("install the extra: pip install 'vaxis[ray]'")
+    assert stop.value.exit_code == 2
     assert "pip install 'vaxis[ray]'" in capsys.readouterr().out

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from vaxis import assets
-from vaxis.console import console, print_error
+from vaxis.console import console, fail
 
 app = typer.Typer(
     help=(
@@ -74,5 +74,4 @@ def fetch(
             verb = "fetched" if done.downloaded else "already present"
             console.print(f"  {verb}: {done.folder}")
     except assets.AssetError as error:
-        print_error(error)
-        raise typer.Exit(code=2) from None
+        fail(error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -53,6 +53,10 @@ def progress_counter(total: int, show: bool, description: str) -> Iterator[Calla
         yield lambda n: bar.advance(task, n)
 
 
-def print_error(message: object) -> None:
-    """One red ``error:`` line; the message is printed literally (``vaxis[ray]`` stays)."""
+def fail(message: object) -> NoReturn:
+    """End a command: one red ``error:`` line (the message printed literally: ``vaxis[ray]``
+    stays) and exit status 2, every command's code for bad input."""
+    import typer
+
     console.print(f"[bold red]error[/]: {escape(str(message))}")
+    raise typer.Exit(code=2)

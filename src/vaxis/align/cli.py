@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from vaxis.console import SYNTHETIC_BANNER, console, print_error
+from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 from vaxis.sweep.options import AddressOption, ExecutorOption, WorkersOption
 
@@ -118,9 +118,9 @@ def align(
         config = AlignConfig.model_validate(settings)
         report = run_align(config, progress=True)
     except ValidationError as error:
-        _fail(f"invalid settings:\n{error}")
+        fail(f"invalid settings:\n{error}")
     except (VaxisError, ValueError, RuntimeError) as error:  # JSONDecodeError is a ValueError
-        _fail(str(error))
+        fail(str(error))
     if report.synthetic:
         console.print(SYNTHETIC_BANNER)
     console.print(
@@ -155,8 +155,3 @@ def _print_table(table: ComparisonTable, title: str) -> None:
         )
     console.print(rich)
     console.print(table.counts_line())
-
-
-def _fail(message: str) -> NoReturn:
-    print_error(message)
-    raise typer.Exit(code=2)

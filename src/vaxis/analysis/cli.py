@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from vaxis.console import SYNTHETIC_BANNER, console, print_error
+from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
@@ -72,18 +72,13 @@ def probe(
         report = probe_runs(runs_dir, stimulus_positions, config, null_runs)
         path = write_report(report, out)
     except ValidationError as error:
-        _fail(f"invalid settings:\n{error}")
+        fail(f"invalid settings:\n{error}")
     except (VaxisError, ValueError) as error:
-        _fail(str(error))
+        fail(str(error))
     if report.synthetic:
         console.print(SYNTHETIC_BANNER)
     _print(report)
     console.print(f"wrote {path}")
-
-
-def _fail(message: str) -> NoReturn:
-    print_error(message)
-    raise typer.Exit(code=2)
 
 
 def _print(report: ProbeReport) -> None:

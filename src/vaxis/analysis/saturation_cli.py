@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from vaxis.console import SYNTHETIC_BANNER, console, print_error
+from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 
 app = typer.Typer(help="Saturation of the valence basin.", no_args_is_help=True)
@@ -56,11 +56,9 @@ def saturation(
         )
         report = run_saturation(config)
     except ValidationError as error:
-        print_error(f"invalid settings:\n{error}")
-        raise typer.Exit(2) from None
+        fail(f"invalid settings:\n{error}")
     except (VaxisError, ValueError) as error:
-        print_error(error)
-        raise typer.Exit(2) from None
+        fail(error)
     if report.synthetic:
         console.print(SYNTHETIC_BANNER)
     estimate = report.threshold.get("estimate")

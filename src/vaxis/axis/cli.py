@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from vaxis.axis.methods import METHODS
-from vaxis.console import console, print_error
+from vaxis.console import console, fail
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
@@ -128,8 +128,7 @@ def _run(call: Callable[[], T]) -> T:
         try:
             return call()
         except (VaxisError, ValueError, FileExistsError, ValidationError) as error:
-            print_error(error)
-            raise typer.Exit(code=2) from None
+            fail(error)
         finally:
             for warning in caught:
                 console.print(f"[yellow]warning[/]: {warning.message}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from vaxis.console import SYNTHETIC_BANNER, console, print_error
+from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data import sources
 from vaxis.errors import VaxisError
 
@@ -81,8 +81,7 @@ def map_(
         cells = brain_cells(cohort, report)
         path = write_outputs(cohort, report, cells, out)
     except (VaxisError, ValueError) as error:
-        print_error(error)
-        raise typer.Exit(code=2) from None
+        fail(error)
     _print_report(report)
     peak = cells.peak()
     console.print(

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vaxis.console import SYNTHETIC_BANNER, console, print_error
+from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data import sources
 from vaxis.data.summary import CohortSummary, compact_ids, summarize
 from vaxis.data.validation import NanPolicy
@@ -32,11 +32,6 @@ NanOption = Annotated[
 ]
 
 
-def _fail(error: Exception) -> None:
-    print_error(error)
-    raise typer.Exit(code=2)
-
-
 def _nan_policy(value: str) -> NanPolicy:
     if value not in ("raise", "drop", "interpolate"):
         raise typer.BadParameter(f"'{value}': choose raise, drop or interpolate")
@@ -56,7 +51,7 @@ def inspect(
     try:
         cohort = sources.open_any(path, nan_policy=_nan_policy(nan_policy))
     except VaxisError as error:
-        _fail(error)
+        fail(error)
     summary = summarize(cohort)
     if as_json:
         print(json.dumps(summary.to_dict(), indent=2, default=str))
@@ -139,7 +134,7 @@ def features(
                 raise VaxisError(f"--layout faced needs FACED data, this is {cohort.meta.dataset}")
             write_faced_features(cohort, out, overwrite=overwrite)
     except (VaxisError, FileExistsError, ValueError) as error:
-        _fail(error)
+        fail(error)
     if cohort.meta.synthetic:
         console.print(SYNTHETIC_BANNER)
     console.print(f"wrote {out}: {cohort.n_samples} samples from {cohort.subjects.size} subjects")
@@ -203,9 +198,9 @@ def synth(
             else:
                 written = list(write_synthetic(settings, out, overwrite=overwrite).values())
     except ValidationError as error:
-        _fail(VaxisError(f"invalid synthetic-cohort settings:\n{error}"))
+        fail(VaxisError(f"invalid synthetic-cohort settings:\n{error}"))
     except (VaxisError, FileExistsError) as error:
-        _fail(error)
+        fail(error)
     console.print(SYNTHETIC_BANNER)
     console.print(
         f"wrote {len(written)} file(s) for {settings.n_subjects} synthetic "

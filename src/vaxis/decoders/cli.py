@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -25,7 +25,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vaxis.console import SYNTHETIC_BANNER, console, print_error
+from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
@@ -176,9 +176,9 @@ def train(
         jobs = _plan(splits, names, regime_names, [int(s) for s in _names(seeds)], recipe,
                      hyper or [], out)  # fmt: skip
     except ValidationError as error:
-        _fail(VaxisError(f"invalid settings:\n{error}"))
+        fail(VaxisError(f"invalid settings:\n{error}"))
     except (VaxisError, IndexError, ValueError) as error:
-        _fail(error)
+        fail(error)
     if cohort.meta.synthetic:
         console.print(SYNTHETIC_BANNER)
     console.print(f"{len(jobs)} run(s): {protocol} protocol, {inputs.task}, results in {out}")
@@ -235,7 +235,7 @@ def _run_all(
                 )  # fmt: skip
             except (VaxisError, ValueError) as error:
                 progress.stop()
-                _fail(error)
+                fail(error)
             progress.update(bar, completed=config.epochs)
             rows.append((regime, summary))
     return rows
@@ -252,11 +252,6 @@ def _protocol(name: str, cohort: Any) -> str:
 
     full_faced = cohort.meta.dataset == "faced" and cohort.subjects.size == FACED_N_SUBJECTS
     return "study" if full_faced else "holdout"
-
-
-def _fail(error: Exception) -> NoReturn:
-    print_error(error)
-    raise typer.Exit(code=2)
 
 
 def _print_summary(rows: list[tuple[str, RunSummary]]) -> None:

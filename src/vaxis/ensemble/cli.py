@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from vaxis.console import SYNTHETIC_BANNER, console, print_error
+from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 from vaxis.sweep.options import AddressOption, ExecutorOption, WorkersOption
 
@@ -74,8 +74,7 @@ def ensemble(
         )  # fmt: skip
         report = run_ensemble(config, progress=True)
     except (ValidationError, ValueError, VaxisError) as error:
-        print_error(error)
-        raise typer.Exit(2) from None
+        fail(error)
     if report.synthetic:
         console.print(SYNTHETIC_BANNER)
     for name, arm in report.arms.items():

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vaxis.console import SYNTHETIC_BANNER, console, print_error
+from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
@@ -15,11 +15,6 @@ if TYPE_CHECKING:
 
 CONFIG_SUFFIXES = (".toml", ".yaml", ".yml")
 INIT_FILE = Path("study.toml")
-
-
-def _fail(error: Exception | str) -> NoReturn:
-    print_error(error)
-    raise typer.Exit(code=2)
 
 
 def study(
@@ -59,7 +54,7 @@ def study(
     if init:
         path = target or INIT_FILE
         if path.exists():
-            _fail(f"{path} exists; choose another file or delete it")
+            fail(f"{path} exists; choose another file or delete it")
         path.write_text(default_text(), encoding="utf-8")
         console.print(f"wrote {path}: edit it, then run `vaxis study {path}`")
         return
@@ -75,7 +70,7 @@ def study(
         names = [n.strip() for n in stages.split(",") if n.strip()] if stages else None
         _run(config, names, progress)
     except (VaxisError, ValueError, FileExistsError) as error:
-        _fail(error)
+        fail(error)
 
 
 def _run(config: StudyConfig, names: list[str] | None, progress: bool) -> None:
