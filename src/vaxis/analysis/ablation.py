@@ -247,7 +247,7 @@ def ablate_run(
     test = _predictions(run_dir / "test_predictions.npz")
     val = _predictions(run_dir / "val_predictions.npz")
     samples = (val["features"], val["label"], val["stimulus"])
-    direction = run_residual_direction(run_dir, positions)
+    direction = _val_direction(val, positions)
     nulls = None
     if null == "matched":
         nulls = matched_null_directions(*samples, val["subject"], n_random, seed)
@@ -264,7 +264,11 @@ def ablate_run(
 
 def run_residual_direction(run_dir: str | Path, positions: StimulusPositions) -> np.ndarray:
     """The residual direction of a run, from its validation predictions only."""
-    val = _predictions(Path(run_dir) / "val_predictions.npz")
+    return _val_direction(_predictions(Path(run_dir) / "val_predictions.npz"), positions)
+
+
+def _val_direction(val: dict[str, np.ndarray], positions: StimulusPositions) -> np.ndarray:
+    """:func:`residual_direction` of a run's validation predictions (loaded once by callers)."""
     return residual_direction(
         val["features"],
         val["label"],
