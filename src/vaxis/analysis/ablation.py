@@ -78,10 +78,10 @@ def residual_direction(
     sample; ``stimulus_positions`` (n,) the V-axis position of each sample's stimulus;
     ``subject_val`` (n,) weights subjects equally in stimulus means (one subject if None).
     """
-    features, target = _stimulus_residuals(
-        features_val, labels_val, stimulus_val, stimulus_positions, subject_val
-    )
-    if not np.any(np.abs(target) > 1e-12 * (1 + np.abs(stimulus_positions).max())):
+    table, features = _residual_features(features_val, labels_val, stimulus_val, subject_val)
+    positions = _per_stimulus(np.asarray(stimulus_positions, float), stimulus_val, table.stimuli)
+    target = within_class_residuals(positions[:, None], table.classes)[:, 0]
+    if not np.any(np.abs(target) > 1e-12 * (1 + np.abs(positions).max())):
         raise ValueError("positions are constant within classes: no within-class residual")
     slopes = features.T @ target
     norm = np.linalg.norm(slopes)
@@ -99,37 +99,31 @@ def matched_null_directions(
     seed: int = 0,
 ) -> np.ndarray:
     """(n, D) unit directions from :func:`residual_direction`'s estimator applied to random
-    stimulus positions (Gaussian, centred within classes): the matched null."""
-    stimuli = np.unique(stimulus_val)
+    stimulus positions (Gaussian, centred within classes): the matched null. The residual
+    features are computed once for all draws."""
+    table, features = _residual_features(features_val, labels_val, stimulus_val, subject_val)
     rng = np.random.default_rng(seed)
     out: list[np.ndarray] = []
     while len(out) < n:
-        draw = rng.standard_normal(stimuli.size)[np.searchsorted(stimuli, stimulus_val)]
-        try:
-            direction = residual_direction(
-                features_val, labels_val, stimulus_val, draw, subject_val
-            )
-            out.append(direction)
-        except ValueError:  # a draw the features do not covary with (measure zero)
-            continue
+        draw = rng.standard_normal(table.stimuli.size)
+        slopes = features.T @ within_class_residuals(draw[:, None], table.classes)[:, 0]
+        norm = np.linalg.norm(slopes)
+        if norm > 0:  # a draw the features do not covary with has measure zero
+            out.append(slopes / norm)
     return np.asarray(out)
 
 
-def _stimulus_residuals(
+def _residual_features(
     features_val: np.ndarray,
     labels_val: np.ndarray,
     stimulus_val: np.ndarray,
-    stimulus_positions: np.ndarray,
     subject_val: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Within-class residuals of the stimulus mean features (S, D) and of the positions (S,)."""
+) -> tuple[StimulusTable, np.ndarray]:
+    """The stimulus table and the within-class residuals of its mean features (S, D)."""
     n = len(features_val)
     subject = np.zeros(n, dtype=np.int64) if subject_val is None else np.asarray(subject_val)
     table = StimulusTable.from_samples(features_val, subject, stimulus_val, labels_val)
-    positions = _per_stimulus(np.asarray(stimulus_positions, float), stimulus_val, table.stimuli)
-    features = within_class_residuals(table.means(), table.classes)
-    target = within_class_residuals(positions[:, None], table.classes)[:, 0]
-    return features, target
+    return table, within_class_residuals(table.means(), table.classes)
 
 
 def _per_stimulus(values: np.ndarray, stimulus: np.ndarray, stimuli: np.ndarray) -> np.ndarray:
