@@ -126,6 +126,19 @@ def test_class_positions_come_from_the_axis_when_given() -> None:
     assert target.class_source == "the axis's class positions"
 
 
+def test_only_the_named_runs_are_probed_never_others_in_the_same_folder(
+    runs: tuple[Path, Path, Planted],
+) -> None:
+    runs_dir, _, data = runs
+    asked = [runs_dir / f"planted/plain/seed{i}" for i in (1, 3, 5)]
+    report = probe_runs(runs_dir, positions_of(data), SMALL, only=asked)
+    assert [p.name for p in report.checkpoints] == [f"planted/plain/seed{i}" for i in (1, 3, 5)]
+    assert report.null_runs == []  # the flagged shuffled run beside them was not asked for
+    assert report.across["class_pc1"].n == 3
+    everything = probe_runs(runs_dir, positions_of(data), SMALL)
+    assert len(everything.checkpoints) == 6 and len(everything.null_runs) == 1
+
+
 def test_class_fallback_positions_skip_the_residual_measures(
     runs: tuple[Path, Path, Planted],
 ) -> None:

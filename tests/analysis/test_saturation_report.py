@@ -24,20 +24,24 @@ pytestmark = pytest.mark.slow
 ARMS, SEEDS = ("baseline", "aux-mse-0.5"), (0, 1, 2)
 
 
-def align_with_epoch_probe(folder: Path) -> Path:
-    """`vaxis align` (as a library call) with the epoch probe switched on."""
+def align_config(folder: Path) -> AlignConfig:
+    """`vaxis align` settings with the epoch probe switched on (writes the cohort)."""
     cohort, truth = synthesize_features(SynthConfig(n_subjects=12, n_windows=10, seed=0))
     path = folder / "s.cohort.h5"
     cohort.save(path)
     truth.save(folder / "s")
-    out = folder / "align"
-    config = AlignConfig(
+    return AlignConfig(
         cohort=path, positions="truth", decoder="mlp", hyper={"hidden": [16]}, epochs=3,
         batch_size=32, lr=1e-2, seeds=SEEDS, interventions=ARMS[1:], executor="serial",
-        threads=1, epoch_probe=True, out=out,
+        threads=1, epoch_probe=True, out=folder / "align",
     )  # fmt: skip
+
+
+def align_with_epoch_probe(folder: Path) -> Path:
+    """`vaxis align` (as a library call) with the epoch probe switched on."""
+    config = align_config(folder)
     run_align(config)
-    return out
+    return config.out
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +125,28 @@ def test_cli_writes_the_report_and_refuses_a_folder_without_runs(
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(app, [str(empty), "-o", str(tmp_path / "p")])
-    assert result.exit_code == 2 and "no finished" in result.output
+    assert result.exit_code == 2 and "no `vaxis align` report here" in result.output
     with pytest.raises(DataFormatError):
         run_saturation(SaturationConfig(align_out=empty, out=tmp_path / "q"))
+
+
+def test_changed_align_settings_report_only_the_new_runs(tmp_path: Path) -> None:
+    """Re-running align into the same folder with other epochs and seeds keeps the old runs in
+    its store (for reuse) but saturation reads only the runs the new align.json compares (it
+    used to read all and fail on per-epoch curves of unequal length)."""
+    config = align_config(tmp_path)
+    run_align(config)
+    run_align(config.model_copy(update={"epochs": 2, "seeds": (0, 1)}))
+    assert len(list(ResultStore(config.out / "sweep").iter_results())) == 10  # 6 old + 4 new
+    report = run_saturation(
+        SaturationConfig(align_out=config.out, out=tmp_path / "s", n_boot=100, n_random=5)
+    )
+    assert sorted((r["arm"], r["seed"]) for r in report.runs) == sorted(
+        (a, s) for a in ARMS for s in (0, 1)
+    )
+    assert all(list(c["epoch"]) == [1, 2] for by in report.curves.values() for c in by.values())
+    legacy = json.loads((config.out / "align.json").read_text())
+    del legacy["runs"]  # as written before align.json listed its runs
+    (config.out / "align.json").write_text(json.dumps(legacy))
+    with pytest.raises(DataFormatError, match=r"(?s)lists no runs.*re-run `vaxis align`"):
+        run_saturation(SaturationConfig(align_out=config.out, out=tmp_path / "t"))

@@ -206,6 +206,9 @@ class AlignReport:
     synthetic: bool
     sweep: SweepSummary
     files: tuple[Path, ...]
+    #: (arm, seed) -> the sweep job key of its run: exactly the runs this report compares
+    #: (the store may keep runs of earlier settings; readers such as saturation use this list)
+    runs: dict[tuple[str, int], str]
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -219,6 +222,7 @@ class AlignReport:
             "weights": self.weights,
             "by_subject": {"label": SUBJECT_TEST, **self.by_subject.to_dict()},
             "by_seed": {"label": STUDY_TEST, **self.by_seed.to_dict()},
+            "runs": [{"arm": a, "seed": s, "key": k} for (a, s), k in self.runs.items()],
         }
 
 
@@ -287,6 +291,7 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
         synthetic=bool(cohort.meta.synthetic),
         sweep=summary,
         files=(config.out / REPORT_NAME, *files),
+        runs={pair: job.key() for pair, job in jobs.items()},
     )
     (config.out / REPORT_NAME).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
     return report

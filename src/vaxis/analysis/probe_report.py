@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import textwrap
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -223,12 +224,16 @@ def probe_runs(
     positions: StimulusPositions,
     config: ProbeConfig | None = None,
     null_dir: str | Path | None = None,
+    only: Sequence[Path] | None = None,
 ) -> ProbeReport:
-    """Probe every run under ``runs_dir``; runs under ``null_dir`` (or flagged
-    ``shuffle_labels``) were trained on shuffled labels and form a null."""
+    """Probe every run under ``runs_dir`` (or, with ``only``, exactly those run folders under
+    it: a caller with a plan reads the runs it asked for, never others kept in the same store);
+    runs under ``null_dir`` (or flagged ``shuffle_labels``) were trained on shuffled labels
+    and form a null."""
     config = config or ProbeConfig()
     root = Path(runs_dir)
-    runs = [load_run(path, root) for path in find_runs(root)]
+    paths = find_runs(root) if only is None else [Path(path) for path in only]
+    runs = [load_run(path, root) for path in paths]
     if null_dir is not None:
         runs += [
             replace(load_run(path, Path(null_dir)), shuffled_labels=True)

@@ -1,7 +1,7 @@
 r"""`vaxis saturation` as a library call: the saturation regularity read from a `vaxis align` run.
 
-It reads ``ALIGN_OUT/sweep`` (one run folder per (arm, seed), written by ``vaxis align``) and
-reports, with protocol, n and intervals:
+It reads the runs that ``ALIGN_OUT/align.json`` lists (one run folder per (arm, seed) in
+``ALIGN_OUT/sweep``, written by ``vaxis align``) and reports, with protocol, n and intervals:
 
 1. **Strength of the basin**: rho (:mod:`vaxis.analysis.saturation`) of every run's selected
    model on its test features, and, where the run kept ``epochs.npz``
@@ -42,6 +42,7 @@ from vaxis.brain.positions import StimulusPositions
 from vaxis.errors import DataFormatError
 
 REPORT_NAME = "saturation.json"
+ALIGN_REPORT = "align.json"  # the report of `vaxis align` (vaxis.align.run.REPORT_NAME)
 BASELINE = "baseline"  # the baseline arm of `vaxis align` (vaxis.align.jobs.BASELINE)
 PUBLISHED = {
     "threshold_balanced_accuracy": [0.62, 0.66],
@@ -127,31 +128,57 @@ class SaturationReport:
 
 # ---------------------------------------------------------------------------- reading
 def load_align_runs(align_out: str | Path) -> tuple[list[AlignRun], dict[str, Any]]:
-    """Every successful (arm, seed) run of ``align_out/sweep``, and one job's params."""
+    """The (arm, seed) runs that ``align_out/align.json`` compares, read from
+    ``align_out/sweep``, and one job's params.
+
+    Only the runs listed in ``align.json`` are read: the sweep store keeps the runs of earlier
+    settings for reuse, and mixing them in would report runs nobody asked for.
+    """
     from vaxis.sweep import ResultStore
 
-    store = ResultStore(Path(align_out) / "sweep")
+    align_out = Path(align_out)
+    listed = _listed_runs(align_out / ALIGN_REPORT)
+    store = ResultStore(align_out / "sweep")
     runs, params = [], {}
-    for record in store.iter_results():
-        job = record["job"]
-        if job["kind"] != "align":
-            continue
-        params, result = job["params"], record["result"]
+    for key in listed:
+        record = store.get(key)
+        if record is None or record["status"] != "ok":
+            raise DataFormatError(
+                store.path(key),
+                "a run listed in align.json has no finished result",
+                "re-run `vaxis align` with the same settings (finished runs are reused)",
+            )
+        params, result = record["job"]["params"], record["result"]
         val = result.get("val") or {}
         runs.append(
             AlignRun(
                 arm=str(params["arm"]),
                 seed=int(params["train"]["seed"]),
-                path=store.work_dir(record["key"]),
+                path=store.work_dir(key),
                 val_balanced_accuracy=float(val.get("balanced_accuracy", math.nan)),
                 test_balanced_accuracy=float(result["test"]["balanced_accuracy"]),
             )
         )
-    if not runs:
-        raise DataFormatError(
-            Path(align_out) / "sweep", "no finished `vaxis align` runs here", "run `vaxis align`"
-        )
     return sorted(runs, key=lambda r: (r.arm != BASELINE, r.arm, r.seed)), params
+
+
+def _listed_runs(path: Path) -> list[str]:
+    """The job keys of the runs an align report compares (clear errors when it lists none)."""
+    rerun = "re-run `vaxis align` with the same settings (finished runs are reused, none retrains)"
+    if not path.is_file():
+        raise DataFormatError(path, "no `vaxis align` report here", "run `vaxis align` first")
+    try:
+        runs = json.loads(path.read_text()).get("runs")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
+        raise DataFormatError(path, f"not a readable align report ({error})", rerun) from None
+    if not isinstance(runs, list) or not runs:
+        raise DataFormatError(
+            path, "this align report lists no runs (written by an older vaxis)", rerun
+        )
+    try:
+        return [str(run["key"]) for run in runs]
+    except (KeyError, TypeError):
+        raise DataFormatError(path, "a listed run has no job key", rerun) from None
 
 
 def _positions(config: SaturationConfig, params: dict[str, Any]) -> StimulusPositions:

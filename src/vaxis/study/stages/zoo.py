@@ -176,7 +176,8 @@ def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     figures, accuracy = _accuracy_figures(results, chance, bool(meta.synthetic))
     positions = resolve_positions(str(axis_dir(context)), path, meta.dataset)
     probe_config = ProbeConfig(n_null=settings.probe_nulls, n_bootstrap=settings.probe_bootstrap)
-    report = probe_runs(store.root / "work", positions, probe_config)
+    planned = [store.work_dir(job.key()) for job in jobs.values()]  # never older runs
+    report = probe_runs(store.root / "work", positions, probe_config, only=planned)
     write_report(report, folder / PROBE_DIR)
     names = {job.key(): label for label, job in jobs.items()}
     probe_figures, rediscovery = _rediscovery(report, names)
