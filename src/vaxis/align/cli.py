@@ -12,7 +12,7 @@ from rich.table import Table
 
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
-from vaxis.sweep.options import AddressOption, ExecutorOption, WorkersOption
+from vaxis.sweep.options import AddressOption, ExecutorOption, FeaturesArgument, WorkersOption
 
 if TYPE_CHECKING:
     from vaxis.align.effects import ComparisonTable
@@ -39,7 +39,7 @@ def _weights(items: list[str]) -> dict[str, float]:
 
 @app.command()
 def align(
-    cohort: Annotated[Path, typer.Argument(help="A *.cohort.h5 of DE features.")],
+    cohort: FeaturesArgument,
     positions: Annotated[
         str,
         typer.Option(

@@ -231,6 +231,7 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     from vaxis.brain.positions import resolve_positions
 
     executor = make_executor(config.executor, config.workers, config.ray_address)
+    config = _with_cohort_files(config)
     cohort = Cohort.load(config.cohort)
     positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
     _check_split(cohort, config)
@@ -295,6 +296,21 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     )
     (config.out / REPORT_NAME).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
     return report
+
+
+def _with_cohort_files(config: AlignConfig) -> AlignConfig:
+    """The config with its cohorts as files (an official folder is read once into
+    ``out/data``): the jobs, in other processes, load them by path."""
+    from vaxis.data.sources import as_cohort_file
+
+    folder = config.out / "data"
+    source = config.source_cohort
+    return config.model_copy(
+        update={
+            "cohort": as_cohort_file(config.cohort, folder),
+            "source_cohort": None if source is None else as_cohort_file(source, folder),
+        }
+    )
 
 
 def _check_split(cohort: Cohort, config: AlignConfig) -> None:

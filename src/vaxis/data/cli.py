@@ -141,6 +141,34 @@ def features(
 
 
 @app.command()
+def convert(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SRC",
+            help="A FACED or SEED-V root, or the official feature or raw folder inside it.",
+        ),
+    ],
+    out: Annotated[Path, typer.Argument(help="The cohort file to write (*.cohort.h5).")],
+    nan_policy: NanOption = "raise",
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Write an official dataset folder into one cohort file (features stay features; raw EEG
+    is streamed subject by subject), which every command reads.
+
+    Python: ``vaxis.data.sources.convert(src, out)``.
+    """
+    try:
+        path = sources.convert(source, out, nan_policy=_nan_policy(nan_policy), overwrite=overwrite)
+        meta = sources.load_meta(path)
+    except (VaxisError, FileExistsError, ValueError) as error:
+        fail(error)
+    if meta.synthetic:
+        console.print(SYNTHETIC_BANNER)
+    console.print(f"wrote {path}: {meta.dataset} {meta.kind}")
+
+
+@app.command()
 def synth(
     out: Annotated[
         Path,

@@ -2,17 +2,22 @@
 
 One function decides what a path is, so every command accepts the same inputs:
 ``*.cohort.h5`` files, FACED roots (``Processed_data/`` and/or ``EEG_Features/``) and SEED-V
-roots (``EEG_DE_features/``, ``EEG_raw/``).
+roots (``EEG_DE_features/``, ``EEG_raw/``), or the official feature or raw folder inside them.
+Commands whose jobs run in other processes need a file: :func:`as_cohort_file` reads a folder
+once into a cohort file (reused while the folder's files are unchanged); :func:`convert` is
+``vaxis data convert``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
 
-from vaxis.data.cohort import Cohort, iter_subjects, load_meta, subject_ids
+from vaxis.data.cohort import Cohort, iter_subjects, load_meta, save_stream, subject_ids
 from vaxis.data.validation import NanPolicy
 from vaxis.errors import DataFormatError
 
@@ -39,9 +44,18 @@ def available(path: str | Path) -> list[SourceKind]:
     if path.is_file():
         if path.suffix in {".h5", ".hdf5"}:
             return [SourceKind.cohort_file]
-        raise DataFormatError(path, "not a cohort file (expected *.cohort.h5) nor a folder")
+        raise DataFormatError(
+            path,
+            f"a {path.suffix or 'suffix-less'} file, not a cohort file: expected *.cohort.h5 or "
+            "a dataset folder",
+            "pass a *.cohort.h5 file (vaxis data convert writes one), or a FACED / SEED-V folder",
+        )
     if not path.is_dir():
-        raise DataFormatError(path, "no such file or folder")
+        raise DataFormatError(
+            path,
+            "no such file or folder",
+            "pass a *.cohort.h5 file, or a FACED / SEED-V folder as downloaded",
+        )
     found = [
         kind
         for kind, names in _FOLDERS
@@ -149,3 +163,59 @@ def open_any(path: str | Path, nan_policy: NanPolicy = "raise") -> Cohort:
     if is_raw(path):
         return Cohort.concatenate(list(iter_raw(path, nan_policy=nan_policy)))
     return open_features(path, nan_policy=nan_policy)
+
+
+def files_fingerprint(path: Path) -> str:
+    """Name, size and modification time of every file under ``path`` (or of ``path``): cheap,
+    and it changes when a file is replaced, added or removed."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    listing = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    text = json.dumps(listing, sort_keys=True, default=str)  # as study stage keys were made
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def as_cohort_file(path: str | Path, folder: str | Path, nan_policy: NanPolicy = "raise") -> Path:
+    """A feature cohort file for ``path``: ``path`` itself when it is one; an official features
+    folder is read once into ``folder/<dataset>-<fingerprint>.cohort.h5`` and reused while its
+    files are unchanged. Raw EEG is refused with the command that computes features."""
+    path = Path(path)
+    kind = detect(path)
+    if kind is SourceKind.cohort_file:
+        if load_meta(path).kind != "features":
+            raise DataFormatError(
+                path, "this cohort holds raw EEG", f"vaxis data features {path} OUT.cohort.h5"
+            )
+        return path
+    if kind in {SourceKind.faced_raw, SourceKind.seedv_raw}:
+        raise DataFormatError(
+            path,
+            "this folder holds raw EEG only; this command reads DE features",
+            f"compute them first: vaxis data features {path} OUT.cohort.h5",
+        )
+    dataset = "seedv" if kind is SourceKind.seedv_features else "faced"
+    target = Path(folder) / f"{dataset}-{files_fingerprint(path)}.cohort.h5"
+    if not target.is_file():
+        open_features(path, nan_policy=nan_policy).save(target)
+    return target
+
+
+def convert(
+    path: str | Path, out: str | Path, nan_policy: NanPolicy = "raise", overwrite: bool = False
+) -> Path:
+    """Write the EEG at ``path`` (an official folder) into the cohort file ``out``: features as
+    features, raw EEG streamed subject by subject (memory: one subject)."""
+    path, out = Path(path), Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    if out.is_dir():
+        raise DataFormatError(
+            out, "is a folder", "name the cohort file to write, e.g. faced.cohort.h5"
+        )
+    if not out.name.endswith((".h5", ".hdf5")):
+        raise DataFormatError(out, "not a cohort file name", "name it *.cohort.h5")
+    if detect(path) is SourceKind.cohort_file:
+        load_meta(path)  # a truncated file says so
+        raise DataFormatError(path, "already a cohort file", "use it as it is")
+    if is_raw(path):
+        return save_stream(iter_raw(path, nan_policy=nan_policy), out)
+    return open_features(path, nan_policy=nan_policy).save(out)

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
-from vaxis.sweep.options import AddressOption, ExecutorOption, WorkersOption
+from vaxis.sweep.options import AddressOption, ExecutorOption, FeaturesArgument, WorkersOption
 
 app = typer.Typer(help="The study's residual-diversity ensemble.", no_args_is_help=True)
 
@@ -22,7 +22,7 @@ def _ints(value: str) -> tuple[int, ...]:
 
 @app.command()
 def ensemble(
-    cohort: Annotated[Path, typer.Argument(help="A *.cohort.h5 of DE features.")],
+    cohort: FeaturesArgument,
     positions: Annotated[
         str, typer.Option(help="V-axis positions: axis folder, CSV/JSON, 'classes' or 'truth'.")
     ] = "classes",

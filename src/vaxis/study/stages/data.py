@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vaxis.data.cohort import Cohort
-from vaxis.study.cache import files_fingerprint
+from vaxis.data.sources import files_fingerprint
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import StageResult, StudyContext, StudyError, Table, stage
 
