@@ -20,7 +20,7 @@ from vaxis.analysis.ablation import (
     residual_direction,
     run_residual_direction,
 )
-from vaxis.brain.positions import StimulusPositions, from_truth
+from vaxis.core.positions import StimulusPositions, from_truth
 from vaxis.data.splits import subject_holdout
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.experiment import InputConfig, run_experiment

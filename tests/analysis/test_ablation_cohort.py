@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from vaxis.analysis.ablation import AblationResult, ablate_run
-from vaxis.brain.positions import from_truth
+from vaxis.core.positions import from_truth
 from vaxis.data.splits import subject_holdout
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.experiment import InputConfig, run_experiment

@@ -10,16 +10,25 @@ import pytest
 import torch
 
 from tests.decoders.planted import planted_units
+from vaxis.align.interventions import AlignmentTargets
 from vaxis.analysis.epoch_probe import EpochProbe, read_epochs
 from vaxis.analysis.gradient_share import gradient_share, subspace_basis
 from vaxis.analysis.saturation import v_direction
-from vaxis.brain.positions import StimulusPositions
+from vaxis.core.positions import StimulusPositions
 from vaxis.decoders.base import Decoder
 from vaxis.decoders.train import Batch, EpochState, TrainConfig, fit
+from vaxis.decoders.units import Units
 
 POSITIONS = StimulusPositions(
     dataset="faced", stimuli=(0, 1, 2), positions=(-1.0, 0.2, 1.0), source="planted"
 )
+
+
+def TARGETS(train: Units) -> np.ndarray:
+    """The class positions the alignment losses target, as `vaxis align` gives them."""
+    return AlignmentTargets.from_positions(POSITIONS, train).class_positions
+
+
 CONFIG = TrainConfig(
     decoder="mlp", hyper={"hidden": [8]}, epochs=3, batch_size=32, lr=1e-2, warmup_epochs=1,
     num_threads=1,
@@ -38,7 +47,7 @@ def features_of(model: Decoder, x: np.ndarray) -> np.ndarray:
 
 def test_each_epoch_records_validation_means_and_hand_computable_shares(tmp_path: Path) -> None:
     train, val = planted_units(seed=0), planted_units(seed=1)
-    probe = EpochProbe(tmp_path, POSITIONS)
+    probe = EpochProbe(tmp_path, TARGETS)
     models: list[Decoder] = []
 
     def observe(state: EpochState) -> None:
@@ -86,7 +95,7 @@ def test_runs_without_auxiliary_loss_record_nan_for_it_and_resumed_runs_append(
 ) -> None:
     train, val = planted_units(seed=0), planted_units(seed=1)
     straight = tmp_path / "straight"
-    fit(CONFIG, train, val, on_epoch_state=EpochProbe(straight, POSITIONS))
+    fit(CONFIG, train, val, on_epoch_state=EpochProbe(straight, TARGETS))
     parts = tmp_path / "parts"
     config = CONFIG.model_copy(update={"checkpoint_every": 1})
     fit(config, train, val, run_dir=parts, until_epoch=2, on_epoch_state=EpochProbe(parts))

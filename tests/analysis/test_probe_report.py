@@ -21,7 +21,7 @@ from vaxis.analysis.probe_report import (
     target_of,
     write_report,
 )
-from vaxis.brain.positions import StimulusPositions, from_class_positions, from_truth
+from vaxis.core.positions import StimulusPositions, from_class_positions, from_truth
 from vaxis.data.datasets import DATASETS
 from vaxis.data.splits import subject_holdout
 from vaxis.data.synthetic import SynthConfig, synthesize_features

@@ -15,7 +15,7 @@ from vaxis.analysis.probe_report import target_of
 from vaxis.analysis.saturation import basin_strength_of_means
 from vaxis.analysis.saturation_cli import app
 from vaxis.analysis.saturation_report import SaturationConfig, SaturationReport, run_saturation
-from vaxis.brain.positions import StimulusPositions
+from vaxis.core.positions import StimulusPositions
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.errors import DataFormatError
 from vaxis.sweep import ResultStore

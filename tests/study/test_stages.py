@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from tests.axis.conftest import _build_tiny_model
 from tests.axis.planted_words import write_corpus, write_stories
 from tests.study.chromium import check_page
-from vaxis.brain.positions import from_truth
+from vaxis.core.positions import from_truth
 from vaxis.data.synthetic import SynthConfig, load_truth
 from vaxis.data.synthetic_files import write_synthetic
 from vaxis.study.cli import study

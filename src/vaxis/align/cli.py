@@ -15,7 +15,7 @@ from vaxis.errors import VaxisError
 from vaxis.sweep.options import AddressOption, ExecutorOption, FeaturesArgument, WorkersOption
 
 if TYPE_CHECKING:
-    from vaxis.align.effects import ComparisonTable
+    from vaxis.core.effects import ComparisonTable
 
 app = typer.Typer(help="Alignment interventions against the baseline.", no_args_is_help=True)
 

@@ -6,7 +6,7 @@ each requested control) is trained on the same split with the same seeds, as one
 finished jobs). Each intervention is then compared with the baseline twice:
 
 * over runs x test subjects (the verdict): each run's per-subject balanced accuracy, tested by
-  :func:`~vaxis.align.stats.crossed_t`, which counts the seed-to-seed variance of retrained
+  :func:`~vaxis.core.stats.crossed_t`, which counts the seed-to-seed variance of retrained
   models as well as the subjects'. Subject-paired tests (sign-flip, Wilcoxon, paired t over
   per-subject means) are reported beside it: they are conditional on the trained models and
   reject far too often across retraining (34% at alpha 0.05 on synthetic nulls, see
@@ -29,10 +29,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vaxis.align.effects import ComparisonTable, compare_to_baseline
 from vaxis.align.forest import plot_forest
 from vaxis.align.interventions import CONTROLS, INTERVENTIONS
 from vaxis.align.jobs import BASELINE, parse_arm
+from vaxis.core.effects import ComparisonTable, compare_to_baseline
 from vaxis.data.cohort import Cohort
 from vaxis.data.splits import SPLITTERS, split_fold
 from vaxis.decoders import DECODERS
@@ -228,7 +228,7 @@ class AlignReport:
 
 def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     """Train every (arm, seed) job not yet in ``config.out/sweep``, compare, write the report."""
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
 
     executor = make_executor(config.executor, config.workers, config.ray_address)
     config = _with_cohort_files(config)
@@ -334,7 +334,7 @@ def _result(store: ResultStore, key: str) -> dict[str, Any]:
 
 def _source_params(config: AlignConfig) -> dict[str, Any]:
     """The cross-dataset jobs' extra params: the source cohort and its V-axis positions."""
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
     from vaxis.data.cohort import load_meta
 
     if config.source_cohort is None:  # AlignConfig refuses cross-dataset without a source

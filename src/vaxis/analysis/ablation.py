@@ -39,7 +39,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from vaxis.analysis.probe import StimulusTable, within_class_residuals
 from vaxis.analysis.probe_report import METRICS_NAME, read_metrics
-from vaxis.brain.positions import StimulusPositions
+from vaxis.core.positions import StimulusPositions
 from vaxis.data.safe_pickle import load_npz
 from vaxis.decoders.base import Decoder, build_decoder
 from vaxis.errors import DataFormatError

@@ -2,7 +2,7 @@
 
 For each measure (basin strength rho, the probe's within-class residual alignment) and each
 arm, the paired difference arm minus baseline over the seeds both share, with the study's
-paired t test and its t interval (:func:`vaxis.align.stats.paired_t`). The study: V-axis
+paired t test and its t interval (:func:`vaxis.core.stats.paired_t`). The study: V-axis
 supervision raises class-PC1 alignment by +0.01..+0.36 while the residual barely moves.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from vaxis.align.stats import TestResult, paired_t
+from vaxis.core.stats import TestResult, paired_t
 
 #: measure -> arm -> seed -> value
 Values = Mapping[str, Mapping[str, Mapping[int, float]]]

@@ -55,7 +55,7 @@ def probe(
     """
     from vaxis.analysis.probe_nulls import ProbeConfig
     from vaxis.analysis.probe_report import dataset_of, probe_runs, write_report
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
 
     if positions == "truth" and cohort is None:
         raise typer.BadParameter("'truth' needs --cohort (the synthetic cohort of the runs)")

@@ -1,6 +1,6 @@
 r"""Per-epoch record of the basin geometry and gradient shares (an observer for ``fit``).
 
-:class:`EpochProbe` is passed as ``fit(..., on_epoch_state=EpochProbe(run_dir, positions))``
+:class:`EpochProbe` is passed as ``fit(..., on_epoch_state=EpochProbe(run_dir, class_targets))``
 (or ``run_experiment(..., on_epoch_state=...)``). After every epoch it writes ``epochs.npz``
 into the run folder with, for the model in its current state (eval mode):
 
@@ -13,7 +13,10 @@ into the run folder with, for the model in its current state (eval mode):
   training sample): the share (:mod:`vaxis.analysis.gradient_share`) of the gradient w.r.t.
   the penultimate features of (a) the cross-entropy of the decoder's head and (b) the run's
   auxiliary loss (its weight included), in the *basin* subspace (span of the epoch's centred
-  validation class means) and along the *V direction* (needs ``positions``), and the mean
+  validation class means) and along the *V direction* (needs ``class_targets``: the training
+  units -> the V-axis position of each of the decoder's classes, as the alignment losses
+  target them, e.g. ``AlignmentTargets.from_positions(positions, train).class_positions``;
+  taken as a function so this observer depends on no stage that uses it), and the mean
   per-sample gradient norm of each. Both losses see the same features ``x`` (eval mode, so no
   dropout); the auxiliary loss's gradient flows through ``x`` directly and through the head's
   logits. A loss that recomputes features from the input itself gives zero gradient here
@@ -25,6 +28,7 @@ A resumed run keeps the epochs already written and appends the new ones.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,7 +43,12 @@ from vaxis.data.safe_pickle import load_npz
 from vaxis.decoders.train import Batch, EpochState, forward_all
 
 if TYPE_CHECKING:
-    from vaxis.brain.positions import StimulusPositions
+    from numpy.typing import ArrayLike
+
+    from vaxis.decoders.units import Units
+
+#: training units -> the V-axis position of each of the decoder's classes
+ClassTargets = Callable[["Units"], "ArrayLike"]
 
 EPOCHS_NAME = "epochs.npz"
 SHARE_KEYS = (
@@ -59,13 +68,13 @@ class EpochProbe:
     def __init__(
         self,
         run_dir: str | Path,
-        positions: StimulusPositions | None = None,
+        class_targets: ClassTargets | None = None,
         gradients: bool = True,
         probe_size: int = 256,
         seed: int = 0,
     ) -> None:
         self.run_dir = Path(run_dir)
-        self.positions = positions
+        self.class_targets = class_targets
         self.gradients = gradients
         self.probe_size = probe_size
         self.seed = seed
@@ -135,14 +144,11 @@ class EpochProbe:
         return self._probe_index
 
     def _positions(self, state: EpochState) -> np.ndarray | None:
-        """Class positions of the decoder's classes (as the interventions' targets)."""
-        if self.positions is None:
+        """Class positions of the decoder's classes (computed once, from the training units)."""
+        if self.class_targets is None:
             return None
         if self._class_positions is None:
-            from vaxis.align.interventions import AlignmentTargets
-
-            targets = AlignmentTargets.from_positions(self.positions, state.train)
-            self._class_positions = np.asarray(targets.class_positions, dtype=np.float64)
+            self._class_positions = np.asarray(self.class_targets(state.train), dtype=np.float64)
         return self._class_positions
 
     # --------------------------------------------------------------------------- storage

@@ -34,8 +34,8 @@ from vaxis.analysis.probe_nulls import (
     ProbeConfig,
     probe_checkpoint,
 )
-from vaxis.brain.positions import StimulusPositions
 from vaxis.brain.report import Stat, json_ready
+from vaxis.core.positions import StimulusPositions
 from vaxis.data.datasets import DATASETS
 from vaxis.data.safe_pickle import load_npz
 from vaxis.data.synthetic import stimulus_classes

@@ -38,7 +38,7 @@ from vaxis.analysis.probe import has_within_class_variation, residual_alignment
 from vaxis.analysis.probe_report import SYNTHETIC_WARNING, load_run, target_of
 from vaxis.analysis.saturation import basin_curve, run_basin_strength, saturation_epoch
 from vaxis.analysis.threshold import correlation, estimate_threshold
-from vaxis.brain.positions import StimulusPositions
+from vaxis.core.positions import StimulusPositions
 from vaxis.errors import DataFormatError
 
 REPORT_NAME = "saturation.json"
@@ -60,7 +60,7 @@ class SaturationConfig(BaseModel):
 
     align_out: Path
     #: ``align``: the positions the align runs were trained with; else an axis folder, a
-    #: positions CSV/JSON, ``classes`` or ``truth`` (see vaxis.brain.positions.resolve_positions)
+    #: positions CSV/JSON, ``classes`` or ``truth`` (see vaxis.axis.positions.resolve_positions)
     positions: str = "align"
     out: Path = Path("runs/saturation")
     #: which baseline score is the threshold's x (see vaxis.analysis.threshold)
@@ -184,7 +184,7 @@ def _listed_runs(path: Path) -> list[str]:
 def _positions(config: SaturationConfig, params: dict[str, Any]) -> StimulusPositions:
     if config.positions == "align":
         return StimulusPositions.model_validate(params["positions"])
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
 
     record = StimulusPositions.model_validate(params["positions"])
     return resolve_positions(config.positions, params["cohort"], record.dataset)

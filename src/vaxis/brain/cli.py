@@ -56,9 +56,9 @@ def map_(
 
     Python: ``vaxis.brain.mapping.evaluate_readout(cohort, positions, config)``.
     """
+    from vaxis.axis.positions import resolve_positions
     from vaxis.brain.mapping import ReadoutConfig, evaluate_readout
     from vaxis.brain.outputs import brain_cells, write_outputs
-    from vaxis.brain.positions import resolve_positions
 
     if model not in ("ridge", "pls"):
         raise typer.BadParameter(f"'{model}': choose ridge or pls")

@@ -64,6 +64,11 @@ SEEDV_CHANNELS: tuple[str, ...] = (
 )  # fmt: skip
 SEEDV_DROP_CHANNELS: tuple[str, ...] = ("M1", "M2", "VEO", "HEO")
 SEEDV_CLASSES: tuple[str, ...] = ("disgust", "fear", "sad", "neutral", "happy")
+#: Where each SEED-V class takes its stories from. happy <- joy only: adding amusement would give
+#: one class twice the stories (and a laughter topic) of the others.
+SEEDV_FROM_FACED: dict[str, str] = dict(
+    zip(SEEDV_CLASSES, ("disgust", "fear", "sadness", "neutral", "joy"), strict=True)
+)
 SEEDV_SESSION_LABELS: tuple[tuple[int, ...], ...] = (
     (4, 1, 3, 2, 0, 4, 1, 3, 2, 0, 4, 1, 3, 2, 0),
     (2, 1, 3, 0, 4, 4, 0, 3, 2, 1, 3, 4, 1, 2, 0),

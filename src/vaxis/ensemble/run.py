@@ -40,7 +40,7 @@ Parts = dict[str, tuple[Part, Part]]  # member name -> (validation, test)
 
 def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleReport:
     """Train what is missing in ``config.out/sweep``, then analyse and write ``ensemble.json``."""
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
     from vaxis.data.sources import as_cohort_file
 
     # an official folder is read once into out/data: the jobs load the cohort by path

@@ -34,7 +34,7 @@ from vaxis.decoders.train import Batch, ExtraLoss, TrainConfig, TrainResult
 from vaxis.errors import DataFormatError
 
 if TYPE_CHECKING:
-    from vaxis.brain.positions import StimulusPositions
+    from vaxis.core.positions import StimulusPositions
     from vaxis.data.cohort import Cohort
     from vaxis.data.splits import Split
     from vaxis.decoders.units import Units

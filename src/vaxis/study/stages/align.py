@@ -11,7 +11,7 @@ from vaxis.study.stages.common import cell
 from vaxis.study.stages.data import cohort_path
 
 if TYPE_CHECKING:
-    from vaxis.align.effects import ComparisonTable
+    from vaxis.core.effects import ComparisonTable
 
 
 def _table(table: ComparisonTable, label: str, synthetic: bool) -> tuple[dict[str, Figure], Table]:

@@ -20,9 +20,9 @@ PLOTS = (
 @stage("brain", "EEG read-out of the V-axis", requires=("data", "axis"), uses=("stages.brain",))
 def brain(config: StudyConfig, context: StudyContext) -> StageResult:
     """Fit the read-out from channel x band features to each stimulus's V-axis position."""
+    from vaxis.axis.positions import resolve_positions
     from vaxis.brain.mapping import ReadoutConfig, evaluate_readout
     from vaxis.brain.outputs import SYNTHETIC_WARNING, brain_cells, write_outputs
-    from vaxis.brain.positions import resolve_positions
     from vaxis.data.cohort import Cohort
 
     settings = config.stages.brain

@@ -156,7 +156,7 @@ def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     """Train the zoo through a resumable sweep, then probe every checkpoint."""
     from vaxis.analysis.probe_nulls import ProbeConfig
     from vaxis.analysis.probe_report import probe_runs, write_report
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
     from vaxis.data.cohort import load_meta
     from vaxis.data.datasets import DATASETS
     from vaxis.decoders.units import default_task

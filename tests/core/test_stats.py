@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from vaxis.align.stats import (
+from vaxis.core.stats import (
     benjamini_hochberg,
     crossed_t,
     holm,

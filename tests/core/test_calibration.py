@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from vaxis.align.effects import bootstrap_ci, compare_to_baseline
-from vaxis.align.stats import (
+from vaxis.core.effects import bootstrap_ci, compare_to_baseline
+from vaxis.core.stats import (
     crossed_t,
     nadeau_bengio,
     paired_t,

@@ -9,14 +9,14 @@ import pytest
 from matplotlib.colors import to_hex
 from scipy import stats as sps
 
-from vaxis.align.effects import (
+from vaxis.align.forest import STYLE, plot_forest
+from vaxis.core.effects import (
     PUBLISHED,
     bootstrap_ci,
     cohens_dz,
     compare_to_baseline,
 )
-from vaxis.align.forest import STYLE, plot_forest
-from vaxis.align.stats import benjamini_hochberg, crossed_t, holm, nadeau_bengio, paired_t
+from vaxis.core.stats import benjamini_hochberg, crossed_t, holm, nadeau_bengio, paired_t
 from vaxis.plotting import save_figure
 
 RNG = np.random.default_rng(11)

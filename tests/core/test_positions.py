@@ -10,17 +10,14 @@ import pytest
 
 from tests.axis.planted import VALENCE, Planted, planted_layers
 from vaxis.axis.axis import VAxis
-from vaxis.brain.positions import (
+from vaxis.axis.positions import faced_clips, from_axis_dir, project_descriptions, resolve_positions
+from vaxis.core.positions import (
     STIMULUS_POSITIONS_FILE,
     StimulusPositions,
-    faced_clips,
-    from_axis_dir,
     from_class_positions,
     from_file,
     from_truth,
     from_valence_groups,
-    project_descriptions,
-    resolve_positions,
 )
 from vaxis.data.datasets import FACED_CLASSES, FACED_CLIP_LABELS, SEEDV_SESSION_LABELS
 from vaxis.data.synthetic import SynthConfig, make_truth

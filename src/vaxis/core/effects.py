@@ -5,7 +5,7 @@
 
 - ``subject`` (per-test-subject metric, e.g. balanced accuracy): sign-flip permutation,
   Wilcoxon signed-rank, paired t; given each arm's (seeds x subjects) matrix (``per_run`` and
-  ``baseline_runs``) also the crossed t (:func:`~vaxis.align.stats.crossed_t`), which counts
+  ``baseline_runs``) also the crossed t (:func:`~vaxis.core.stats.crossed_t`), which counts
   run-level variance and is then the primary test: the three above treat the trained models as
   fixed and reject too often when retraining is part of the question;
 - ``seed``: the study's paired t over seeds, Wilcoxon, sign-flip (both floored at 0.0625 with
@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as sps
 
-from vaxis.align.stats import (
+from vaxis.core.stats import (
     TestResult,
     benjamini_hochberg,
     check_differences,

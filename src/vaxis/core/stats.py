@@ -278,7 +278,7 @@ def wilcoxon_signed_rank(a: ArrayLike, b: ArrayLike, *, unit: str = "subject") -
     there are no ties (n <= 50); with tied |d| and n <= 16 it is exact conditional on the
     mid-ranks (all 2^n sign patterns); otherwise the normal approximation with tie correction
     and no continuity correction. Statistic: the smaller of the positive and negative rank sums.
-    No confidence interval (see :func:`vaxis.align.effects.bootstrap_ci`).
+    No confidence interval (see :func:`vaxis.core.effects.bootstrap_ci`).
     """
     d = np.round(_differences(a, b), _TIE_DECIMALS)
     nonzero = d[d != 0]
