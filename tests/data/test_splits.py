@@ -259,7 +259,7 @@ def test_check_disjoint_catches_leaks(faced_small: Cohort) -> None:
         test=np.append(stim.test, stim.train[-1]),
         held_out_stimuli=(),
     )
-    with pytest.raises(SplitError, match="stimuli .* both train and test"):
+    with pytest.raises(SplitError, match=r"stimuli .* both train and test"):
         leaky.check_disjoint(faced_small)
 
 
