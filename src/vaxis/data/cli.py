@@ -11,6 +11,8 @@ from rich.table import Table
 
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data import sources
+from vaxis.data.datasets import SEEDV_BANDPASS_HZ
+from vaxis.data.seedv_layout import LAYOUTS, SeedvLayout, check_layout_name
 from vaxis.data.summary import CohortSummary, compact_ids, summarize
 from vaxis.data.validation import NanPolicy
 from vaxis.errors import VaxisError
@@ -32,6 +34,43 @@ NanOption = Annotated[
 ]
 
 
+SeedvLayoutOption = Annotated[
+    str,
+    typer.Option(
+        help="SEED-V feature files: how the 310 columns map to 62 channels x 5 bands: "
+        "channel-major (column = channel * 5 + band; default) or band-major "
+        "(band * 62 + channel). The data are checked and a warning says when they disagree.",
+    ),
+]
+SeedvBandpassOption = Annotated[
+    str,
+    typer.Option(
+        help="Raw SEED-V recordings: band-pass LOW,HIGH in Hz after any resampling "
+        "(default CBraMod's 0.3,75; MNE's zero-phase FIR) or off.",
+    ),
+]
+_DEFAULT_BANDPASS = ",".join(f"{edge:g}" for edge in SEEDV_BANDPASS_HZ)
+
+
+def _seedv_layout(value: str) -> SeedvLayout:
+    try:
+        return check_layout_name(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}': choose {' or '.join(LAYOUTS)}") from None
+
+
+def _seedv_bandpass(value: str) -> tuple[float, float] | None:
+    if value.strip().lower() in ("off", "none"):
+        return None
+    try:
+        low, high = (float(edge) for edge in value.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"'{value}': give LOW,HIGH in Hz (e.g. 0.3,75) or off") from None
+    if not 0 < low < high:
+        raise typer.BadParameter(f"'{value}': need 0 < LOW < HIGH")
+    return low, high
+
+
 def _nan_policy(value: str) -> NanPolicy:
     if value not in ("raise", "drop", "interpolate"):
         raise typer.BadParameter(f"'{value}': choose raise, drop or interpolate")
@@ -43,13 +82,20 @@ def inspect(
     path: Annotated[Path, typer.Argument(help="A *.cohort.h5 file or a FACED / SEED-V folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     nan_policy: NanOption = "raise",
+    seedv_layout: SeedvLayoutOption = "channel-major",
+    seedv_bandpass: SeedvBandpassOption = _DEFAULT_BANDPASS,
 ) -> None:
     """Summarise a cohort: subjects, shapes, labels, ratings, NaN report, provenance.
 
     Python: ``vaxis.data.summary.summarize(vaxis.data.sources.open_any(path))``.
     """
     try:
-        cohort = sources.open_any(path, nan_policy=_nan_policy(nan_policy))
+        cohort = sources.open_any(
+            path,
+            nan_policy=_nan_policy(nan_policy),
+            seedv_layout=_seedv_layout(seedv_layout),
+            seedv_bandpass=_seedv_bandpass(seedv_bandpass),
+        )
     except VaxisError as error:
         fail(error)
     summary = summarize(cohort)
@@ -106,6 +152,7 @@ def features(
         ),
     ] = "cohort",
     nan_policy: NanOption = "raise",
+    seedv_bandpass: SeedvBandpassOption = _DEFAULT_BANDPASS,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Compute DE features from raw EEG, subject by subject (resumable: re-run to continue).
@@ -128,6 +175,7 @@ def features(
             method=method,  # type: ignore[arg-type]
             nan_policy=_nan_policy(nan_policy),
             overwrite=overwrite,
+            seedv_bandpass=_seedv_bandpass(seedv_bandpass),
         )
         if layout == "faced":
             if cohort.meta.dataset != "faced":

@@ -96,6 +96,8 @@ SEEDV_WINDOW_SECONDS = 4.0
 SEEDV_N_SUBJECTS = 16
 SEEDV_TRIALS_PER_SESSION = 15
 SEEDV_N_SESSIONS = 3
+#: CBraMod's band-pass of raw SEED-V (Hz), applied after resampling to 200 Hz
+SEEDV_BANDPASS_HZ: tuple[float, float] = (0.3, 75.0)
 
 
 @dataclass(frozen=True)

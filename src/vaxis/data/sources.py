@@ -18,6 +18,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from vaxis.data.cohort import Cohort, iter_subjects, load_meta, save_stream, subject_ids
+from vaxis.data.datasets import SEEDV_BANDPASS_HZ
+from vaxis.data.seedv_layout import SeedvLayout
 from vaxis.data.validation import NanPolicy
 from vaxis.errors import DataFormatError
 
@@ -84,10 +86,16 @@ def is_raw(path: str | Path) -> bool:
     return kind in {SourceKind.faced_raw, SourceKind.seedv_raw}
 
 
-def open_features(path: str | Path, feature: str = "de", nan_policy: NanPolicy = "raise") -> Cohort:
+def open_features(
+    path: str | Path,
+    feature: str = "de",
+    nan_policy: NanPolicy = "raise",
+    seedv_layout: SeedvLayout = "channel-major",
+) -> Cohort:
     """Load a feature cohort from a cohort file or an official features folder.
 
     ``feature`` picks DE or PSD under a FACED root; a FACED ``PSD/`` folder itself is read as PSD.
+    ``seedv_layout``: the column layout of SEED-V feature files (:mod:`vaxis.data.seedv_layout`).
     """
     from vaxis.data import faced, seedv
 
@@ -106,7 +114,7 @@ def open_features(path: str | Path, feature: str = "de", nan_policy: NanPolicy =
             feature = "psd"
         return faced.load_faced_features(path, feature=feature, nan_policy=nan_policy)
     if kind is SourceKind.seedv_features:
-        return seedv.load_seedv_features(path, nan_policy=nan_policy)
+        return seedv.load_seedv_features(path, nan_policy=nan_policy, layout=seedv_layout)
     raise DataFormatError(
         path,
         "this folder holds raw EEG only",
@@ -136,9 +144,15 @@ def raw_subject_ids(path: str | Path) -> list[int]:
 
 
 def iter_raw(
-    path: str | Path, nan_policy: NanPolicy = "raise", subjects: Iterable[int] | None = None
+    path: str | Path,
+    nan_policy: NanPolicy = "raise",
+    subjects: Iterable[int] | None = None,
+    seedv_bandpass: tuple[float, float] | None = SEEDV_BANDPASS_HZ,
 ) -> Iterator[Cohort]:
-    """Stream raw EEG one subject at a time from a cohort file or an official raw folder."""
+    """Stream raw EEG one subject at a time from a cohort file or an official raw folder.
+
+    ``seedv_bandpass``: the band-pass (Hz, None for none) of raw SEED-V ``.cnt`` recordings.
+    """
     from vaxis.data import faced, seedv_raw
 
     kinds = available(path)
@@ -148,7 +162,7 @@ def iter_raw(
     elif SourceKind.faced_raw in kinds:
         yield from faced.iter_faced_raw(path, subjects=subjects, nan_policy=nan_policy)
     elif SourceKind.seedv_raw in kinds:
-        yield from seedv_raw.iter_seedv_raw(path, subjects=subjects)
+        yield from seedv_raw.iter_seedv_raw(path, subjects=subjects, bandpass=seedv_bandpass)
     else:
         raise DataFormatError(path, "this folder holds features, not raw EEG")
 
@@ -158,11 +172,18 @@ def _require_raw_cohort(path: Path) -> None:
         raise DataFormatError(path, "this cohort holds features, not raw EEG")
 
 
-def open_any(path: str | Path, nan_policy: NanPolicy = "raise") -> Cohort:
+def open_any(
+    path: str | Path,
+    nan_policy: NanPolicy = "raise",
+    seedv_layout: SeedvLayout = "channel-major",
+    seedv_bandpass: tuple[float, float] | None = SEEDV_BANDPASS_HZ,
+) -> Cohort:
     """A whole cohort in memory (raw sources are concatenated: fine for small selections)."""
     if is_raw(path):
-        return Cohort.concatenate(list(iter_raw(path, nan_policy=nan_policy)))
-    return open_features(path, nan_policy=nan_policy)
+        return Cohort.concatenate(
+            list(iter_raw(path, nan_policy=nan_policy, seedv_bandpass=seedv_bandpass))
+        )
+    return open_features(path, nan_policy=nan_policy, seedv_layout=seedv_layout)
 
 
 def files_fingerprint(path: Path) -> str:

@@ -98,8 +98,8 @@ def train(
         str,
         typer.Option(
             help="Split: study, holdout, faced-official, subject-kfold, loso, stimuli-out, "
-            "subjects-x-stimuli, seedv-sessions; auto = study for all 123 FACED subjects, "
-            "else holdout."
+            "subjects-x-stimuli, seedv-sessions, seedv-trials; auto = study for all 123 FACED "
+            "subjects, else holdout."
         ),
     ] = "auto",
     folds: Annotated[str, typer.Option(help="Folds to run (1-based, comma-separated).")] = "all",
