@@ -72,8 +72,8 @@ def study_interventions() -> tuple[str, ...]:
     from vaxis.align.interventions import INTERVENTIONS
     from vaxis.align.procedures import PROCEDURES
 
-    specs = [*INTERVENTIONS.values(), *PROCEDURES.values()]
-    return tuple(spec.name for spec in specs if spec.study_effect is not None)
+    losses = [s.name for s in INTERVENTIONS.values() if s.study_effect is not None]
+    return (*losses, *(s.name for s in PROCEDURES.values() if s.study_effect is not None))
 
 
 def zoo_variants() -> tuple[ZooVariant, ...]:
