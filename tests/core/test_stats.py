@@ -102,7 +102,7 @@ def test_wilcoxon_small_n_with_ties_is_exact_over_mid_ranks():
 
 
 def test_min_wilcoxon_p_with_five_seeds_is_0_0625():
-    """DESIGN sec. 7: with 5 seeds the exact two-sided Wilcoxon p can never go below 0.0625."""
+    """docs/REFERENCE.md sec. 5.2: with 5 seeds the exact two-sided Wilcoxon p is >= 0.0625."""
     d = np.array([0.031, 0.032, 0.033, 0.034, 0.035])
     ps = [
         wilcoxon_signed_rank(np.array(s) * d, np.zeros(5)).p_value

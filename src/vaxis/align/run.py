@@ -24,7 +24,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -37,9 +37,12 @@ from vaxis.data.cohort import Cohort
 from vaxis.data.splits import SPLITTERS, split_fold
 from vaxis.decoders import DECODERS
 from vaxis.decoders.units import default_task
-from vaxis.sweep import ResultStore, make_job, run_sweep
+from vaxis.sweep import Job, ResultStore, make_job, run_sweep
 from vaxis.sweep.executors import ExecutorKind, make_executor
 from vaxis.sweep.runner import SweepSummary
+
+if TYPE_CHECKING:
+    from vaxis.core.positions import StimulusPositions
 
 REPORT_NAME = "align.json"
 STUDY_TEST = "the study's test (paired t over seeds), for comparability"
@@ -235,31 +238,8 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     cohort = Cohort.load(config.cohort)
     positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
     _check_split(cohort, config)
-    task = config.task
-    if task == "auto":
-        task = default_task(cohort.meta.dataset)
-    base = {
-        "cohort": str(config.cohort.resolve()),
-        "split": config.protocol,
-        "fold": config.fold,
-        "inputs": {"task": task},
-        "positions": positions.model_dump(mode="json"),
-    }
-    train = {"decoder": config.decoder, "hyper": config.hyper, "epochs": config.epochs,
-             "batch_size": config.batch_size, "lr": config.lr, "device": config.device,
-             "num_threads": config.threads}  # fmt: skip
-    if config.epoch_probe:
-        base["epoch_probe"] = True  # a new key: these runs write epochs.npz besides
     arms = config.arms()
-    cross = any(parse_arm(arm)[0] == CROSS_DATASET for arm in arms)
-    source = _source_params(config) if cross else {}
-    jobs = {}
-    for arm in arms:
-        params = {**base, "arm": arm, "weight": config.weight(arm)}
-        if parse_arm(arm)[0] == CROSS_DATASET:
-            params |= source
-        for seed in config.seeds:
-            jobs[arm, seed] = make_job("align", {**params, "train": {**train, "seed": seed}})
+    jobs = plan_jobs(config, cohort.meta.dataset, positions)
     store = ResultStore(config.out / "sweep")
     summary = run_sweep(list(jobs.values()), store, executor, progress=progress)
     if problem := summary.unfinished():
@@ -311,6 +291,40 @@ def _with_cohort_files(config: AlignConfig) -> AlignConfig:
             "source_cohort": None if source is None else as_cohort_file(source, folder),
         }
     )
+
+
+def plan_jobs(
+    config: AlignConfig, dataset: str, positions: StimulusPositions
+) -> dict[tuple[str, int], Job]:
+    """(arm, seed) -> the sweep job that trains it: every job `vaxis align` runs for ``config``
+    on a cohort of ``dataset`` with these V-axis positions (the one job builder: the run and
+    ``vaxis study --plan`` both use it)."""
+    task = config.task
+    if task == "auto":
+        task = default_task(dataset)
+    base = {
+        "cohort": str(config.cohort.resolve()),
+        "split": config.protocol,
+        "fold": config.fold,
+        "inputs": {"task": task},
+        "positions": positions.model_dump(mode="json"),
+    }
+    train = {"decoder": config.decoder, "hyper": config.hyper, "epochs": config.epochs,
+             "batch_size": config.batch_size, "lr": config.lr, "device": config.device,
+             "num_threads": config.threads}  # fmt: skip
+    if config.epoch_probe:
+        base["epoch_probe"] = True  # a new key: these runs write epochs.npz besides
+    arms = config.arms()
+    cross = any(parse_arm(arm)[0] == CROSS_DATASET for arm in arms)
+    source = _source_params(config) if cross else {}
+    jobs = {}
+    for arm in arms:
+        params = {**base, "arm": arm, "weight": config.weight(arm)}
+        if parse_arm(arm)[0] == CROSS_DATASET:
+            params |= source
+        for seed in config.seeds:
+            jobs[arm, seed] = make_job("align", {**params, "train": {**train, "seed": seed}})
+    return jobs
 
 
 def _check_split(cohort: Cohort, config: AlignConfig) -> None:

@@ -1,4 +1,4 @@
-r"""Directional ablation of the within-class V-axis residual (DESIGN sec. 1).
+r"""Directional ablation of the within-class V-axis residual (docs/REFERENCE.md sec. 1.7).
 
 1. :func:`residual_direction` picks a unit direction ``u`` in penultimate-feature space on the
    *validation* subjects only: stimulus means (equal subject weights, as in the probe) minus

@@ -1,4 +1,6 @@
-r"""How a trained decoder's penultimate geometry lines up with the V-axis (DESIGN sec. 1).
+r"""How a trained decoder's penultimate geometry lines up with the V-axis.
+
+The study's rediscovery measures: docs/REFERENCE.md sec. 1.5.
 
 Every measure starts from held-out penultimate features averaged per (subject, stimulus)
 (:class:`StimulusTable`). A stimulus mean is the mean over subjects of each subject's mean

@@ -45,7 +45,8 @@ from vaxis.plotting import save_figure
 METRICS_NAME = "metrics.json"  # as vaxis.decoders.experiment writes it
 PROBE_FILE = "probe.json"
 _NPZ_FIELDS = ("features", "subject", "stimulus", "label")
-#: The study's figures (DESIGN sec. 1), written beside ours for comparison, never mixed in.
+#: The study's figures (docs/REFERENCE.md sec. 1.5), written beside ours for comparison,
+#: never mixed in.
 STUDY_FIGURES = {
     "class_pc1_range": [0.60, 0.77],
     "r_balanced_accuracy_class_pc1": 0.885,

@@ -1,4 +1,4 @@
-r"""Strength of the valence basin in a decoder's penultimate space (DESIGN sec. 1).
+r"""Strength of the valence basin in a decoder's penultimate space (docs/REFERENCE.md sec. 1.7).
 
 The study's saturation regularity reads ``rho = |<PC1, v>|`` with unit vectors, per checkpoint:
 

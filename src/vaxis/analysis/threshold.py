@@ -1,4 +1,6 @@
-r"""Where does an auxiliary V-axis loss stop helping? (The saturation threshold, DESIGN sec. 1.)
+r"""Where does an auxiliary V-axis loss stop helping? (The saturation threshold.)
+
+The study's regularity: docs/REFERENCE.md sec. 1.7.
 
 Input: one pair per (checkpoint, intervention): ``x`` the baseline checkpoint's balanced
 accuracy, ``delta`` the change in balanced accuracy from adding the intervention's loss.

@@ -1,8 +1,8 @@
 """Dataset facts as tables: channels, labels, bands, trial timings.
 
 Everything here was read from the datasets' official documentation and code (see
-../shared/DESIGN.md in the development tree); loaders select channels *by name* from
-these tables, never by slicing.
+docs/REFERENCE.md sec. 2 for FACED and docs/REFERENCE.md sec. 3 for SEED-V); loaders
+select channels *by name* from these tables, never by slicing.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The study's ensemble recipe as one config, and the sweep jobs that train its members.
 
-Defaults are the study's (DESIGN sec. 1): EMOD-style axial transformer, depth 6, width 128,
-augmentation + distillation towards random orthonormal prototypes (regime ``aug-kd``), seeds
-42, 123, 456, 789, 2025 x {100, 150} epochs, uniform softmax averaging; and its cascade
-(depth 3 -> +augmentation -> +distillation -> depth 6 -> ensemble). On a CPU, shrink it
-(e.g. ``epochs=(3,), width=32, depth=2``): a study-sized member takes hours on 2 cores.
+Defaults are the study's (docs/REFERENCE.md sec. 1.8): EMOD-style axial transformer, depth 6,
+width 128, augmentation + distillation towards random orthonormal prototypes (regime
+``aug-kd``), seeds 42, 123, 456, 789, 2025 x {100, 150} epochs, uniform softmax averaging;
+and its cascade (depth 3 -> +augmentation -> +distillation -> depth 6 -> ensemble). On a CPU,
+shrink it (e.g. ``epochs=(3,), width=32, depth=2``): a study-sized member takes hours on 2 cores.
 
 Every member is one sweep job of kind ``train`` (Path B members: kind ``align``), keyed by
 content, so a re-run skips finished members and a member shared by the cascade and the pool
@@ -23,7 +23,8 @@ from vaxis.sweep.executors import ExecutorKind
 
 STUDY_SEEDS = (42, 123, 456, 789, 2025)
 STUDY_EPOCHS = (100, 150)
-#: Published FACED-9 / SEED-V figures (DESIGN sec. 1), balanced accuracy, test subjects 100-122.
+#: Published FACED-9 / SEED-V figures (docs/REFERENCE.md sec. 1.9), balanced accuracy, test
+#: subjects 100-122.
 PUBLISHED: dict[str, dict[str, float]] = {
     "faced": {
         "CBraMod": 0.572,

@@ -49,17 +49,10 @@ def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleRepo
     )
     cohort = Cohort.load(config.cohort)
     _check_split(cohort, config)
-    task = config.task
-    if task == "auto":
-        task = default_task(cohort.meta.dataset)
     positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
-    base = {
-        "cohort": str(config.cohort.resolve()),
-        "split": config.protocol,
-        "fold": config.fold,
-        "inputs": {"task": task},
-    }
-    pool, cascade, path_b = _jobs(config, base, positions.model_dump(mode="json"))
+    pool, cascade, path_b = plan_jobs(
+        config, cohort.meta.dataset, positions.model_dump(mode="json")
+    )
     every = {**pool, **{n: j for step in cascade.values() for n, j in step.items()}, **path_b}
     store = ResultStore(config.out / "sweep")
     executor = make_executor(config.executor, config.workers, config.ray_address)
@@ -121,11 +114,24 @@ def _check_split(cohort: Cohort, config: EnsembleConfig) -> None:
         )
 
 
-def _jobs(
-    config: EnsembleConfig, base: dict[str, Any], positions: dict[str, Any]
+def plan_jobs(
+    config: EnsembleConfig, dataset: str, positions: dict[str, Any]
 ) -> tuple[dict[str, Job], dict[str, dict[str, Job]], dict[str, Job]]:
-    """Pool (recipe order: epoch counts, then seeds), cascade steps and Path B members."""
+    """Member name -> sweep job of the pool (recipe order: epoch counts, then seeds), of each
+    cascade step and of Path B, on a cohort of ``dataset`` (``positions``: a StimulusPositions
+    record, read by Path B only). The one job builder: the run and ``vaxis study --plan`` use it;
+    a member shared by the cascade and the pool has one key."""
     from vaxis.decoders.experiment import REGIMES
+
+    task = config.task
+    if task == "auto":
+        task = default_task(dataset)
+    base = {
+        "cohort": str(config.cohort.resolve()),
+        "split": config.protocol,
+        "fold": config.fold,
+        "inputs": {"task": task},
+    }
 
     if config.path_b:
         import vaxis.align.jobs  # noqa: F401  (registers the ``align`` job kind)

@@ -41,6 +41,27 @@ def study(
         Path | None, typer.Option("--out", "-o", help="Results folder (overrides the config).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="A named config instead of a file: laptop (the CPU-sized default) or paper "
+            "(the study's protocol, docs/REFERENCE.md sec. 1.11) on DATA."
+        ),
+    ] = None,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Train nothing: write OUT/plan.json (every job and its cost); exit."
+        ),
+    ] = False,
+    max_hours: Annotated[
+        float | None,
+        typer.Option(help="Refuse to start when the plan's estimate here exceeds this.", min=0),
+    ] = None,
+    gpu_tflops: Annotated[
+        float,
+        typer.Option(help="The GPU's peak TFLOP/s for the plan's GPU estimate.", min=0.001),
+    ] = 989.0,
 ) -> None:
     """Run the study: V-axis build and validation, its agreement across models (those listed
     under [model] compare), EEG read-out, decoder zoo and probing, alignment interventions.
@@ -49,28 +70,67 @@ def study(
     Writes OUT/results.json (schema: vaxis/resources/study/results.schema.json), OUT/plots/
     (PNG and SVG) and OUT/report.html. Python: ``vaxis.study.run.run_study(StudyConfig(...))``.
     """
-    from vaxis.study.config import default_text, load_config
+    from vaxis.study.config import load_config
+    from vaxis.study.presets import init_text
+    from vaxis.study.presets import preset as named
 
-    if init:
-        path = target or INIT_FILE
-        if path.exists():
-            fail(f"{path} exists; choose another file or delete it")
-        path.write_text(default_text(), encoding="utf-8")
-        console.print(f"wrote {path}: edit it, then run `vaxis study {path}`")
-        return
     is_config = target is not None and target.suffix.lower() in CONFIG_SUFFIXES
     try:
-        config = load_config(target if is_config else None)
+        if init:
+            path = target or INIT_FILE
+            if path.exists():
+                fail(f"{path} exists; choose another file or delete it")
+            path.write_text(init_text(preset or "laptop"), encoding="utf-8")
+            console.print(f"wrote {path}: edit it, then run `vaxis study {path}`")
+            return
+        if preset is not None and is_config:
+            fail(f"give a config file ({target}) or --preset {preset}, not both")
+        if preset is not None:
+            config = named(preset, str(target) if target is not None else "synthetic")
+        else:
+            config = load_config(target if is_config else None)
         update: dict[str, object] = {}
-        if target is not None and not is_config:
+        if target is not None and not is_config and preset is None:
             update["data"] = config.data.model_copy(update={"source": str(target)})
         if out is not None:
             update["out"] = str(out)
         config = config.model_copy(update=update)
         names = [n.strip() for n in stages.split(",") if n.strip()] if stages else None
-        _run(config, names, progress)
+        if preset == "paper":
+            from vaxis.study.presets import choices
+
+            console.print("preset paper; choices where the study is silent:")
+            for note in choices(config):
+                console.print(f"  - {note}")
+        if plan or max_hours is not None:
+            _plan(config, names, gpu_tflops, max_hours, preset)
+        if not plan:
+            _run(config, names, progress)
     except (VaxisError, ValueError, FileExistsError) as error:
         fail(error)
+
+
+def _plan(
+    config: StudyConfig,
+    names: list[str] | None,
+    gpu_tflops: float,
+    max_hours: float | None,
+    preset: str | None,
+) -> None:
+    """Write and print the plan; fail when it exceeds ``max_hours`` here."""
+    from vaxis.study.plan import make_plan, too_costly, write_plan
+    from vaxis.study.plan_table import print_plan
+    from vaxis.study.presets import choices
+
+    console.print("planning (runs the data stage and a short throughput calibration) ...")
+    plan = make_plan(config, names, gpu_tflops=gpu_tflops)
+    plan["preset"] = preset
+    plan["notes"] = choices(config) if preset == "paper" else []
+    path = write_plan(plan, config.out)
+    print_plan(plan, console)
+    console.print(f"plan: {path.resolve()}")
+    if max_hours is not None and (problem := too_costly(plan, max_hours)):
+        fail(problem)
 
 
 def _run(config: StudyConfig, names: list[str] | None, progress: bool) -> None:

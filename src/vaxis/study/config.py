@@ -12,11 +12,12 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -46,6 +47,15 @@ def _split(name: str) -> str:
     from vaxis.data.splits import SPLITTERS
 
     return _allowed(name, list(SPLITTERS), "protocol")
+
+
+def _none(value: Any) -> Any:
+    """The string "none" read as None: TOML has no null, and these keys' default is not None."""
+    return None if isinstance(value, str) and value.lower() == "none" else value
+
+
+#: a key whose default is a number but that may be unset ("none" in TOML)
+Unsettable = BeforeValidator(_none)
 
 
 class _Section(BaseModel):
@@ -92,7 +102,7 @@ class ComputeSettings(_Section):
     #: serial (this process), local (worker processes) or ray (pip install 'vaxis[ray]')
     executor: ExecutorKind = "local"
     #: worker processes (local) or jobs at once (ray); None: the executor's default
-    workers: int | None = Field(default=2, ge=1)
+    workers: Annotated[int | None, Unsettable] = Field(default=2, ge=1)
     #: a Ray cluster, e.g. "ray://host:10001" (ray only; None starts a local Ray instance)
     address: str | None = None
 
@@ -144,6 +154,19 @@ class BrainSettings(_Section):
     seed: int = 0
 
 
+class ZooVariant(_Section):
+    """One recipe variant of the zoo: training settings that replace the zoo's own."""
+
+    #: unique; part of every job label (``decoder/regime/<name>/seed<seed>``)
+    name: str = Field(min_length=1, pattern=r"^[\w.+-]+$")
+    #: peak learning rate (None: the recipe's 1e-3)
+    lr: float | None = Field(default=None, gt=0)
+    #: epochs (None: the zoo's ``epochs``)
+    epochs: int | None = Field(default=None, ge=1)
+    #: decoder hyper-parameters (constructor keywords) for every decoder of the zoo
+    hyper: dict[str, Any] = Field(default_factory=dict)
+
+
 class ZooSettings(_Section):
     """A decoder zoo trained through the sweep's ``train`` jobs, then probed for the V-axis."""
 
@@ -152,6 +175,9 @@ class ZooSettings(_Section):
     seeds: tuple[int, ...] = (0, 1)
     epochs: int = Field(default=5, ge=1)
     protocol: str = "holdout"
+    #: recipe variants: each decoder x regime x seed is trained once per variant (none: once,
+    #: with the zoo's settings)
+    variants: tuple[ZooVariant, ...] = ()
     #: also train the first decoder on stimulus-shuffled labels: the probe's null
     shuffled_null: bool = True
     probe_nulls: int = Field(default=200, ge=0)
@@ -176,6 +202,14 @@ class ZooSettings(_Section):
     def _protocol(cls, name: str) -> str:
         return _split(name)
 
+    @field_validator("variants")
+    @classmethod
+    def _distinct_variants(cls, variants: tuple[ZooVariant, ...]) -> tuple[ZooVariant, ...]:
+        names = [v.name for v in variants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"variant names must be distinct, got {names}")
+        return variants
+
 
 class AlignSettings(_Section):
     """Alignment interventions against a plain baseline (vaxis.align.run.AlignConfig)."""
@@ -186,6 +220,8 @@ class AlignSettings(_Section):
     epochs: int = Field(default=5, ge=1)
     protocol: str = "holdout"
     correction: Literal["holm", "bh"] = "holm"
+    #: the other dataset's *.cohort.h5 for the cross-dataset intervention (SEED-V for FACED)
+    source_cohort: str | None = None
 
     @field_validator("interventions")
     @classmethod
@@ -220,7 +256,8 @@ class EnsembleSettings(_Section):
     shallow_depth: int = Field(default=1, ge=1)
     width: int = Field(default=32, ge=2)
     heads: int = Field(default=4, ge=1)
-    channel_tokens: int | None = Field(default=8, ge=1)
+    #: token pooling of the axial members; "none": all channels are tokens (the study's)
+    channel_tokens: Annotated[int | None, Unsettable] = Field(default=8, ge=1)
     regime: Literal["plain", "aug", "kd", "aug-kd"] = "aug-kd"
     seeds: DistinctInts = (0, 1)
     epochs: DistinctInts = (4, 6)

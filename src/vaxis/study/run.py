@@ -63,6 +63,13 @@ def _earlier(
             records[name] = found
 
 
+def finished_stages(config: StudyConfig) -> dict[str, cache.StageRecord]:
+    """The stages that are done in ``config.out`` for ``config`` (what a run would skip)."""
+    records: dict[str, cache.StageRecord] = {}
+    _earlier(config, StudyContext(out=Path(config.out), progress=False), records)
+    return records
+
+
 def run_study(
     config: StudyConfig,
     stages: list[str] | None = None,

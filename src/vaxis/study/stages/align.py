@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vaxis.study.config import StudyConfig
@@ -11,6 +12,7 @@ from vaxis.study.stages.common import cell
 from vaxis.study.stages.data import cohort_path
 
 if TYPE_CHECKING:
+    from vaxis.align.run import AlignConfig
     from vaxis.core.effects import ComparisonTable
 
 
@@ -59,6 +61,29 @@ def _epoch_probe(config: StudyConfig) -> str:
     return "epoch_probe" if config.stages.saturation.enabled else ""
 
 
+def align_config(config: StudyConfig, context: StudyContext) -> AlignConfig:
+    """The library config of the study's ``[stages.align]`` (the stage and its plan use it)."""
+    from vaxis.align.run import AlignConfig
+
+    settings = config.stages.align
+    return AlignConfig(
+        cohort=cohort_path(config, context),
+        positions=str(axis_dir(context)),
+        decoder=settings.decoder,
+        epochs=settings.epochs,
+        seeds=settings.seeds,
+        interventions=settings.interventions,
+        protocol=settings.protocol,
+        correction=settings.correction,
+        executor=config.compute.executor,
+        workers=config.compute.workers,
+        ray_address=config.compute.address,
+        epoch_probe=config.stages.saturation.enabled,
+        source_cohort=None if settings.source_cohort is None else Path(settings.source_cohort),
+        out=context.folder("align"),
+    )
+
+
 @stage(
     "align",
     "Alignment interventions",
@@ -68,28 +93,10 @@ def _epoch_probe(config: StudyConfig) -> str:
 )
 def align(config: StudyConfig, context: StudyContext) -> StageResult:
     """Train the baseline and each intervention over the seeds; compare per subject and seed."""
-    from vaxis.align.run import STUDY_TEST, SUBJECT_TEST, AlignConfig, run_align
+    from vaxis.align.run import STUDY_TEST, SUBJECT_TEST, run_align
 
-    settings = config.stages.align
     folder = context.folder("align")
-    report = run_align(
-        AlignConfig(
-            cohort=cohort_path(config, context),
-            positions=str(axis_dir(context)),
-            decoder=settings.decoder,
-            epochs=settings.epochs,
-            seeds=settings.seeds,
-            interventions=settings.interventions,
-            protocol=settings.protocol,
-            correction=settings.correction,
-            executor=config.compute.executor,
-            workers=config.compute.workers,
-            ray_address=config.compute.address,
-            epoch_probe=config.stages.saturation.enabled,
-            out=folder,
-        ),
-        progress=context.progress,
-    )
+    report = run_align(align_config(config, context), progress=context.progress)
     by_subject, subject_table = _table(report.by_subject, SUBJECT_TEST, report.synthetic)
     by_seed, seed_table = _table(report.by_seed, STUDY_TEST, report.synthetic)
     return StageResult(

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 PROBE_DIR, SWEEP_DIR = "probe", "sweep"
 
 
-def _jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
-    """Label (decoder/regime/seed) -> sweep job; the shuffled-label null is labelled so."""
+def plan_jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
+    """Label (decoder/regime[/variant]/seed) -> sweep job; the shuffled-label null is labelled
+    so. Without recipe variants a job's params are those of the zoo's settings alone."""
     from vaxis.decoders import SKLEARN_DECODERS
     from vaxis.sweep import make_job
 
@@ -41,10 +42,18 @@ def _jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
     jobs = {}
     for decoder in settings.decoders:
         for regime in ("plain",) if decoder in SKLEARN_DECODERS else settings.regimes:
-            for seed in settings.seeds:
-                train = {"decoder": decoder, "epochs": settings.epochs, "seed": seed}
-                params = {**base, "regime": regime, "train": train}
-                jobs[f"{decoder}/{regime}/seed{seed}"] = make_job("train", params)
+            for variant in settings.variants or (None,):
+                for seed in settings.seeds:
+                    train: dict[str, object] = {"decoder": decoder, "epochs": settings.epochs}
+                    label = f"{decoder}/{regime}"
+                    if variant is not None and decoder not in SKLEARN_DECODERS:
+                        train |= {"epochs": variant.epochs or settings.epochs}
+                        train |= {"lr": variant.lr} if variant.lr is not None else {}
+                        train |= {"hyper": variant.hyper} if variant.hyper else {}
+                        label += f"/{variant.name}"
+                    train["seed"] = seed
+                    params = {**base, "regime": regime, "train": train}
+                    jobs[f"{label}/seed{seed}"] = make_job("train", params)
     torch_decoders = [d for d in settings.decoders if d not in SKLEARN_DECODERS]
     if settings.shuffled_null and torch_decoders:
         train = {
@@ -165,7 +174,7 @@ def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     settings, path, folder = config.stages.zoo, cohort_path(config, context), context.folder("zoo")
     meta = load_meta(path)
     task = default_task(meta.dataset)
-    jobs = _jobs(config, path, task)
+    jobs = plan_jobs(config, path, task)
     store = ResultStore(folder / SWEEP_DIR)
     executor = config.compute.make()
     summary = run_sweep(list(jobs.values()), store, executor, progress=context.progress)
