@@ -75,7 +75,7 @@ def align_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     else:
         observer = None
         if params.get("epoch_probe"):
-            from vaxis.analysis.epoch_probe import EpochProbe
+            from vaxis.saturation.epoch_probe import EpochProbe
 
             def class_targets(train: Units) -> np.ndarray:
                 from vaxis.align.interventions import AlignmentTargets

@@ -233,7 +233,7 @@ class AlignSettings(_Section):
 
 
 class SaturationSettings(_Section):
-    """Saturation of the valence basin over align's runs (vaxis.analysis.saturation_report).
+    """Saturation of the valence basin over align's runs (vaxis.saturation.report).
 
     While enabled, the align stage records per-epoch probes (``epoch_probe``) for it.
     """

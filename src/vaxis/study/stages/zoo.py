@@ -20,7 +20,7 @@ from vaxis.study.stages.common import cell, figure_of
 from vaxis.study.stages.data import cohort_path
 
 if TYPE_CHECKING:
-    from vaxis.analysis.probe_report import ProbeReport
+    from vaxis.probe.report import ProbeReport
     from vaxis.sweep import Job
 
 PROBE_DIR, SWEEP_DIR = "probe", "sweep"
@@ -121,7 +121,7 @@ def _accuracy_figures(
 
 def _rediscovery(report: ProbeReport, names: dict[str, str]) -> tuple[dict[str, Figure], Table]:
     """The rediscovery table (one row per checkpoint) and the probe's reportable figures."""
-    from vaxis.analysis.probe_nulls import MEASURES
+    from vaxis.probe.nulls import MEASURES
 
     figures = {
         f"probe {s.name}": f
@@ -163,12 +163,12 @@ def _rediscovery(report: ProbeReport, names: dict[str, str]) -> tuple[dict[str, 
 )
 def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     """Train the zoo through a resumable sweep, then probe every checkpoint."""
-    from vaxis.analysis.probe_nulls import ProbeConfig
-    from vaxis.analysis.probe_report import probe_runs, write_report
     from vaxis.axis.positions import resolve_positions
     from vaxis.data.cohort import load_meta
     from vaxis.data.datasets import DATASETS
     from vaxis.decoders.units import default_task
+    from vaxis.probe.nulls import ProbeConfig
+    from vaxis.probe.report import probe_runs, write_report
     from vaxis.sweep import ResultStore, run_sweep
 
     settings, path, folder = config.stages.zoo, cohort_path(config, context), context.folder("zoo")

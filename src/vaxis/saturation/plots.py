@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from vaxis.analysis.saturation_report import SaturationReport
+    from vaxis.saturation.report import SaturationReport
 
 NO_CURVES = "no epochs.npz in these runs: train them with the epoch probe (EpochProbe)"
 

@@ -10,7 +10,7 @@ The study's saturation regularity reads ``rho = |<PC1, v>|`` with unit vectors, 
 
 ``rho = 1`` when the class means spread mainly along the direction that orders them by
 valence; ``rho = 0`` when their main spread is orthogonal to it. (The probe's class-PC1
-alignment, :func:`vaxis.analysis.probe.class_pc1_alignment`, is the other reading: ``|r|`` of
+alignment, :func:`vaxis.probe.measures.class_pc1_alignment`, is the other reading: ``|r|`` of
 PC1 scores with class positions.) Class means here are plain sample means per class.
 """
 
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vaxis.analysis.probe_report import find_runs
 from vaxis.data.safe_pickle import load_npz
 from vaxis.errors import DataFormatError
+from vaxis.probe.report import find_runs
 
 
 def _centred_class_means(

@@ -11,13 +11,13 @@ import torch
 
 from tests.decoders.planted import planted_units
 from vaxis.align.interventions import AlignmentTargets
-from vaxis.analysis.epoch_probe import EpochProbe, read_epochs
-from vaxis.analysis.gradient_share import gradient_share, subspace_basis
-from vaxis.analysis.saturation import v_direction
 from vaxis.core.positions import StimulusPositions
 from vaxis.decoders.base import Decoder
 from vaxis.decoders.train import Batch, EpochState, TrainConfig, fit
 from vaxis.decoders.units import Units
+from vaxis.saturation.basin import v_direction
+from vaxis.saturation.epoch_probe import EpochProbe, read_epochs
+from vaxis.saturation.gradient_share import gradient_share, subspace_basis
 
 POSITIONS = StimulusPositions(
     dataset="faced", stimuli=(0, 1, 2), positions=(-1.0, 0.2, 1.0), source="planted"

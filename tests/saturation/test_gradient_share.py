@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from vaxis.analysis.gradient_share import chance_share, gradient_share, subspace_basis
+from vaxis.saturation.gradient_share import chance_share, gradient_share, subspace_basis
 
 
 def test_share_is_the_mean_fraction_of_squared_norm_inside() -> None:

@@ -10,14 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from vaxis.align.run import AlignConfig, run_align
-from vaxis.analysis.epoch_probe import read_epochs
-from vaxis.analysis.probe_report import target_of
-from vaxis.analysis.saturation import basin_strength_of_means
-from vaxis.analysis.saturation_cli import app
-from vaxis.analysis.saturation_report import SaturationConfig, SaturationReport, run_saturation
 from vaxis.core.positions import StimulusPositions
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.errors import DataFormatError
+from vaxis.probe.report import target_of
+from vaxis.saturation.basin import basin_strength_of_means
+from vaxis.saturation.cli import app
+from vaxis.saturation.epoch_probe import read_epochs
+from vaxis.saturation.report import SaturationConfig, SaturationReport, run_saturation
 from vaxis.sweep import ResultStore
 
 pytestmark = pytest.mark.slow

@@ -2,7 +2,7 @@
 
 A finished run is a folder with ``metrics.json`` and ``test_predictions.npz`` (and
 ``val_predictions.npz`` for the residual measures), as :mod:`vaxis.decoders.experiment` writes
-them; each is probed by :func:`vaxis.analysis.probe_nulls.probe_checkpoint`. Across
+them; each is probed by :func:`vaxis.probe.nulls.probe_checkpoint`. Across
 checkpoints, test balanced accuracy is correlated with each measure (the study: r = 0.885 with
 class-PC1 alignment and 0.738 with residual alignment over 36 checkpoints). Runs trained on
 shuffled labels (``null_dir``, or runs whose config has ``shuffle_labels`` set) are a null for
@@ -26,14 +26,6 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from vaxis.analysis.probe import StimulusTable
-from vaxis.analysis.probe_nulls import (
-    MEASURES,
-    CheckpointProbe,
-    NullTest,
-    ProbeConfig,
-    probe_checkpoint,
-)
 from vaxis.brain.report import Stat, json_ready
 from vaxis.core.positions import StimulusPositions
 from vaxis.data.datasets import DATASETS
@@ -41,6 +33,14 @@ from vaxis.data.safe_pickle import load_npz
 from vaxis.data.synthetic import stimulus_classes
 from vaxis.errors import DataFormatError
 from vaxis.plotting import save_figure
+from vaxis.probe.measures import StimulusTable
+from vaxis.probe.nulls import (
+    MEASURES,
+    CheckpointProbe,
+    NullTest,
+    ProbeConfig,
+    probe_checkpoint,
+)
 
 METRICS_NAME = "metrics.json"  # as vaxis.decoders.experiment writes it
 PROBE_FILE = "probe.json"

@@ -1,6 +1,6 @@
 """One checkpoint's probe measures against their nulls, with bootstrap intervals.
 
-:func:`probe_checkpoint` computes every measure of :data:`MEASURES` (:mod:`vaxis.analysis.probe`)
+:func:`probe_checkpoint` computes every measure of :data:`MEASURES` (:mod:`vaxis.probe.measures`)
 on one checkpoint's held-out features, a percentile CI over bootstrap resamples of the *test
 subjects* (the validation fit of the residual read-out stays fixed), and its nulls, reported
 side by side (each answers its own question):
@@ -14,7 +14,7 @@ side by side (each answers its own question):
   permuted hierarchically (class means across classes, deviations within classes).
 - ``random feature directions`` (class-PC1 only): PC1 replaced by random unit directions of the
   decoder's feature space: is PC1 more V-aligned than an arbitrary direction of this space?
-- ``shuffled labels`` (added by :mod:`vaxis.analysis.probe_report`): the same measure on
+- ``shuffled labels`` (added by :mod:`vaxis.probe.report`): the same measure on
   decoders trained on shuffled labels: what architecture and input give without the labels.
 
 Every null draw reruns the same pipeline (for the residual read-out, the validation fit too).
@@ -32,7 +32,11 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from vaxis.analysis.probe import (
+from vaxis.brain import nulls as brain_nulls
+from vaxis.brain.linear import DEFAULT_ALPHAS, Model
+from vaxis.brain.protocols import pearson
+from vaxis.brain.report import NullSummary, Stat, json_ready, permutation_p
+from vaxis.probe.measures import (
     ResidualReadout,
     StimulusTable,
     class_means,
@@ -41,10 +45,6 @@ from vaxis.analysis.probe import (
     pc1_scores,
     stimulus_probe,
 )
-from vaxis.brain import nulls as brain_nulls
-from vaxis.brain.linear import DEFAULT_ALPHAS, Model
-from vaxis.brain.protocols import pearson
-from vaxis.brain.report import NullSummary, Stat, json_ready, permutation_p
 
 PRIMARY_NULL = "random directions"
 _CI_NOTE = (
@@ -248,7 +248,7 @@ def _stimulus_probe(
     return Measured(float(r[0]), boot, nulls, int(test.stimuli.size), protocol)
 
 
-#: key -> (label, measure); one entry per measure of :mod:`vaxis.analysis.probe`.
+#: key -> (label, measure); one entry per measure of :mod:`vaxis.probe.measures`.
 MEASURES: dict[str, tuple[str, Measure]] = {
     "class_pc1": ("class-PC1 alignment", _class_pc1),
     "residual": ("within-class residual alignment", _residual(crossed=False)),

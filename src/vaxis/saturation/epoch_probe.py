@@ -6,11 +6,11 @@ into the run folder with, for the model in its current state (eval mode):
 
 * on the **validation** subjects only (the test subjects are never read): the class means
   (E, K, D) of the penultimate features (plain sample means per class) and the stimulus means
-  (E, S, D) (equal subject weights, :class:`~vaxis.analysis.probe.StimulusTable`), with the
+  (E, S, D) (equal subject weights, :class:`~vaxis.probe.measures.StimulusTable`), with the
   epoch's validation balanced accuracy;
 * with ``gradients=True``, on a fixed probe batch of ``probe_size`` *training* samples (drawn
   once with ``seed``; training samples because the auxiliary losses index their targets by
-  training sample): the share (:mod:`vaxis.analysis.gradient_share`) of the gradient w.r.t.
+  training sample): the share (:mod:`vaxis.saturation.gradient_share`) of the gradient w.r.t.
   the penultimate features of (a) the cross-entropy of the decoder's head and (b) the run's
   auxiliary loss (its weight included), in the *basin* subspace (span of the epoch's centred
   validation class means) and along the *V direction* (needs ``class_targets``: the training
@@ -36,11 +36,11 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from vaxis.analysis.gradient_share import gradient_share, subspace_basis
-from vaxis.analysis.probe import StimulusTable
-from vaxis.analysis.saturation import v_direction
 from vaxis.data.safe_pickle import load_npz
 from vaxis.decoders.train import Batch, EpochState, forward_all
+from vaxis.probe.measures import StimulusTable
+from vaxis.saturation.basin import v_direction
+from vaxis.saturation.gradient_share import gradient_share, subspace_basis
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

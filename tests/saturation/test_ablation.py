@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from vaxis.analysis.ablation import (
+from vaxis.core.positions import StimulusPositions, from_truth
+from vaxis.data.splits import subject_holdout
+from vaxis.data.synthetic import SynthConfig, synthesize_features
+from vaxis.decoders.experiment import InputConfig, run_experiment
+from vaxis.decoders.train import TrainConfig
+from vaxis.errors import DataFormatError
+from vaxis.saturation.ablation import (
     Head,
     ablate_run,
     directional_ablation,
@@ -20,12 +26,6 @@ from vaxis.analysis.ablation import (
     residual_direction,
     run_residual_direction,
 )
-from vaxis.core.positions import StimulusPositions, from_truth
-from vaxis.data.splits import subject_holdout
-from vaxis.data.synthetic import SynthConfig, synthesize_features
-from vaxis.decoders.experiment import InputConfig, run_experiment
-from vaxis.decoders.train import TrainConfig
-from vaxis.errors import DataFormatError
 
 N_CLASSES, PER_CLASS, DIM = 4, 3, 16
 

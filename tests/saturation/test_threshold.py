@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vaxis.analysis.threshold import correlation, estimate_threshold
+from vaxis.saturation.threshold import correlation, estimate_threshold
 
 
 def planted(slope: float, crossing: float, noise: float, seed: int = 0) -> tuple[np.ndarray, ...]:

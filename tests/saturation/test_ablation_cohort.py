@@ -27,12 +27,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vaxis.analysis.ablation import AblationResult, ablate_run
 from vaxis.core.positions import from_truth
 from vaxis.data.splits import subject_holdout
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.experiment import InputConfig, run_experiment
 from vaxis.decoders.train import TrainConfig
+from vaxis.saturation.ablation import AblationResult, ablate_run
 
 SEEDS = (0, 1, 2)
 N_RANDOM = 100

@@ -11,16 +11,7 @@ import typer
 from scipy import stats
 from typer.testing import CliRunner
 
-from tests.analysis.test_probe import CLASS_V, CLASSES, Planted, planted
-from vaxis.analysis.cli import app as probe_app
-from vaxis.analysis.probe_nulls import ProbeConfig
-from vaxis.analysis.probe_report import (
-    PROBE_FILE,
-    correlation_stat,
-    probe_runs,
-    target_of,
-    write_report,
-)
+from tests.probe.test_measures import CLASS_V, CLASSES, Planted, planted
 from vaxis.core.positions import StimulusPositions, from_class_positions, from_truth
 from vaxis.data.datasets import DATASETS
 from vaxis.data.splits import subject_holdout
@@ -28,6 +19,15 @@ from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.experiment import run_experiment
 from vaxis.decoders.train import TrainConfig
 from vaxis.errors import DataFormatError
+from vaxis.probe.cli import app as probe_app
+from vaxis.probe.nulls import ProbeConfig
+from vaxis.probe.report import (
+    PROBE_FILE,
+    correlation_stat,
+    probe_runs,
+    target_of,
+    write_report,
+)
 
 SMALL = ProbeConfig(n_null=100, n_bootstrap=30)
 #: valence strength and balanced accuracy of each fake checkpoint (accuracy rises with it)

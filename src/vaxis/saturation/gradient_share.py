@@ -11,9 +11,9 @@ in [0, 1]; the residual (orthogonal) share is ``1 - share_B``. A gradient direct
 uniformly at random has expected share ``r / D`` (:func:`chance_share`), the reference for
 "more than by chance". NaN when every g_i is zero (e.g. a loss that ignores the features).
 
-Two subspaces are used (:mod:`vaxis.analysis.epoch_probe`): the span of the centred class means
+Two subspaces are used (:mod:`vaxis.saturation.epoch_probe`): the span of the centred class means
 (the *basin*, r = K - 1 at most) and the V direction in feature space
-(:func:`vaxis.analysis.saturation.v_direction`, r = 1).
+(:func:`vaxis.saturation.basin.v_direction`, r = 1).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
-    from vaxis.analysis.probe_report import ProbeReport
+    from vaxis.probe.report import ProbeReport
 
 app = typer.Typer(help="Probe trained decoders for the V-axis direction.", no_args_is_help=True)
 
@@ -51,11 +51,11 @@ def probe(
 ) -> None:
     """Probe every checkpoint, correlate with balanced accuracy, write probe.json and plots.
 
-    Python: ``vaxis.analysis.probe_report.probe_runs(runs_dir, positions, ProbeConfig())``.
+    Python: ``vaxis.probe.report.probe_runs(runs_dir, positions, ProbeConfig())``.
     """
-    from vaxis.analysis.probe_nulls import ProbeConfig
-    from vaxis.analysis.probe_report import dataset_of, probe_runs, write_report
     from vaxis.axis.positions import resolve_positions
+    from vaxis.probe.nulls import ProbeConfig
+    from vaxis.probe.report import dataset_of, probe_runs, write_report
 
     if positions == "truth" and cohort is None:
         raise typer.BadParameter("'truth' needs --cohort (the synthetic cohort of the runs)")
@@ -82,7 +82,7 @@ def probe(
 
 
 def _print(report: ProbeReport) -> None:
-    from vaxis.analysis.probe_nulls import MEASURES
+    from vaxis.probe.nulls import MEASURES
 
     table = Table(title="V-axis alignment per checkpoint (value [CI], p vs random directions)")
     table.add_column("checkpoint")

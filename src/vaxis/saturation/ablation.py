@@ -37,12 +37,12 @@ import numpy as np
 import torch
 from sklearn.metrics import balanced_accuracy_score
 
-from vaxis.analysis.probe import StimulusTable, within_class_residuals
-from vaxis.analysis.probe_report import METRICS_NAME, read_metrics
 from vaxis.core.positions import StimulusPositions
 from vaxis.data.safe_pickle import load_npz
 from vaxis.decoders.base import Decoder, build_decoder
 from vaxis.errors import DataFormatError
+from vaxis.probe.measures import StimulusTable, within_class_residuals
+from vaxis.probe.report import METRICS_NAME, read_metrics
 
 Head = Callable[[np.ndarray], np.ndarray]
 _NPZ_FIELDS = ("features", "y_true", "subject", "stimulus", "label")

@@ -38,9 +38,9 @@ def saturation(
 ) -> None:
     """Basin strength per epoch, threshold, mechanism and ablation; writes saturation.json.
 
-    Python: ``vaxis.analysis.saturation_report.run_saturation(SaturationConfig(...))``.
+    Python: ``vaxis.saturation.report.run_saturation(SaturationConfig(...))``.
     """
-    from vaxis.analysis.saturation_report import SaturationConfig, run_saturation
+    from vaxis.saturation.report import SaturationConfig, run_saturation
 
     try:
         config = SaturationConfig(

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vaxis.analysis.saturation import basin_strength, basin_strength_per_run, run_basin_strength
 from vaxis.errors import DataFormatError
+from vaxis.saturation.basin import basin_strength, basin_strength_per_run, run_basin_strength
 
 POSITIONS = np.array([-1.0, -0.4, 0.1, 0.5, 0.8])  # V-axis position of classes 0..4
 DIM = 8

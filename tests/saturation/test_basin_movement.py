@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from vaxis.analysis.basin_movement import basin_vs_residual, paired_movement
+from vaxis.saturation.basin_movement import basin_vs_residual, paired_movement
 
 
 def test_movement_is_the_paired_t_over_shared_seeds() -> None:

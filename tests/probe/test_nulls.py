@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from vaxis.analysis.probe_nulls import NullTest
+from vaxis.probe.nulls import NullTest
 
 
 def test_p_and_percentile_count_the_draws_at_or_above() -> None:

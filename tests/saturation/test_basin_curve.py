@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.analysis.test_saturation import POSITIONS, orthogonal_to_positions, samples
-from vaxis.analysis.saturation import (
+from tests.saturation.test_basin import POSITIONS, orthogonal_to_positions, samples
+from vaxis.saturation.basin import (
     basin_curve,
     basin_strength,
     basin_strength_of_means,

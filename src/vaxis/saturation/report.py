@@ -3,19 +3,19 @@ r"""`vaxis saturation` as a library call: the saturation regularity read from a 
 It reads the runs that ``ALIGN_OUT/align.json`` lists (one run folder per (arm, seed) in
 ``ALIGN_OUT/sweep``, written by ``vaxis align``) and reports, with protocol, n and intervals:
 
-1. **Strength of the basin**: rho (:mod:`vaxis.analysis.saturation`) of every run's selected
+1. **Strength of the basin**: rho (:mod:`vaxis.saturation.basin`) of every run's selected
    model on its test features, and, where the run kept ``epochs.npz``
-   (:mod:`vaxis.analysis.epoch_probe`), rho per epoch on the validation subjects with the
+   (:mod:`vaxis.saturation.epoch_probe`), rho per epoch on the validation subjects with the
    saturation epoch (the first epoch after which rho stays within ``eps`` of its last value).
-2. **Threshold** (:mod:`vaxis.analysis.threshold`): one pair per (intervention, seed):
+2. **Threshold** (:mod:`vaxis.saturation.threshold`): one pair per (intervention, seed):
    ``x`` the baseline's balanced accuracy (of the same seed; on the *validation* subjects by
    default, to avoid regression to the mean, see there), ``delta`` = intervention minus
    baseline test balanced accuracy; the bootstrap resamples seeds (one baseline checkpoint
    each). Controls (``name/permuted`` ...) are left out. Beside it: r(delta, baseline rho).
-3. **Mechanism** (:mod:`vaxis.analysis.basin_movement`): rho and the probe's within-class
-   residual alignment (:func:`vaxis.analysis.probe.residual_alignment`, PLS, the study's
+3. **Mechanism** (:mod:`vaxis.saturation.basin_movement`): rho and the probe's within-class
+   residual alignment (:func:`vaxis.probe.measures.residual_alignment`, PLS, the study's
    protocol), arm minus baseline paired over seeds; and the per-epoch gradient shares.
-4. **Directional ablation** (:mod:`vaxis.analysis.ablation`) of every run: z vs random
+4. **Directional ablation** (:mod:`vaxis.saturation.ablation`) of every run: z vs random
    directions.
 """
 
@@ -30,16 +30,16 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from vaxis.analysis.ablation import ablate_run
-from vaxis.analysis.basin_movement import basin_vs_residual
-from vaxis.analysis.epoch_probe import SHARE_KEYS, read_epochs
-from vaxis.analysis.gradient_share import chance_share, subspace_basis
-from vaxis.analysis.probe import has_within_class_variation, residual_alignment
-from vaxis.analysis.probe_report import SYNTHETIC_WARNING, load_run, target_of
-from vaxis.analysis.saturation import basin_curve, run_basin_strength, saturation_epoch
-from vaxis.analysis.threshold import correlation, estimate_threshold
 from vaxis.core.positions import StimulusPositions
 from vaxis.errors import DataFormatError
+from vaxis.probe.measures import has_within_class_variation, residual_alignment
+from vaxis.probe.report import SYNTHETIC_WARNING, load_run, target_of
+from vaxis.saturation.ablation import ablate_run
+from vaxis.saturation.basin import basin_curve, run_basin_strength, saturation_epoch
+from vaxis.saturation.basin_movement import basin_vs_residual
+from vaxis.saturation.epoch_probe import SHARE_KEYS, read_epochs
+from vaxis.saturation.gradient_share import chance_share, subspace_basis
+from vaxis.saturation.threshold import correlation, estimate_threshold
 
 REPORT_NAME = "saturation.json"
 ALIGN_REPORT = "align.json"  # the report of `vaxis align` (vaxis.align.run.REPORT_NAME)
@@ -63,7 +63,7 @@ class SaturationConfig(BaseModel):
     #: positions CSV/JSON, ``classes`` or ``truth`` (see vaxis.axis.positions.resolve_positions)
     positions: str = "align"
     out: Path = Path("runs/saturation")
-    #: which baseline score is the threshold's x (see vaxis.analysis.threshold)
+    #: which baseline score is the threshold's x (see vaxis.saturation.threshold)
     baseline_score: Literal["val", "test"] = "val"
     eps: float = Field(default=0.05, gt=0)
     n_boot: int = Field(default=2000, ge=100)
@@ -247,7 +247,7 @@ def _threshold(
     if config.baseline_score == "test":
         record["caution"] = (
             "x and delta share the baseline's test score: regression to the mean makes the "
-            "slope negative even without any effect (see vaxis.analysis.threshold)"
+            "slope negative even without any effect (see vaxis.saturation.threshold)"
         )
     options: dict[str, Any] = {
         "n_boot": config.n_boot,
@@ -273,7 +273,7 @@ def _ablation(runs: list[AlignRun], results: dict[tuple[str, int], Any]) -> dict
     return {
         "protocol": "residual direction from validation subjects, ablated from test features; "
         "z vs matched null directions (the same estimator on random positions; see "
-        "vaxis.analysis.ablation)",
+        "vaxis.saturation.ablation)",
         "n_checkpoints": int(z.size),
         "mean_z": float(z.mean()) if z.size else None,
         "n_z_above_1.96": int((z > 1.96).sum()),
@@ -300,7 +300,7 @@ def _by_arm(table: dict[tuple[str, int], float]) -> dict[str, dict[int, float]]:
 # ----------------------------------------------------------------------------- the call
 def run_saturation(config: SaturationConfig) -> SaturationReport:
     """Read ``config.align_out``, compute every measure, write saturation.json and plots."""
-    from vaxis.analysis.probe_report import read_metrics
+    from vaxis.probe.report import read_metrics
 
     runs, params = load_align_runs(config.align_out)
     positions = _positions(config, params)
@@ -355,7 +355,7 @@ def run_saturation(config: SaturationConfig) -> SaturationReport:
 
 def write_report(report: SaturationReport, out: str | Path) -> Path:
     """saturation.json and the four figures (PNG and SVG) in ``out``."""
-    from vaxis.analysis.saturation_plots import write_plots
+    from vaxis.saturation.plots import write_plots
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,10 @@ import pytest
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.decomposition import PCA
 
-from vaxis.analysis.probe import (
+from vaxis.brain.linear import LinearReadout
+from vaxis.data.synthetic import CLASS_VALENCE_SCORES, stimulus_classes
+from vaxis.errors import DataFormatError
+from vaxis.probe.measures import (
     ResidualReadout,
     StimulusTable,
     class_pc1_alignment,
@@ -19,15 +22,12 @@ from vaxis.analysis.probe import (
     stimulus_probe,
     within_class_residuals,
 )
-from vaxis.analysis.probe_nulls import (
+from vaxis.probe.nulls import (
     ProbeConfig,
     pc1_alignment_nulls,
     probe_checkpoint,
     stimulus_position_draws,
 )
-from vaxis.brain.linear import LinearReadout
-from vaxis.data.synthetic import CLASS_VALENCE_SCORES, stimulus_classes
-from vaxis.errors import DataFormatError
 
 CLASSES = stimulus_classes("faced")  # 28 clips in 9 classes
 CLASS_V = np.array(CLASS_VALENCE_SCORES["faced"])
