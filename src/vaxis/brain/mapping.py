@@ -27,8 +27,8 @@ from vaxis.brain.protocols import (
     subject_mean,
     subjects_out,
 )
-from vaxis.brain.report import NullSummary, Stat, json_ready, permutation_p
 from vaxis.core.positions import StimulusPositions
+from vaxis.core.reported import NullSummary, Stat, json_ready, permutation_p
 from vaxis.data.cohort import Cohort
 from vaxis.errors import DataFormatError
 

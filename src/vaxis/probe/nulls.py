@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from vaxis.brain import nulls as brain_nulls
 from vaxis.brain.linear import DEFAULT_ALPHAS, Model
 from vaxis.brain.protocols import pearson
-from vaxis.brain.report import NullSummary, Stat, json_ready, permutation_p
+from vaxis.core.reported import NullSummary, Stat, json_ready, permutation_p
 from vaxis.probe.measures import (
     ResidualReadout,
     StimulusTable,

@@ -26,8 +26,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from vaxis.brain.report import Stat, json_ready
 from vaxis.core.positions import StimulusPositions
+from vaxis.core.reported import Stat, json_ready
 from vaxis.data.datasets import DATASETS
 from vaxis.data.safe_pickle import load_npz
 from vaxis.data.synthetic import stimulus_classes

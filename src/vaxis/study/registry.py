@@ -20,52 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
+from vaxis.core.reported import Figure, Plot, Table
 from vaxis.errors import VaxisError
 from vaxis.study.config import StudyConfig
 
 
 class StudyError(VaxisError):
     """A stage cannot run as configured (the message says why and what to do)."""
-
-
-class Figure(BaseModel):
-    """One reported number: value, protocol, n, and a CI or a p-value (at least one)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    value: float | None  # None: undefined (e.g. a constant score); JSON has no NaN
-    protocol: str
-    n: int = Field(ge=0)
-    ci: tuple[float, float] | None = None
-    ci_level: float | None = None
-    p: float | None = None
-    synthetic: bool
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _ci_or_p(self) -> Figure:
-        if self.ci is None and self.p is None:
-            raise ValueError("a reported figure needs a CI or a p-value")
-        return self
-
-
-class Table(BaseModel):
-    """A table for the report (cells already formatted)."""
-
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    note: str = ""
-
-
-class Plot(BaseModel):
-    """A figure file a stage wrote: the PNG (embedded in the report) and its SVG if any."""
-
-    title: str
-    png: str  # path relative to the study's out folder
-    svg: str | None = None
 
 
 class StageResult(BaseModel):

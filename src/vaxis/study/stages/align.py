@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vaxis.core.reported import cell
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Figure, StageResult, StudyContext, Table, stage
 from vaxis.study.stages.axis import axis_dir
-from vaxis.study.stages.common import cell
 from vaxis.study.stages.data import cohort_path
 
 if TYPE_CHECKING:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vaxis.core.reported import figure_of, stats_table
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import StageResult, StudyContext, stage
 from vaxis.study.stages.axis import axis_dir
-from vaxis.study.stages.common import figure_of, stats_table
 from vaxis.study.stages.data import cohort_path
 
 PLOTS = (

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vaxis.core.reported import cell
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Figure, StageResult, StudyContext, Table, stage
-from vaxis.study.stages.common import cell
 
 if TYPE_CHECKING:
     from vaxis.saturation.report import SaturationReport

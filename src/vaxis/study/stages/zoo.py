@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
+from vaxis.core.reported import cell, figure_of
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Figure, StageResult, StudyContext, StudyError, Table, stage
 from vaxis.study.stages.axis import axis_dir
-from vaxis.study.stages.common import cell, figure_of
 from vaxis.study.stages.data import cohort_path
 
 if TYPE_CHECKING:
