@@ -27,15 +27,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from vaxis.align.effects import ComparisonTable, compare_to_baseline
 from vaxis.align.forest import plot_forest
 from vaxis.align.interventions import CONTROLS, INTERVENTIONS
 from vaxis.align.jobs import BASELINE, parse_arm
 from vaxis.data.cohort import Cohort
+from vaxis.data.sources import checked_cohort_file
 from vaxis.data.splits import SPLITTERS, split_fold
+from vaxis.data.validation import NanPolicy
 from vaxis.decoders import DECODERS
+from vaxis.decoders.hyper import hyper_problem
 from vaxis.decoders.units import default_task
 from vaxis.sweep import ResultStore, make_job, run_sweep
 from vaxis.sweep.executors import ExecutorKind, make_executor
@@ -103,26 +106,39 @@ class AlignConfig(BaseModel):
     #: record per-epoch class/stimulus means and gradient shares in every aux-loss run (for
     #: `vaxis saturation`); training procedures do not record them
     epoch_probe: bool = False
+    #: NaN/Inf in the cohort: raise, drop the samples or interpolate (a repaired copy in ``out``)
+    nan_policy: NanPolicy = "raise"
 
     @field_validator("seeds")
     @classmethod
     def _distinct_seeds(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
         if len(set(seeds)) != len(seeds) or len(seeds) < 2:
-            raise ValueError("give at least two distinct seeds (the study's test pairs seeds)")
+            raise ValueError(
+                f"{list(seeds)} is not allowed (allowed: at least two distinct seeds; the "
+                "study's test pairs seeds)"
+            )
         return seeds
 
     @field_validator("decoder")
     @classmethod
     def _torch_decoder(cls, name: str) -> str:
         if name not in DECODERS:  # scikit-learn baselines take no auxiliary loss
-            raise ValueError(f"decoder {name!r} is not a torch decoder; choose {list(DECODERS)}")
+            allowed = ", ".join(DECODERS)
+            raise ValueError(f"{name!r} is not a torch decoder (allowed: {allowed})")
         return name
+
+    @field_validator("hyper")
+    @classmethod
+    def _hyper_of_decoder(cls, hyper: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "decoder" in info.data and (problem := hyper_problem(info.data["decoder"], hyper)):
+            raise ValueError(problem)
+        return hyper
 
     @field_validator("protocol")
     @classmethod
     def _split(cls, name: str) -> str:
         if name not in SPLITTERS:
-            raise ValueError(f"unknown protocol {name!r}; choose from {list(SPLITTERS)}")
+            raise ValueError(f"unknown protocol {name!r} (allowed: {', '.join(SPLITTERS)})")
         return name
 
     @field_validator("interventions")
@@ -132,9 +148,10 @@ class AlignConfig(BaseModel):
             name, control = parse_arm(arm)
             known = registered_weights()
             if name not in known:
-                raise ValueError(f"unknown intervention {name!r}; choose from {list(known)}")
+                raise ValueError(f"unknown intervention {name!r} (allowed: {', '.join(known)})")
             if control is not None and control not in CONTROLS:
-                raise ValueError(f"unknown control {control!r} in {arm!r}; choose {CONTROLS}")
+                allowed = ", ".join(CONTROLS)
+                raise ValueError(f"unknown control {control!r} in {arm!r} (allowed: {allowed})")
         return names
 
     @field_validator("weights")
@@ -144,12 +161,10 @@ class AlignConfig(BaseModel):
         for name, weight in weights.items():
             if name not in known:
                 raise ValueError(
-                    f"weight for unknown intervention {name!r}; choose from {list(known)}"
+                    f"weight for unknown intervention {name!r} (allowed: {', '.join(known)})"
                 )
             if not (math.isfinite(weight) and weight > 0):
-                raise ValueError(
-                    f"the weight of {name!r} must be finite and positive, not {weight}"
-                )
+                raise ValueError(f"{name}={weight:g} is not allowed (allowed: a finite weight > 0)")
         return weights
 
     @model_validator(mode="after")
@@ -227,14 +242,14 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     from vaxis.brain.positions import resolve_positions
 
     executor = make_executor(config.executor, config.workers, config.ray_address)
-    cohort = Cohort.load(config.cohort)
+    cohort_file, cohort = checked_cohort_file(config.cohort, config.nan_policy, config.out)
     positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
     _check_split(cohort, config)
     task = config.task
     if task == "auto":
         task = default_task(cohort.meta.dataset)
     base = {
-        "cohort": str(config.cohort.resolve()),
+        "cohort": str(cohort_file.resolve()),
         "split": config.protocol,
         "fold": config.fold,
         "inputs": {"task": task},

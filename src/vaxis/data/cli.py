@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from vaxis.checks import NanOption, check_out_dir, check_out_file, parse_nan_policy
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data import sources
 from vaxis.data.summary import CohortSummary, compact_ids, summarize
-from vaxis.data.validation import NanPolicy
 from vaxis.errors import VaxisError
 
 app = typer.Typer(
@@ -22,20 +22,6 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-NanOption = Annotated[
-    str,
-    typer.Option(
-        help="What to do with NaN/Inf: raise (default; reports count and location), "
-        "drop (drop affected samples) or interpolate (fill along time).",
-    ),
-]
-
-
-def _nan_policy(value: str) -> NanPolicy:
-    if value not in ("raise", "drop", "interpolate"):
-        raise typer.BadParameter(f"'{value}': choose raise, drop or interpolate")
-    return value  # type: ignore[return-value]
 
 
 @app.command()
@@ -49,7 +35,7 @@ def inspect(
     Python: ``vaxis.data.summary.summarize(vaxis.data.sources.open_any(path))``.
     """
     try:
-        cohort = sources.open_any(path, nan_policy=_nan_policy(nan_policy))
+        cohort = sources.open_any(path, nan_policy=parse_nan_policy(nan_policy))
     except VaxisError as error:
         fail(error)
     summary = summarize(cohort)
@@ -120,13 +106,14 @@ def features(
         raise typer.BadParameter(f"'{method}': choose fast or reference")
     if layout not in ("cohort", "faced"):
         raise typer.BadParameter(f"'{layout}': choose cohort or faced")
-    cohort_file = out / "de.cohort.h5" if layout == "faced" else out
     try:
+        out = check_out_dir(out) if layout == "faced" else check_out_file(out)
+        cohort_file = out / "de.cohort.h5" if layout == "faced" else out
         cohort = compute_features(
             raw,
             cohort_file,
             method=method,  # type: ignore[arg-type]
-            nan_policy=_nan_policy(nan_policy),
+            nan_policy=parse_nan_policy(nan_policy),
             overwrite=overwrite,
         )
         if layout == "faced":
@@ -189,6 +176,7 @@ def synth(
     if layout not in ("cohort", "official"):
         raise typer.BadParameter(f"'{layout}': choose cohort or official")
     try:
+        out = check_out_dir(out) if layout == "official" else check_out_file(out)
         if config is not None:
             fields |= _read_mapping(config)
         settings = SynthConfig.model_validate(fields)
@@ -197,9 +185,7 @@ def synth(
                 written = export_official(settings, out, overwrite=overwrite)
             else:
                 written = list(write_synthetic(settings, out, overwrite=overwrite).values())
-    except ValidationError as error:
-        fail(VaxisError(f"invalid synthetic-cohort settings:\n{error}"))
-    except (VaxisError, FileExistsError) as error:
+    except (ValidationError, VaxisError, FileExistsError) as error:
         fail(error)
     console.print(SYNTHETIC_BANNER)
     console.print(

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from vaxis.data.cohort import Cohort, iter_subjects, load_meta, subject_ids
-from vaxis.data.validation import NanPolicy
+from vaxis.data.validation import NanPolicy, apply_nan_policy
 from vaxis.errors import DataFormatError
 
 
@@ -86,7 +86,7 @@ def open_features(path: str | Path, feature: str = "de", nan_policy: NanPolicy =
                 "this cohort holds raw EEG",
                 f"compute features: vaxis data features {path} OUT",
             )
-        return cohort
+        return apply_nan_policy(cohort, nan_policy, path)
     if kind is SourceKind.faced_features:
         if Path(path).name.lower() == "psd":
             feature = "psd"
@@ -130,7 +130,8 @@ def iter_raw(
     kinds = available(path)
     if SourceKind.cohort_file in kinds:
         _require_raw_cohort(Path(path))
-        yield from iter_subjects(path, subjects)
+        for part in iter_subjects(path, subjects):
+            yield apply_nan_policy(part, nan_policy, path)
     elif SourceKind.faced_raw in kinds:
         yield from faced.iter_faced_raw(path, subjects=subjects, nan_policy=nan_policy)
     elif SourceKind.seedv_raw in kinds:
@@ -149,3 +150,21 @@ def open_any(path: str | Path, nan_policy: NanPolicy = "raise") -> Cohort:
     if is_raw(path):
         return Cohort.concatenate(list(iter_raw(path, nan_policy=nan_policy)))
     return open_features(path, nan_policy=nan_policy)
+
+
+def checked_cohort_file(
+    path: str | Path, nan_policy: NanPolicy, folder: Path
+) -> tuple[Path, Cohort]:
+    """The cohort file that a command's jobs should read, and its cohort, checked once here
+    before any job starts: ``path`` itself when its data are finite; else, under ``drop`` or
+    ``interpolate``, a repaired copy written in ``folder`` (``raise`` refuses)."""
+    path = Path(path)
+    cohort = Cohort.load(path)
+    repaired = apply_nan_policy(cohort, nan_policy, path)
+    if repaired is cohort:
+        return path, cohort
+    copy = (
+        folder / f"{path.name.removesuffix('.h5').removesuffix('.cohort')}.{nan_policy}.cohort.h5"
+    )
+    repaired.save(copy)
+    return copy, repaired

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from vaxis.data.cohort import Cohort
+from vaxis.data.sources import checked_cohort_file
 from vaxis.data.splits import split_fold
 from vaxis.decoders.units import default_task
 from vaxis.ensemble.combine import average_probs, balanced_accuracy, per_subject_balanced_accuracy
@@ -42,14 +43,14 @@ def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleRepo
     """Train what is missing in ``config.out/sweep``, then analyse and write ``ensemble.json``."""
     from vaxis.brain.positions import resolve_positions
 
-    cohort = Cohort.load(config.cohort)
+    cohort_file, cohort = checked_cohort_file(config.cohort, config.nan_policy, config.out)
     _check_split(cohort, config)
     task = config.task
     if task == "auto":
         task = default_task(cohort.meta.dataset)
     positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
     base = {
-        "cohort": str(config.cohort.resolve()),
+        "cohort": str(cohort_file.resolve()),
         "split": config.protocol,
         "fold": config.fold,
         "inputs": {"task": task},

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from vaxis.checks import check_out_dir, parse_nan_policy
 from vaxis.console import SYNTHETIC_BANNER, console, fail
-from vaxis.errors import VaxisError
+from vaxis.errors import OptionError, VaxisError
 
 if TYPE_CHECKING:
     from vaxis.study.config import StudyConfig
@@ -41,6 +42,13 @@ def study(
         Path | None, typer.Option("--out", "-o", help="Results folder (overrides the config).")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    nan_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--nan-policy",
+            help="NaN/Inf in the EEG: raise, drop or interpolate (overrides [data] nan_policy).",
+        ),
+    ] = None,
 ) -> None:
     """Run the study: V-axis build and validation, its agreement across models (those listed
     under [model] compare), EEG read-out, decoder zoo and probing, alignment interventions.
@@ -49,28 +57,59 @@ def study(
     Writes OUT/results.json (schema: vaxis/resources/study/results.schema.json), OUT/plots/
     (PNG and SVG) and OUT/report.html. Python: ``vaxis.study.run.run_study(StudyConfig(...))``.
     """
-    from vaxis.study.config import default_text, load_config
+    from vaxis.study.config import load_config
 
     if init:
-        path = target or INIT_FILE
-        if path.exists():
-            fail(f"{path} exists; choose another file or delete it")
-        path.write_text(default_text(), encoding="utf-8")
-        console.print(f"wrote {path}: edit it, then run `vaxis study {path}`")
+        _init((target or INIT_FILE).expanduser())
         return
     is_config = target is not None and target.suffix.lower() in CONFIG_SUFFIXES
     try:
         config = load_config(target if is_config else None)
-        update: dict[str, object] = {}
+        data: dict[str, object] = {}
         if target is not None and not is_config:
-            update["data"] = config.data.model_copy(update={"source": str(target)})
+            data["source"] = str(target)
+        if nan_policy is not None:
+            data["nan_policy"] = parse_nan_policy(nan_policy)
+        update: dict[str, object] = {"data": config.data.model_copy(update=data)}
         if out is not None:
-            update["out"] = str(out)
+            update["out"] = str(out.expanduser())
         config = config.model_copy(update=update)
-        names = [n.strip() for n in stages.split(",") if n.strip()] if stages else None
-        _run(config, names, progress)
+        check_out_dir(config.out)
+        _run(config, _stage_names(stages), progress)
     except (VaxisError, ValueError, FileExistsError) as error:
         fail(error)
+
+
+def _init(path: Path) -> None:
+    """Write the commented default config to ``path`` (a new .toml file; folders made)."""
+    from vaxis.study.config import default_text
+
+    try:
+        if path.suffix.lower() != ".toml":
+            problem = f"{path.suffix or 'no suffix'}: the commented default is TOML"
+            raise OptionError("--init", str(path), problem, "a new .toml file")
+        if path.exists():
+            raise OptionError("--init", str(path), "exists", "a new file; delete this one first")
+        check_out_dir(path.parent)
+    except VaxisError as error:
+        fail(error)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(default_text(), encoding="utf-8")
+    console.print(f"wrote {path}: edit it, then run `vaxis study {path}`")
+
+
+def _stage_names(stages: str | None) -> list[str] | None:
+    """The stages named by ``--stages`` (None: every enabled one); naming none is refused."""
+    if stages is None:
+        return None
+    names = [name.strip() for name in stages.split(",") if name.strip()]
+    if not names:
+        import vaxis.study.stages  # noqa: F401  (registers the stages)
+        from vaxis.study.registry import STAGES
+
+        allowed = ", ".join(STAGES)
+        raise OptionError("--stages", stages, "names no stage", f"one or more of {allowed}")
+    return names
 
 
 def _run(config: StudyConfig, names: list[str] | None, progress: bool) -> None:
