@@ -13,7 +13,7 @@ from vaxis.data.faced import write_faced_features
 from vaxis.data.sources import SourceKind
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.data.synthetic_files import export_official
-from vaxis.errors import DataFormatError
+from vaxis.errors import DataFormatError, NonFiniteError
 
 
 def test_faced_root_with_both_kinds_prefers_features_but_streams_raw(
@@ -80,3 +80,22 @@ def test_faced_export_refuses_a_window_count_the_layout_cannot_hold(tmp_path: Pa
     with pytest.raises(DataFormatError, match="30 one-second windows"):
         export_official(SynthConfig(n_subjects=1, n_windows=3), tmp_path)
     assert not any(tmp_path.iterdir()), "nothing may be written when the request is refused"
+
+
+def test_a_cohort_file_with_nan_is_refused_or_repaired_once_for_the_jobs(tmp_path: Path) -> None:
+    cohort, _ = synthesize_features(SynthConfig(n_subjects=4, n_windows=2, seed=2))
+    clean = cohort.save(tmp_path / "clean.cohort.h5")
+    data = cohort.data.copy()
+    data[3, 1, 2] = np.nan
+    broken = cohort.with_data(data).save(tmp_path / "broken.cohort.h5")
+    with pytest.raises(NonFiniteError, match=r"broken\.cohort\.h5: 1 non-finite"):
+        sources.open_features(broken)
+    assert sources.open_features(broken, nan_policy="drop").n_samples == cohort.n_samples - 1
+    jobs = tmp_path / "out"
+    assert sources.checked_cohort_file(clean, "drop", jobs)[0] == clean  # finite: read in place
+    assert not jobs.exists()
+    with pytest.raises(NonFiniteError):
+        sources.checked_cohort_file(broken, "raise", jobs)
+    path, repaired = sources.checked_cohort_file(broken, "drop", jobs)
+    assert path == jobs / "broken.drop.cohort.h5" and path.exists()
+    assert repaired.n_samples == cohort.n_samples - 1 and np.isfinite(repaired.data).all()

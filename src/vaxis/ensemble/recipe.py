@@ -158,11 +158,8 @@ class EnsembleConfig(BaseModel):
 
     @property
     def k(self) -> int:
-        """Size of the selected ensembles (checked against the pool)."""
-        k = self.select_k or max(1, self.pool_size // 2)
-        if k > self.pool_size:
-            raise ValueError(f"select_k = {k} exceeds the pool of {self.pool_size} members")
-        return k
+        """Size of the selected ensembles (``select_k`` is checked against the pool)."""
+        return self.select_k or max(1, self.pool_size // 2)
 
     def steps(self) -> list[CascadeStep]:
         """The study's cascade: depth 3 -> +augmentation -> +distillation -> depth 6."""
