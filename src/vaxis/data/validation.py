@@ -15,11 +15,11 @@ if TYPE_CHECKING:
 
 NanPolicy = Literal["raise", "drop", "interpolate"]
 NAN_POLICIES: tuple[NanPolicy, ...] = get_args(NanPolicy)
-#: what to do about NaN/Inf, in words every command can follow (each has --nan-policy; a study
-#: config has [data] nan_policy)
+#: what to do about NaN/Inf, in words every user can follow (each command has --nan-policy, a
+#: study config [data] nan_policy, each loader nan_policy=)
 NAN_FIX = (
     "choose a policy: --nan-policy drop (drop affected samples) or --nan-policy interpolate "
-    "(fill along time); in a study config: [data] nan_policy"
+    "(fill along time); in a study config [data] nan_policy, in Python nan_policy='drop'"
 )
 
 
