@@ -145,8 +145,12 @@ def test_bad_configs_fail_before_training(tmp_path: Path) -> None:
     cohort = write_cohort(tmp_path, n_subjects=4)
     with pytest.raises(ValueError, match="test subject"):
         run_ensemble(tiny(cohort, tmp_path / "out"))
-    with pytest.raises(ValueError, match="exceeds"):
-        _ = tiny(cohort, tmp_path / "out", select_k=9).k
+    with pytest.raises(ValueError, match="select_k = 9 is not allowed"):
+        tiny(cohort, tmp_path / "out", select_k=9)
+    with pytest.raises(ValueError, match="a pool of 1 member"):  # leave-one-out needs two
+        tiny(cohort, tmp_path / "out", seeds=(0,), epochs=(1,))
+    with pytest.raises(ValueError, match="'hieght' of decoder 'axial'"):
+        tiny(cohort, tmp_path / "out", hyper={"hieght": 2})
 
 
 #: a strong class signal, so that tiny members learn it in a few epochs

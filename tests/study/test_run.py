@@ -32,7 +32,7 @@ def _config(tmp_path: Path, **brain: int) -> StudyConfig:
 def test_prerequisites_run_first_and_unknown_stages_are_named(fake_stages: Counter) -> None:
     assert plan(["second"]) == ["first", "second"]
     assert plan(None) == ["first", "second"]
-    with pytest.raises(StudyError, match=r"unknown stage\(s\) \['brian'\]; allowed: first"):
+    with pytest.raises(StudyError, match=r"unknown stage\(s\) \['brian'\] \(allowed: first"):
         plan(["brian"])
 
 

@@ -27,15 +27,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from vaxis.align.forest import plot_forest
 from vaxis.align.interventions import CONTROLS, INTERVENTIONS
 from vaxis.align.jobs import BASELINE, parse_arm
 from vaxis.core.effects import ComparisonTable, compare_to_baseline
 from vaxis.data.cohort import Cohort
+from vaxis.data.sources import as_cohort_file
 from vaxis.data.splits import SPLITTERS, split_fold
+from vaxis.data.validation import NanPolicy
 from vaxis.decoders import DECODERS
+from vaxis.decoders.hyper import hyper_problem
 from vaxis.decoders.units import default_task
 from vaxis.sweep import Job, ResultStore, make_job, run_sweep
 from vaxis.sweep.executors import ExecutorKind, make_executor
@@ -106,26 +109,39 @@ class AlignConfig(BaseModel):
     #: record per-epoch class/stimulus means and gradient shares in every aux-loss run (for
     #: `vaxis saturation`); training procedures do not record them
     epoch_probe: bool = False
+    #: NaN/Inf in the cohort: raise, drop the samples or interpolate (a repaired copy in ``out``)
+    nan_policy: NanPolicy = "raise"
 
     @field_validator("seeds")
     @classmethod
     def _distinct_seeds(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
         if len(set(seeds)) != len(seeds) or len(seeds) < 2:
-            raise ValueError("give at least two distinct seeds (the study's test pairs seeds)")
+            raise ValueError(
+                f"{list(seeds)} is not allowed (allowed: at least two distinct seeds; the "
+                "study's test pairs seeds)"
+            )
         return seeds
 
     @field_validator("decoder")
     @classmethod
     def _torch_decoder(cls, name: str) -> str:
         if name not in DECODERS:  # scikit-learn baselines take no auxiliary loss
-            raise ValueError(f"decoder {name!r} is not a torch decoder; choose {list(DECODERS)}")
+            allowed = ", ".join(DECODERS)
+            raise ValueError(f"{name!r} is not a torch decoder (allowed: {allowed})")
         return name
+
+    @field_validator("hyper")
+    @classmethod
+    def _hyper_of_decoder(cls, hyper: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "decoder" in info.data and (problem := hyper_problem(info.data["decoder"], hyper)):
+            raise ValueError(problem)
+        return hyper
 
     @field_validator("protocol")
     @classmethod
     def _split(cls, name: str) -> str:
         if name not in SPLITTERS:
-            raise ValueError(f"unknown protocol {name!r}; choose from {list(SPLITTERS)}")
+            raise ValueError(f"unknown protocol {name!r} (allowed: {', '.join(SPLITTERS)})")
         return name
 
     @field_validator("interventions")
@@ -135,9 +151,10 @@ class AlignConfig(BaseModel):
             name, control = parse_arm(arm)
             known = registered_weights()
             if name not in known:
-                raise ValueError(f"unknown intervention {name!r}; choose from {list(known)}")
+                raise ValueError(f"unknown intervention {name!r} (allowed: {', '.join(known)})")
             if control is not None and control not in CONTROLS:
-                raise ValueError(f"unknown control {control!r} in {arm!r}; choose {CONTROLS}")
+                allowed = ", ".join(CONTROLS)
+                raise ValueError(f"unknown control {control!r} in {arm!r} (allowed: {allowed})")
         return names
 
     @field_validator("weights")
@@ -147,12 +164,10 @@ class AlignConfig(BaseModel):
         for name, weight in weights.items():
             if name not in known:
                 raise ValueError(
-                    f"weight for unknown intervention {name!r}; choose from {list(known)}"
+                    f"weight for unknown intervention {name!r} (allowed: {', '.join(known)})"
                 )
             if not (math.isfinite(weight) and weight > 0):
-                raise ValueError(
-                    f"the weight of {name!r} must be finite and positive, not {weight}"
-                )
+                raise ValueError(f"{name}={weight:g} is not allowed (allowed: a finite weight > 0)")
         return weights
 
     @model_validator(mode="after")
@@ -234,9 +249,9 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     from vaxis.axis.positions import resolve_positions
 
     executor = make_executor(config.executor, config.workers, config.ray_address)
-    config = _with_cohort_files(config)
-    cohort = Cohort.load(config.cohort)
-    positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
+    given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
+    config, cohort = _with_cohort_files(config)
+    positions = resolve_positions(config.positions, given, cohort.meta.dataset)
     _check_split(cohort, config)
     arms = config.arms()
     jobs = plan_jobs(config, cohort.meta.dataset, positions)
@@ -278,19 +293,16 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     return report
 
 
-def _with_cohort_files(config: AlignConfig) -> AlignConfig:
-    """The config with its cohorts as files (an official folder is read once into
-    ``out/data``): the jobs, in other processes, load them by path."""
-    from vaxis.data.sources import as_cohort_file
-
+def _with_cohort_files(config: AlignConfig) -> tuple[AlignConfig, Cohort]:
+    """The config with its cohorts as checked files (NaN policy applied once; an official
+    folder read once into ``out/data``), and the cohort: the jobs, in other processes, load
+    the cohorts by path."""
     folder = config.out / "data"
+    cohort_file, cohort = as_cohort_file(config.cohort, folder, config.nan_policy)
     source = config.source_cohort
-    return config.model_copy(
-        update={
-            "cohort": as_cohort_file(config.cohort, folder),
-            "source_cohort": None if source is None else as_cohort_file(source, folder),
-        }
-    )
+    if source is not None:
+        source = as_cohort_file(source, folder, config.nan_policy)[0]
+    return config.model_copy(update={"cohort": cohort_file, "source_cohort": source}), cohort
 
 
 def plan_jobs(

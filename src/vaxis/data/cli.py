@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from vaxis.checks import NanOption, check_out_dir, check_out_file, parse_nan_policy
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data import sources
 from vaxis.data.datasets import SEEDV_BANDPASS_HZ
 from vaxis.data.seedv_layout import LAYOUTS, SeedvLayout, check_layout_name
 from vaxis.data.summary import CohortSummary, compact_ids, summarize
-from vaxis.data.validation import NanPolicy
 from vaxis.errors import VaxisError
 
 app = typer.Typer(
@@ -24,15 +24,6 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
 )
-
-NanOption = Annotated[
-    str,
-    typer.Option(
-        help="What to do with NaN/Inf: raise (default; reports count and location), "
-        "drop (drop affected samples) or interpolate (fill along time).",
-    ),
-]
-
 
 SeedvLayoutOption = Annotated[
     str,
@@ -71,12 +62,6 @@ def _seedv_bandpass(value: str) -> tuple[float, float] | None:
     return low, high
 
 
-def _nan_policy(value: str) -> NanPolicy:
-    if value not in ("raise", "drop", "interpolate"):
-        raise typer.BadParameter(f"'{value}': choose raise, drop or interpolate")
-    return value  # type: ignore[return-value]
-
-
 @app.command()
 def inspect(
     path: Annotated[Path, typer.Argument(help="A *.cohort.h5 file or a FACED / SEED-V folder.")],
@@ -92,7 +77,7 @@ def inspect(
     try:
         cohort = sources.open_any(
             path,
-            nan_policy=_nan_policy(nan_policy),
+            nan_policy=parse_nan_policy(nan_policy),
             seedv_layout=_seedv_layout(seedv_layout),
             seedv_bandpass=_seedv_bandpass(seedv_bandpass),
         )
@@ -167,13 +152,14 @@ def features(
         raise typer.BadParameter(f"'{method}': choose fast or reference")
     if layout not in ("cohort", "faced"):
         raise typer.BadParameter(f"'{layout}': choose cohort or faced")
-    cohort_file = out / "de.cohort.h5" if layout == "faced" else out
     try:
+        out = check_out_dir(out) if layout == "faced" else check_out_file(out)
+        cohort_file = out / "de.cohort.h5" if layout == "faced" else out
         cohort = compute_features(
             raw,
             cohort_file,
             method=method,  # type: ignore[arg-type]
-            nan_policy=_nan_policy(nan_policy),
+            nan_policy=parse_nan_policy(nan_policy),
             overwrite=overwrite,
             seedv_bandpass=_seedv_bandpass(seedv_bandpass),
         )
@@ -207,7 +193,9 @@ def convert(
     Python: ``vaxis.data.sources.convert(src, out)``.
     """
     try:
-        path = sources.convert(source, out, nan_policy=_nan_policy(nan_policy), overwrite=overwrite)
+        path = sources.convert(
+            source, out, nan_policy=parse_nan_policy(nan_policy), overwrite=overwrite
+        )
         meta = sources.load_meta(path)
     except (VaxisError, FileExistsError, ValueError) as error:
         fail(error)
@@ -265,6 +253,7 @@ def synth(
     if layout not in ("cohort", "official"):
         raise typer.BadParameter(f"'{layout}': choose cohort or official")
     try:
+        out = check_out_dir(out) if layout == "official" else check_out_file(out)
         if config is not None:
             fields |= _read_mapping(config)
         settings = SynthConfig.model_validate(fields)
@@ -273,9 +262,7 @@ def synth(
                 written = export_official(settings, out, overwrite=overwrite)
             else:
                 written = list(write_synthetic(settings, out, overwrite=overwrite).values())
-    except ValidationError as error:
-        fail(VaxisError(f"invalid synthetic-cohort settings:\n{error}"))
-    except (VaxisError, FileExistsError) as error:
+    except (ValidationError, VaxisError, FileExistsError) as error:
         fail(error)
     console.print(SYNTHETIC_BANNER)
     console.print(

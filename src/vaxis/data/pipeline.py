@@ -59,10 +59,11 @@ def compute_features(
     out = Path(out)
     if out.exists() and not overwrite:
         raise VaxisError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
+    all_subjects = sources.raw_subject_ids(raw)  # refuses an input that is not raw EEG
     parts = parts_dir(out)
+    fresh = not parts.exists()
     band = None if seedv_bandpass is None else list(seedv_bandpass)  # as JSON reads it back
     _claim_parts(parts, {"raw": str(Path(raw).resolve()), "method": method, "seedv_bandpass": band})
-    all_subjects = sources.raw_subject_ids(raw)
     todo = [s for s in all_subjects if not part_path(parts, s).exists()]
     if len(todo) < len(all_subjects):
         console.print(
@@ -73,8 +74,14 @@ def compute_features(
     )
     if progress:
         stream = track(stream, "raw -> DE (per subject)", total=len(todo))
-    for subject_raw in stream:
-        raw_to_features(subject_raw, method=method).save(part_path(parts, subject_raw.subjects[0]))
+    try:
+        for subject_raw in stream:
+            features = raw_to_features(subject_raw, method=method)
+            features.save(part_path(parts, subject_raw.subjects[0]))
+    except BaseException:
+        if fresh and not any(part_path(parts, s).exists() for s in all_subjects):
+            shutil.rmtree(parts)  # refused before any subject was done: leave nothing behind
+        raise
     cohort = Cohort.concatenate([Cohort.load(part_path(parts, s)) for s in all_subjects])
     cohort.save(out)
     shutil.rmtree(parts)

@@ -46,8 +46,14 @@ from vaxis.data.seedv_layout import (
     grid_to_columns,
     warn_if_contradicted,
 )
-from vaxis.data.validation import NanPolicy, handle_nonfinite, nonfinite_report, select_channels
-from vaxis.errors import DataFormatError
+from vaxis.data.validation import (
+    NAN_FIX,
+    NanPolicy,
+    handle_nonfinite,
+    nonfinite_report,
+    select_channels,
+)
+from vaxis.errors import DataFormatError, NonFiniteError
 
 FEATURE_DIR = "EEG_DE_features"
 #: Written beside synthetic feature files so that loading them keeps ``synthetic=True``.
@@ -245,12 +251,11 @@ def _apply_nan_policy(
     if finite.all():
         return data, finite
     if policy == "raise":
-        raise DataFormatError(
+        raise NonFiniteError(
             path,
             f"{nonfinite_report(data, _AXES)} (window = row in file order), in trials "
             f"{np.unique(stimulus[~finite]).tolist()}",
-            "pass nan_policy='drop' (drop those windows) or 'interpolate' (fill along the "
-            "trial's windows); on the command line --nan-policy drop|interpolate",
+            NAN_FIX,
         )
     if policy == "drop":
         return data, finite

@@ -20,7 +20,7 @@ from pathlib import Path
 from vaxis.data.cohort import Cohort, iter_subjects, load_meta, save_stream, subject_ids
 from vaxis.data.datasets import SEEDV_BANDPASS_HZ
 from vaxis.data.seedv_layout import SeedvLayout
-from vaxis.data.validation import NanPolicy
+from vaxis.data.validation import NanPolicy, apply_nan_policy
 from vaxis.errors import DataFormatError
 
 
@@ -108,7 +108,7 @@ def open_features(
                 "this cohort holds raw EEG",
                 f"compute features: vaxis data features {path} OUT",
             )
-        return cohort
+        return apply_nan_policy(cohort, nan_policy, path)
     if kind is SourceKind.faced_features:
         if Path(path).name.lower() == "psd":
             feature = "psd"
@@ -158,7 +158,8 @@ def iter_raw(
     kinds = available(path)
     if SourceKind.cohort_file in kinds:
         _require_raw_cohort(Path(path))
-        yield from iter_subjects(path, subjects)
+        for part in iter_subjects(path, subjects):
+            yield apply_nan_policy(part, nan_policy, path)
     elif SourceKind.faced_raw in kinds:
         yield from faced.iter_faced_raw(path, subjects=subjects, nan_policy=nan_policy)
     elif SourceKind.seedv_raw in kinds:
@@ -195,18 +196,27 @@ def files_fingerprint(path: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def as_cohort_file(path: str | Path, folder: str | Path, nan_policy: NanPolicy = "raise") -> Path:
-    """A feature cohort file for ``path``: ``path`` itself when it is one; an official features
-    folder is read once into ``folder/<dataset>-<fingerprint>.cohort.h5`` and reused while its
-    files are unchanged. Raw EEG is refused with the command that computes features."""
-    path = Path(path)
+def as_cohort_file(
+    path: str | Path, folder: str | Path, nan_policy: NanPolicy = "raise"
+) -> tuple[Path, Cohort]:
+    """The feature cohort file a command's jobs should read, and its cohort, checked once here
+    before any job starts. A cohort file is read in place when its data are finite; else, under
+    ``drop`` or ``interpolate``, a repaired copy is written in ``folder`` (``raise`` refuses).
+    An official features folder is read once into ``folder/<dataset>-<fingerprint>.cohort.h5``
+    and reused while its files are unchanged. Raw EEG is refused with the command to run."""
+    path, folder = Path(path), Path(folder)
     kind = detect(path)
     if kind is SourceKind.cohort_file:
         if load_meta(path).kind != "features":
             raise DataFormatError(
                 path, "this cohort holds raw EEG", f"vaxis data features {path} OUT.cohort.h5"
             )
-        return path
+        cohort = Cohort.load(path)
+        repaired = apply_nan_policy(cohort, nan_policy, path)
+        if repaired is cohort:
+            return path, cohort
+        stem = path.name.removesuffix(".h5").removesuffix(".cohort")
+        return repaired.save(folder / f"{stem}.{nan_policy}.cohort.h5"), repaired
     if kind in {SourceKind.faced_raw, SourceKind.seedv_raw}:
         raise DataFormatError(
             path,
@@ -214,10 +224,11 @@ def as_cohort_file(path: str | Path, folder: str | Path, nan_policy: NanPolicy =
             f"compute them first: vaxis data features {path} OUT.cohort.h5",
         )
     dataset = "seedv" if kind is SourceKind.seedv_features else "faced"
-    target = Path(folder) / f"{dataset}-{files_fingerprint(path)}.cohort.h5"
+    policy = "" if nan_policy == "raise" else f".{nan_policy}"
+    target = folder / f"{dataset}-{files_fingerprint(path)}{policy}.cohort.h5"
     if not target.is_file():
         open_features(path, nan_policy=nan_policy).save(target)
-    return target
+    return target, Cohort.load(target)
 
 
 def convert(

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from vaxis.data.cohort import Cohort
+from vaxis.data.sources import as_cohort_file
 from vaxis.data.splits import split_fold
 from vaxis.decoders.units import default_task
 from vaxis.ensemble.combine import average_probs, balanced_accuracy, per_subject_balanced_accuracy
@@ -41,15 +42,14 @@ Parts = dict[str, tuple[Part, Part]]  # member name -> (validation, test)
 def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleReport:
     """Train what is missing in ``config.out/sweep``, then analyse and write ``ensemble.json``."""
     from vaxis.axis.positions import resolve_positions
-    from vaxis.data.sources import as_cohort_file
 
-    # an official folder is read once into out/data: the jobs load the cohort by path
-    config = config.model_copy(
-        update={"cohort": as_cohort_file(config.cohort, config.out / "data")}
-    )
-    cohort = Cohort.load(config.cohort)
+    given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
+    # checked once (NaN policy); an official folder is read once into out/data: the jobs load
+    # the cohort by path
+    cohort_file, cohort = as_cohort_file(config.cohort, config.out / "data", config.nan_policy)
+    config = config.model_copy(update={"cohort": cohort_file})
     _check_split(cohort, config)
-    positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
+    positions = resolve_positions(config.positions, given, cohort.meta.dataset)
     pool, cascade, path_b = plan_jobs(
         config, cohort.meta.dataset, positions.model_dump(mode="json")
     )

@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from vaxis.checks import check_out_dir
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 
@@ -60,6 +61,7 @@ def probe(
     if positions == "truth" and cohort is None:
         raise typer.BadParameter("'truth' needs --cohort (the synthetic cohort of the runs)")
     try:
+        out = check_out_dir(out)
         config = ProbeConfig(
             residual_model=residual_model,  # type: ignore[arg-type]
             probe_model=probe_model,  # type: ignore[arg-type]
@@ -71,10 +73,8 @@ def probe(
         stimulus_positions = resolve_positions(positions, cohort or runs_dir, dataset)
         report = probe_runs(runs_dir, stimulus_positions, config, null_runs)
         path = write_report(report, out)
-    except ValidationError as error:
-        fail(f"invalid settings:\n{error}")
-    except (VaxisError, ValueError) as error:
-        fail(str(error))
+    except (ValidationError, VaxisError, ValueError) as error:
+        fail(error)
     if report.synthetic:
         console.print(SYNTHETIC_BANNER)
     _print(report)

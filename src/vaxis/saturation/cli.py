@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from vaxis.checks import check_out_dir
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 
@@ -43,6 +44,7 @@ def saturation(
     from vaxis.saturation.report import SaturationConfig, run_saturation
 
     try:
+        out = check_out_dir(out)
         config = SaturationConfig(
             align_out=align_out,
             positions=positions,
@@ -55,9 +57,7 @@ def saturation(
             seed=seed,
         )
         report = run_saturation(config)
-    except ValidationError as error:
-        fail(f"invalid settings:\n{error}")
-    except (VaxisError, ValueError) as error:
+    except (ValidationError, VaxisError, ValueError) as error:
         fail(error)
     if report.synthetic:
         console.print(SYNTHETIC_BANNER)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from vaxis.checks import check_out_dir, parse_nan_policy
 from vaxis.console import SYNTHETIC_BANNER, console, fail
-from vaxis.errors import VaxisError
+from vaxis.errors import OptionError, VaxisError
 
 if TYPE_CHECKING:
     from vaxis.study.config import StudyConfig
@@ -62,6 +63,13 @@ def study(
         float,
         typer.Option(help="The GPU's peak TFLOP/s for the plan's GPU estimate.", min=0.001),
     ] = 989.0,
+    nan_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--nan-policy",
+            help="NaN/Inf in the EEG: raise, drop or interpolate (overrides [data] nan_policy).",
+        ),
+    ] = None,
 ) -> None:
     """Run the study: V-axis build and validation, its agreement across models (those listed
     under [model] compare), EEG read-out, decoder zoo and probing, alignment interventions.
@@ -71,31 +79,32 @@ def study(
     (PNG and SVG) and OUT/report.html. Python: ``vaxis.study.run.run_study(StudyConfig(...))``.
     """
     from vaxis.study.config import load_config
-    from vaxis.study.presets import init_text
     from vaxis.study.presets import preset as named
 
+    if init:
+        _init((target or INIT_FILE).expanduser(), preset or "laptop")
+        return
     is_config = target is not None and target.suffix.lower() in CONFIG_SUFFIXES
     try:
-        if init:
-            path = target or INIT_FILE
-            if path.exists():
-                fail(f"{path} exists; choose another file or delete it")
-            path.write_text(init_text(preset or "laptop"), encoding="utf-8")
-            console.print(f"wrote {path}: edit it, then run `vaxis study {path}`")
-            return
         if preset is not None and is_config:
-            fail(f"give a config file ({target}) or --preset {preset}, not both")
+            raise OptionError(
+                "--preset", preset, f"given with a config file ({target})", "one of the two"
+            )
         if preset is not None:
             config = named(preset, str(target) if target is not None else "synthetic")
         else:
             config = load_config(target if is_config else None)
-        update: dict[str, object] = {}
+        data: dict[str, object] = {}
         if target is not None and not is_config and preset is None:
-            update["data"] = config.data.model_copy(update={"source": str(target)})
+            data["source"] = str(target)
+        if nan_policy is not None:
+            data["nan_policy"] = parse_nan_policy(nan_policy)
+        update: dict[str, object] = {"data": config.data.model_copy(update=data)}
         if out is not None:
-            update["out"] = str(out)
+            update["out"] = str(out.expanduser())
         config = config.model_copy(update=update)
-        names = [n.strip() for n in stages.split(",") if n.strip()] if stages else None
+        check_out_dir(config.out)
+        names = _stage_names(stages)
         if preset == "paper":
             from vaxis.study.presets import choices
 
@@ -131,6 +140,38 @@ def _plan(
     console.print(f"plan: {path.resolve()}")
     if max_hours is not None and (problem := too_costly(plan, max_hours)):
         fail(problem)
+
+
+def _init(path: Path, preset: str) -> None:
+    """Write the commented config of ``preset`` to ``path`` (a new .toml file; folders made)."""
+    from vaxis.study.presets import init_text
+
+    try:
+        if path.suffix.lower() != ".toml":
+            problem = f"{path.suffix or 'no suffix'}: the commented default is TOML"
+            raise OptionError("--init", str(path), problem, "a new .toml file")
+        if path.exists():
+            raise OptionError("--init", str(path), "exists", "a new file; delete this one first")
+        check_out_dir(path.parent)
+    except VaxisError as error:
+        fail(error)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(init_text(preset), encoding="utf-8")
+    console.print(f"wrote {path}: edit it, then run `vaxis study {path}`")
+
+
+def _stage_names(stages: str | None) -> list[str] | None:
+    """The stages named by ``--stages`` (None: every enabled one); naming none is refused."""
+    if stages is None:
+        return None
+    names = [name.strip() for name in stages.split(",") if name.strip()]
+    if not names:
+        import vaxis.study.stages  # noqa: F401  (registers the stages)
+        from vaxis.study.registry import STAGES
+
+        allowed = ", ".join(STAGES)
+        raise OptionError("--stages", stages, "names no stage", f"one or more of {allowed}")
+    return names
 
 
 def _run(config: StudyConfig, names: list[str] | None, progress: bool) -> None:

@@ -113,10 +113,12 @@ def stage(
 def plan(names: list[str] | None, config: StudyConfig | None = None) -> list[str]:
     """The stages to run for ``names`` (default all that ``config`` enables): with every
     prerequisite, in order. A disabled stage asked for (or needed) by name is an error."""
+    if names is not None and not names:
+        raise StudyError(f"no stage asked for (allowed: {', '.join(STAGES)}, or None for all)")
     wanted = names or [n for n, s in STAGES.items() if config is None or s.is_enabled(config)]
     unknown = [n for n in wanted if n not in STAGES]
     if unknown:
-        raise StudyError(f"unknown stage(s) {unknown}; allowed: {', '.join(STAGES)}")
+        raise StudyError(f"unknown stage(s) {unknown} (allowed: {', '.join(STAGES)})")
     needed: set[str] = set()
     todo = list(wanted)
     while todo:
