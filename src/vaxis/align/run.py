@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from vaxis.align.effects import ComparisonTable, compare_to_baseline
 from vaxis.align.forest import plot_forest
@@ -38,6 +38,7 @@ from vaxis.data.splits import SPLITTERS, split_fold
 from vaxis.decoders import DECODERS
 from vaxis.decoders.units import default_task
 from vaxis.sweep import ResultStore, make_job, run_sweep
+from vaxis.sweep.compute import DeviceSettings, NumericSettings
 from vaxis.sweep.executors import ExecutorKind, make_executor
 from vaxis.sweep.runner import SweepSummary
 
@@ -63,8 +64,12 @@ def registered_weights() -> dict[str, float]:
 CROSS_DATASET = "cross-dataset"
 
 
-class AlignConfig(BaseModel):
-    """Everything `vaxis align` needs; defaults follow the study (FACED-9, 5 seeds, 100 epochs)."""
+class AlignConfig(NumericSettings, DeviceSettings):
+    """Everything `vaxis align` needs; defaults follow the study (FACED-9, 5 seeds, 100 epochs).
+
+    ``precision``/``tf32`` (every run's numbers) and ``devices``/``jobs_per_device``/``compile``
+    (where and how fast) come from :mod:`vaxis.sweep.compute`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -226,7 +231,9 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     """Train every (arm, seed) job not yet in ``config.out/sweep``, compare, write the report."""
     from vaxis.brain.positions import resolve_positions
 
-    executor = make_executor(config.executor, config.workers, config.ray_address)
+    executor = make_executor(
+        config.executor, config.workers, config.ray_address, **config.executor_options()
+    )
     cohort = Cohort.load(config.cohort)
     positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
     _check_split(cohort, config)
@@ -242,7 +249,7 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     }
     train = {"decoder": config.decoder, "hyper": config.hyper, "epochs": config.epochs,
              "batch_size": config.batch_size, "lr": config.lr, "device": config.device,
-             "num_threads": config.threads}  # fmt: skip
+             "num_threads": config.threads, **config.numeric_params()}  # fmt: skip
     if config.epoch_probe:
         base["epoch_probe"] = True  # a new key: these runs write epochs.npz besides
     arms = config.arms()

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from vaxis.ensemble.diversity import Method
+from vaxis.sweep.compute import DeviceSettings, NumericSettings
 from vaxis.sweep.executors import ExecutorKind
 
 STUDY_SEEDS = (42, 123, 456, 789, 2025)
@@ -63,8 +64,9 @@ def _distinct(values: tuple[int, ...]) -> tuple[int, ...]:
 DistinctInts = Annotated[tuple[int, ...], AfterValidator(_distinct)]
 
 
-class EnsembleConfig(BaseModel):
-    """Everything `vaxis ensemble` needs; defaults are the study's recipe."""
+class EnsembleConfig(NumericSettings, DeviceSettings):
+    """Everything `vaxis ensemble` needs; defaults are the study's recipe (``precision``,
+    ``tf32``, ``devices``, ``jobs_per_device``, ``compile``: see :mod:`vaxis.sweep.compute`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -148,6 +150,7 @@ class EnsembleConfig(BaseModel):
             "seed": seed,
             "device": self.device,
             "num_threads": self.threads,
+            **self.numeric_params(),
         }
 
 

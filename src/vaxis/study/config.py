@@ -26,6 +26,7 @@ from pydantic import (
 
 from vaxis.ensemble.recipe import DistinctInts
 from vaxis.errors import VaxisError
+from vaxis.sweep.compute import DeviceSettings, NumericSettings
 
 DEFAULT_RESOURCE = "resources/study/default.toml"
 SYNTHETIC = "synthetic"
@@ -83,10 +84,11 @@ class ModelSettings(_Section):
 ExecutorKind = Literal["serial", "local", "ray"]  # vaxis.sweep.EXECUTOR_KINDS (light to import)
 
 
-class ComputeSettings(_Section):
-    """Where the training jobs of zoo, align and ensemble run (vaxis.sweep.make_executor).
+class ComputeSettings(_Section, DeviceSettings):
+    """Where the training jobs of zoo, align and ensemble run (vaxis.sweep.make_executor), on
+    which ``devices`` (``jobs_per_device`` at once on each) and whether through torch.compile.
 
-    Not part of any stage's cache key: the executor does not change the results.
+    Not part of any stage's cache key: none of it changes the results.
     """
 
     #: serial (this process), local (worker processes) or ray (pip install 'vaxis[ray]')
@@ -105,11 +107,28 @@ class ComputeSettings(_Section):
             )
         return self
 
+    def executor_fields(self) -> dict[str, Any]:
+        """These settings as fields of AlignConfig and EnsembleConfig. With ``devices`` and no
+        ``workers`` of its own, the pool is one worker per device slot (devices x
+        jobs_per_device), not the CPU default of 2."""
+        own = "workers" in self.model_fields_set or not self.devices
+        return {
+            "executor": self.executor,
+            "workers": self.workers if own else None,
+            "ray_address": self.address,
+            "devices": self.devices,
+            "jobs_per_device": self.jobs_per_device,
+            "compile": self.compile,
+        }
+
     def make(self) -> Any:
         """The configured :class:`vaxis.sweep.Executor`."""
         from vaxis.sweep import make_executor
 
-        return make_executor(self.executor, self.workers, self.address)
+        fields = self.executor_fields()
+        return make_executor(
+            self.executor, fields["workers"], self.address, **self.executor_options()
+        )
 
 
 class AxisSettings(_Section):
@@ -144,7 +163,7 @@ class BrainSettings(_Section):
     seed: int = 0
 
 
-class ZooSettings(_Section):
+class ZooSettings(_Section, NumericSettings):
     """A decoder zoo trained through the sweep's ``train`` jobs, then probed for the V-axis."""
 
     decoders: tuple[str, ...] = ("linear", "mlp")
@@ -177,7 +196,7 @@ class ZooSettings(_Section):
         return _split(name)
 
 
-class AlignSettings(_Section):
+class AlignSettings(_Section, NumericSettings):
     """Alignment interventions against a plain baseline (vaxis.align.run.AlignConfig)."""
 
     decoder: str = "mlp"
@@ -212,7 +231,7 @@ class SaturationSettings(_Section):
     seed: int = 0
 
 
-class EnsembleSettings(_Section):
+class EnsembleSettings(_Section, NumericSettings):
     """The study's residual-diversity ensemble and cascade (vaxis.ensemble.recipe), CPU-sized."""
 
     enabled: bool = True

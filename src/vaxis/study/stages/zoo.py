@@ -43,6 +43,7 @@ def _jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
         for regime in ("plain",) if decoder in SKLEARN_DECODERS else settings.regimes:
             for seed in settings.seeds:
                 train = {"decoder": decoder, "epochs": settings.epochs, "seed": seed}
+                train |= settings.numeric_params()
                 params = {**base, "regime": regime, "train": train}
                 jobs[f"{decoder}/{regime}/seed{seed}"] = make_job("train", params)
     torch_decoders = [d for d in settings.decoders if d not in SKLEARN_DECODERS]
@@ -52,6 +53,7 @@ def _jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
             "epochs": settings.epochs,
             "seed": settings.seeds[0],
             "shuffle_labels": True,
+            **settings.numeric_params(),
         }
         label = f"{torch_decoders[0]}/shuffled-labels/seed{settings.seeds[0]}"
         jobs[label] = make_job("train", {**base, "train": train})
