@@ -93,7 +93,8 @@ class ComputeSettings(_Section, DeviceSettings):
 
     #: serial (this process), local (worker processes) or ray (pip install 'vaxis[ray]')
     executor: ExecutorKind = "local"
-    #: worker processes (local) or jobs at once (ray); None: the executor's default
+    #: worker processes (local) or jobs at once (ray); None: the executor's default; not used
+    #: with ``devices`` (then devices x jobs_per_device)
     workers: int | None = Field(default=2, ge=1)
     #: a Ray cluster, e.g. "ray://host:10001" (ray only; None starts a local Ray instance)
     address: str | None = None
@@ -108,13 +109,12 @@ class ComputeSettings(_Section, DeviceSettings):
         return self
 
     def executor_fields(self) -> dict[str, Any]:
-        """These settings as fields of AlignConfig and EnsembleConfig. With ``devices`` and no
-        ``workers`` of its own, the pool is one worker per device slot (devices x
-        jobs_per_device), not the CPU default of 2."""
-        own = "workers" in self.model_fields_set or not self.devices
+        """These settings as fields of AlignConfig and EnsembleConfig. With ``devices``,
+        ``workers`` is not used: there is one worker per device slot (devices x
+        jobs_per_device)."""
         return {
             "executor": self.executor,
-            "workers": self.workers if own else None,
+            "workers": None if self.devices else self.workers,
             "ray_address": self.address,
             "devices": self.devices,
             "jobs_per_device": self.jobs_per_device,
