@@ -1,5 +1,6 @@
 """Precision, TF32, torch.compile, placement and out-of-memory errors of the training engine.
 
+Tests marked ``gpu`` run where CUDA is (bench/device_check.sh runs them); elsewhere they skip.
 The pinned keys were computed on main before these settings existed: a run (and a sweep job)
 that does not use them keeps its key, so results cached before stay valid.
 """
@@ -23,6 +24,7 @@ from vaxis.sweep.jobs import Job
 DEFAULT_KEY = "0d7911f97f84"
 MEMBER_KEY = "379823bfc400"
 MEMBER_JOB_KEY = "475819ac135ee13f4448af58e6956d5a647750316a970d2b0a785dfce6fde26f"
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 
 
 def _member_job(ensemble: EnsembleConfig) -> Job:
@@ -156,3 +158,44 @@ def test_other_runtime_errors_are_not_taken_for_out_of_memory() -> None:
     with pytest.raises(RuntimeError, match="shape mismatch") as caught:
         fit(config(), planted_units(), extra_loss=broken)
     assert not isinstance(caught.value, OutOfMemory)
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("changes", [{"precision": "bf16"}, {"precision": "fp16"}, {"tf32": True}])
+def test_on_cuda_each_setting_trains_the_planted_task_close_to_fp32(
+    changes: dict[str, object],
+) -> None:
+    train, val = planted_units(seed=0), planted_units(seed=1)
+    flags = [getattr(owner, name) for owner, name, _ in _tf32_flags()]
+    exact = fit(config(epochs=6, device="cuda"), train, val)
+    fast = fit(config(epochs=6, device="cuda", **changes), train, val)
+    assert fast.device.startswith("cuda")
+    assert [getattr(owner, name) for owner, name, _ in _tf32_flags()] == flags  # restored
+    exact_ba = evaluate(exact.model, val)[0].balanced_accuracy
+    assert exact_ba > 0.9
+    assert abs(evaluate(fast.model, val)[0].balanced_accuracy - exact_ba) <= 0.05
+    for a, b in zip(exact.history, fast.history, strict=True):
+        assert b.train_loss == pytest.approx(a.train_loss, rel=0.05, abs=0.02)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_a_real_cuda_out_of_memory_names_the_run_and_the_fix(tmp_path: Path) -> None:
+    def allocate(logits: torch.Tensor, features: torch.Tensor, batch: Batch) -> torch.Tensor:
+        torch.empty(2**50, dtype=torch.uint8, device=logits.device)  # a PiB: never fits
+        return torch.zeros((), device=logits.device)
+
+    with pytest.raises(OutOfMemory, match="ran out of memory on cuda") as caught:
+        fit(config(device="cuda"), planted_units(), run_dir=tmp_path, extra_loss=allocate)
+    assert "jobs_per_device" in str(caught.value) and str(tmp_path) in str(caught.value)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_compiled_training_on_cuda_agrees_with_eager() -> None:
+    train, val = planted_units(seed=0), planted_units(seed=1)
+    eager = fit(config(epochs=2, device="cuda"), train, val)
+    compiled = fit(config(epochs=2, device="cuda", compile=True), train, val)
+    for a, b in zip(eager.history, compiled.history, strict=True):
+        assert b.train_loss == pytest.approx(a.train_loss, rel=1e-3)

@@ -130,3 +130,15 @@ def test_ray_asks_for_a_fraction_of_a_gpu_per_job(monkeypatch: pytest.MonkeyPatc
     assert RayExecutor().env == {} and "num_gpus" not in RayExecutor().options
     with pytest.raises(ValueError, match="CUDA or CPU devices, not both"):
         RayExecutor(devices=("cuda:0", "cpu"))
+
+
+@pytest.mark.gpu
+def test_two_workers_share_the_gpu_and_auto_means_it(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device here")
+    executor = LocalExecutor(devices=("cuda:0",), jobs_per_device=2)
+    results = dict(executor.map(partial(_where, folder=str(tmp_path), n=2), range(2)))
+    where = [cast(dict[str, object], r) for r in results.values()]
+    assert len({r["pid"] for r in where}) == 2
+    assert all(r["placed"] == "cuda:0" and r["auto"] == "cuda:0" for r in where)
