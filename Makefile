@@ -44,12 +44,12 @@ browser:
 # BLAS/torch thread each: oversubscribed threads make small linear algebra many times slower.
 THREADS := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 test: setup browser
-	$(THREADS) $(BIN)/python -m pytest -n 2 -m "slow or not slow"; s=$$?; \
+	$(THREADS) $(BIN)/python -m pytest -n 2 -m "slow or not slow" --durations=15; s=$$?; \
 	  if [ $$s -eq 5 ]; then echo "no tests were collected: failing" >&2; exit 1; fi; exit $$s
 
 # The default fast subset.
 test-fast: setup browser
-	$(THREADS) $(BIN)/python -m pytest -n 2
+	$(THREADS) $(BIN)/python -m pytest -n 2 --durations=15
 
 lint: setup
 	$(BIN)/ruff check src tests bench

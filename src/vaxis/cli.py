@@ -8,14 +8,14 @@ import sys
 import typer
 
 from vaxis.align.cli import align
-from vaxis.analysis.cli import app as analysis_app
-from vaxis.analysis.saturation_cli import app as saturation_app
 from vaxis.assets_cli import app as assets_app
 from vaxis.axis.cli import app as axis_app
 from vaxis.brain.cli import app as brain_app
 from vaxis.data.cli import app as data_app
 from vaxis.decoders.cli import train
 from vaxis.ensemble.cli import ensemble
+from vaxis.probe.cli import app as probe_app
+from vaxis.saturation.cli import app as saturation_app
 from vaxis.study.cli import study
 
 if not sys.stderr.isatty():
@@ -46,7 +46,7 @@ app.add_typer(assets_app, name="assets")
 app.add_typer(axis_app, name="axis")
 app.add_typer(brain_app, name="brain")
 app.command(name="train")(train)
-app.add_typer(analysis_app)  # its one command appears as `vaxis probe`
+app.add_typer(probe_app)  # its one command appears as `vaxis probe`
 app.command(name="align")(align)
 app.add_typer(saturation_app)  # `vaxis saturation`
 app.command(name="ensemble")(ensemble)

@@ -55,8 +55,14 @@ def progress_counter(total: int, show: bool, description: str) -> Iterator[Calla
 
 def fail(message: object) -> NoReturn:
     """End a command: one red ``error:`` line (the message printed literally: ``vaxis[ray]``
-    stays) and exit status 2, every command's code for bad input."""
+    stays) and exit status 2, every command's code for bad input. A pydantic error becomes
+    one ``key: problem (allowed: ...)`` line per problem (never pydantic's own text)."""
     import typer
+    from pydantic import ValidationError
 
+    from vaxis.errors import describe_validation
+
+    if isinstance(message, ValidationError):
+        message = "invalid settings:\n  " + "\n  ".join(describe_validation(message))
     console.print(f"[bold red]error[/]: {escape(str(message))}")
     raise typer.Exit(code=2)

@@ -60,10 +60,10 @@ def test_align_prints_both_tests_and_writes_the_report(cohort_path: Path, tmp_pa
         (["--seeds", "3"], "two distinct seeds"),
         (["--hyper", "{hidden"], "error"),
         (["--protocol", "loso", "--fold", "99"], "has 16 folds"),
-        (["--weight", "rsa-5"], "--weight 'rsa-5': write NAME=WEIGHT, e.g. --weight rsa-5=2.0"),
-        (["--weight", "rsa-5=big"], "write NAME=WEIGHT"),
+        (["--weight", "rsa-5"], "--weight 'rsa-5': not NAME=WEIGHT (allowed: NAME=WEIGHT, e.g."),
+        (["--weight", "rsa-5=big"], "not NAME=WEIGHT"),
         (["--weight", "no-such=1"], "weight for unknown intervention 'no-such'"),
-        (["--weight", "rsa-5=-2"], "must be finite and positive"),
+        (["--weight", "rsa-5=-2"], "rsa-5=-2 is not allowed (allowed: a finite weight > 0)"),
         (["--executor", "dask"], "invalid settings"),
         (["--address", "ray://head:10001"], "an address is for the ray executor"),
     ],
@@ -74,3 +74,23 @@ def test_bad_settings_exit_with_a_message(
     code, text = run(str(cohort_path), *SMALL, *args, "-o", str(tmp_path))
     assert code == 2 and message in text, text
     assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.slow
+def test_an_official_faced_folder_is_read_as_its_cohort_file_is(tmp_path: Path) -> None:
+    """`vaxis align FACED_ROOT` as `vaxis train` takes it: read once into OUT/data, with the
+    same results as the cohort file holding the same EEG."""
+    from vaxis.data.synthetic import SynthConfig, synthesize_features
+    from vaxis.data.synthetic_files import export_official
+
+    synth = SynthConfig(n_subjects=16, n_windows=30, seed=0)  # the official 30 s per clip
+    export_official(synth, tmp_path / "FACED")
+    cohort_file = synthesize_features(synth)[0].save(tmp_path / "s.cohort.h5")
+    args = [*SMALL, "--positions", "classes", "--interventions", "aux-mse-0.5"]
+    reports = []
+    for name, source in (("folder", tmp_path / "FACED"), ("file", cohort_file)):
+        code, text = run(str(source), *args, "-o", str(tmp_path / name))
+        assert code == 0, text
+        reports.append(json.loads((tmp_path / name / "align.json").read_text()))
+    assert next((tmp_path / "folder" / "data").iterdir()).name.startswith("faced-")
+    assert reports[0]["by_subject"]["rows"] == reports[1]["by_subject"]["rows"]

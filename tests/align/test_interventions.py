@@ -23,7 +23,7 @@ from vaxis.align.interventions import (
     register,
 )
 from vaxis.align.interventions.readout import FeatureReadout
-from vaxis.brain.positions import StimulusPositions
+from vaxis.core.positions import StimulusPositions
 from vaxis.data.datasets import FACED
 from vaxis.decoders import build_decoder
 from vaxis.decoders.train import TrainConfig, fit

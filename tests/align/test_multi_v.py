@@ -13,7 +13,7 @@ from tests.decoders.planted import planted_units
 from vaxis.align.interventions import AlignmentTargets, build_intervention
 from vaxis.align.interventions.multi_v import MultiVReadout, class_axes, principal_coordinates
 from vaxis.align.interventions.readout import FeatureReadout
-from vaxis.brain.positions import StimulusPositions, from_valence_groups
+from vaxis.core.positions import StimulusPositions, from_valence_groups
 from vaxis.data.datasets import FACED
 from vaxis.data.synthetic import stimulus_classes
 from vaxis.decoders import build_decoder

@@ -210,10 +210,10 @@ def test_an_address_without_the_ray_executor_fails_before_training(
     ("changes", "message"),
     [
         ({"weights": {"no-such": 1.0}}, "weight for unknown intervention 'no-such'"),
-        ({"weights": {"rsa-5": 0.0}}, "must be finite and positive, not 0.0"),
-        ({"weights": {"rsa-5": -1.0}}, "must be finite and positive"),
-        ({"weights": {"rsa-5": float("inf")}}, "must be finite and positive, not inf"),
-        ({"weights": {"rsa-5": float("nan")}}, "must be finite and positive, not nan"),
+        ({"weights": {"rsa-5": 0.0}}, r"rsa-5=0 is not allowed \(allowed: a finite weight > 0\)"),
+        ({"weights": {"rsa-5": -1.0}}, "rsa-5=-1 is not allowed"),
+        ({"weights": {"rsa-5": float("inf")}}, "rsa-5=inf is not allowed"),
+        ({"weights": {"rsa-5": float("nan")}}, "rsa-5=nan is not allowed"),
         ({"weights": {"rsa-1": 1.0}}, r"interventions that are not run: \['rsa-1'\]"),
         ({"seeds": (0,)}, "two distinct seeds"),
         ({"seeds": (1, 1)}, "two distinct seeds"),
@@ -223,6 +223,7 @@ def test_an_address_without_the_ray_executor_fails_before_training(
         ({"protocol": "no-such"}, "unknown protocol"),
         ({"epochs": 0}, "epochs"),
         ({"decoder": "svm"}, "not a torch decoder"),
+        ({"hyper": {"hiden": [8]}}, r"'hiden' of decoder 'mlp' \(allowed: hidden, dropout\)"),
         ({"executor": "dask"}, "executor"),
     ],
 )

@@ -24,7 +24,7 @@ from vaxis.axis.build import (
 )
 from vaxis.axis.lm import load_model
 from vaxis.axis.models import ModelSpec, resolve_model
-from vaxis.brain.positions import faced_clips
+from vaxis.axis.positions import faced_clips
 from vaxis.errors import DataFormatError
 
 

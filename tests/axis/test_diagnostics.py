@@ -101,8 +101,8 @@ def test_shapes_must_agree() -> None:
 
 
 def test_vaxis_warns_for_content_pca_but_not_for_mean_difference() -> None:
-    # Centroids differ mostly along story content (DESIGN sec 7). Grouped by paraphrase, so each
-    # story's content stays in training and only the valence ordering is tested.
+    # Centroids differ mostly along story content (docs/REFERENCE.md sec. 5.3). Grouped by
+    # paraphrase, so each story's content stays in training and only the valence ordering is tested.
     p = planted_layers(seed=2, n_layers=3, valence_layers=(0, 1, 2), signal=1.0, content=10.0)
     with pytest.warns(AxisWarning, match="follows story content"):
         pca = VAxis(method="centroid_pca", layer=2).fit(p.states, p.class_index, VALENCE, p.groups)

@@ -58,7 +58,8 @@ def test_centroid_pca_explained_variance_matches_svd() -> None:
 
 
 def test_content_direction_fools_centroid_pca_but_not_mean_difference() -> None:
-    # Centroids differ mostly along a content direction w that carries no valence (DESIGN sec 7).
+    # Centroids differ mostly along a content direction w that carries no valence
+    # (docs/REFERENCE.md sec. 5.3).
     p = planted(seed=5, signal=1.0, content=10.0)
     pca = get_method("centroid_pca")(p.states, p.class_index, VALENCE)
     diff = get_method("mean_difference")(p.states, p.class_index, VALENCE)

@@ -3,7 +3,8 @@
 SmolLM2-135M-Instruct (bundled GGUF, 4-bit weights dequantized to float32), the bundled stories,
 the default method and layer rule; zero-shot on 600 VADER movie-review snippets (stratified,
 seeded) binarised at 0. The bar is the 99th percentile of 1,000 random unit directions at the
-same layer: DESIGN notes sec. 7 measured 0.62-0.68 there, so "AUROC > 0.5" would mean nothing.
+same layer: docs/REFERENCE.md sec. 5.3 measured 0.62-0.68 there, so "AUROC > 0.5" would mean
+nothing.
 The test can fail: the study's own recipe does not clear the null on models this small.
 """
 

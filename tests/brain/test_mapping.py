@@ -19,9 +19,9 @@ from vaxis.brain.mapping import (
     evaluate_readout,
     per_subject_tensor,
 )
-from vaxis.brain.positions import from_truth, from_valence_groups
 from vaxis.brain.protocols import leave_groups_out, subject_mean, subjects_out
-from vaxis.brain.report import permutation_p
+from vaxis.core.positions import from_truth, from_valence_groups
+from vaxis.core.reported import permutation_p
 from vaxis.data.cohort import Cohort
 from vaxis.data.synthetic import GroundTruth, SynthConfig, synthesize_features
 from vaxis.errors import DataFormatError

@@ -106,7 +106,7 @@ def test_label_map_is_the_official_one(faced_folder: FacedFolder) -> None:
     assert FACED_CLASSES[by_clip[0]] == "anger"
     assert FACED_CLASSES[by_clip[27]] == "tenderness"
     np.testing.assert_array_equal(cohort.label, np.asarray(FACED_CLIP_LABELS)[cohort.stimulus])
-    # DESIGN.md: clips 0-11 negative, 12-15 neutral, 16-27 positive
+    # docs/REFERENCE.md sec. 2.2: clips 0-11 negative, 12-15 neutral, 16-27 positive
     expected_valence = np.select([cohort.stimulus < 12, cohort.stimulus < 16], [-1, 0], 1)
     np.testing.assert_array_equal(cohort.valence, expected_valence)
     assert np.bincount(cohort.label).tolist() == [90, 90, 90, 90, 120, 90, 90, 90, 90]

@@ -13,7 +13,7 @@ from vaxis.data.faced import write_faced_features
 from vaxis.data.sources import SourceKind
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.data.synthetic_files import export_official
-from vaxis.errors import DataFormatError
+from vaxis.errors import DataFormatError, NonFiniteError
 
 
 def test_faced_root_with_both_kinds_prefers_features_but_streams_raw(
@@ -80,3 +80,69 @@ def test_faced_export_refuses_a_window_count_the_layout_cannot_hold(tmp_path: Pa
     with pytest.raises(DataFormatError, match="30 one-second windows"):
         export_official(SynthConfig(n_subjects=1, n_windows=3), tmp_path)
     assert not any(tmp_path.iterdir()), "nothing may be written when the request is refused"
+
+
+def test_an_official_features_folder_becomes_one_reused_cohort_file(
+    faced_folder: FacedFolder, tmp_path: Path
+) -> None:
+    for given in (faced_folder.root, faced_folder.root / "EEG_Features" / "DE"):
+        path, _ = sources.as_cohort_file(given, tmp_path / "data")
+        assert path.parent == tmp_path / "data" and path.name.startswith("faced-")
+        np.testing.assert_array_equal(
+            sources.open_features(path).data, sources.open_features(given).data
+        )
+    stamp = path.stat().st_mtime_ns
+    again, _ = sources.as_cohort_file(faced_folder.root / "EEG_Features" / "DE", tmp_path / "data")
+    assert again == path
+    assert path.stat().st_mtime_ns == stamp  # unchanged files: read once, reused
+    assert sources.as_cohort_file(path, tmp_path / "other")[0] == path  # a cohort file: itself
+
+
+def test_raw_sources_are_refused_where_features_are_read_with_the_command_to_run(
+    faced_folder: FacedFolder, tmp_path: Path
+) -> None:
+    raw = faced_folder.root / "Processed_data"
+    with pytest.raises(DataFormatError, match=r"vaxis data features .*Processed_data OUT"):
+        sources.as_cohort_file(raw, tmp_path)
+    raw_file = sources.convert(raw, tmp_path / "raw.cohort.h5")
+    with pytest.raises(DataFormatError, match="holds raw EEG"):
+        sources.as_cohort_file(raw_file, tmp_path)
+
+
+def test_convert_writes_features_and_streams_raw_and_refuses_bad_targets(
+    faced_folder: FacedFolder, tmp_path: Path
+) -> None:
+    features = sources.convert(faced_folder.root, tmp_path / "de.cohort.h5")
+    np.testing.assert_array_equal(
+        sources.open_features(features).data, sources.open_features(faced_folder.root).data
+    )
+    raw = sources.convert(faced_folder.root / "Processed_data", tmp_path / "raw.cohort.h5")
+    np.testing.assert_array_equal(sources.open_any(raw).data, faced_folder.raw.data)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        sources.convert(faced_folder.root, features)
+    with pytest.raises(DataFormatError, match="already a cohort file"):
+        sources.convert(features, tmp_path / "again.cohort.h5")
+    with pytest.raises(DataFormatError, match=r"name it \*\.cohort\.h5"):
+        sources.convert(faced_folder.root, tmp_path / "de.txt")
+    (tmp_path / "folder.cohort.h5").mkdir()
+    with pytest.raises(DataFormatError, match="is a folder"):
+        sources.convert(faced_folder.root, tmp_path / "folder.cohort.h5", overwrite=True)
+
+
+def test_a_cohort_file_with_nan_is_refused_or_repaired_once_for_the_jobs(tmp_path: Path) -> None:
+    cohort, _ = synthesize_features(SynthConfig(n_subjects=4, n_windows=2, seed=2))
+    clean = cohort.save(tmp_path / "clean.cohort.h5")
+    data = cohort.data.copy()
+    data[3, 1, 2] = np.nan
+    broken = cohort.with_data(data).save(tmp_path / "broken.cohort.h5")
+    with pytest.raises(NonFiniteError, match=r"broken\.cohort\.h5: 1 non-finite"):
+        sources.open_features(broken)
+    assert sources.open_features(broken, nan_policy="drop").n_samples == cohort.n_samples - 1
+    jobs = tmp_path / "out"
+    assert sources.as_cohort_file(clean, jobs, "drop")[0] == clean  # finite: read in place
+    assert not jobs.exists()
+    with pytest.raises(NonFiniteError):
+        sources.as_cohort_file(broken, jobs, "raise")
+    path, repaired = sources.as_cohort_file(broken, jobs, "drop")
+    assert path == jobs / "broken.drop.cohort.h5" and path.exists()
+    assert repaired.n_samples == cohort.n_samples - 1 and np.isfinite(repaired.data).all()

@@ -17,6 +17,7 @@ from vaxis.data.splits import (
     leave_one_subject_out,
     leave_stimuli_out,
     seedv_session_folds,
+    seedv_trial_split,
     split_fold,
     study_split,
     subject_holdout,
@@ -56,6 +57,7 @@ CASES: dict[str, tuple[str, dict]] = {
     "stimuli-out": ("faced_small", {}),
     "subjects-x-stimuli": ("faced_small", {"k": 5}),
     "seedv-sessions": ("seedv_small", {}),
+    "seedv-trials": ("seedv_small", {}),
 }
 
 
@@ -78,6 +80,8 @@ def test_no_claimed_unit_crosses_train_and_test(name: str, request: pytest.Fixtu
             tested = units(cohort, unit, split.test)
             assert not tested & units(cohort, unit, split.train)
             assert not tested & units(cohort, unit, split.val)
+        for unit in split.val_disjoint_by:
+            assert not units(cohort, unit, split.val) & units(cohort, unit, split.train)
         parts = np.concatenate([split.train, split.val, split.test])
         assert np.unique(parts).size == parts.size
 
@@ -101,6 +105,8 @@ def test_official_folds_and_study_split_refuse_other_cohorts(faced_small: Cohort
         study_split(faced_small)
     with pytest.raises(SplitError, match="SEED-V"):
         seedv_session_folds(faced_small)
+    with pytest.raises(SplitError, match="'seedv-trials' is a SEED-V protocol"):
+        seedv_trial_split(faced_small)
 
 
 def test_study_split_is_the_papers(faced_full: Cohort) -> None:
@@ -179,6 +185,56 @@ def test_seedv_session_blocks(seedv_small: Cohort) -> None:
         assert split.disjoint_by == ("stimulus",)
 
 
+def test_seedv_trials_is_cbramods_split(seedv_small: Cohort) -> None:
+    """Trials 1-5 of every session train, 6-10 validate, 11-15 test, for every subject."""
+    (split,) = seedv_trial_split(seedv_small)
+    assert split.name == "seedv-trials"
+    stimulus = seedv_small.stimulus
+    for part, trials in (
+        (split.train, range(5)),
+        (split.val, range(5, 10)),
+        (split.test, range(10, 15)),
+    ):
+        expected = {session * 15 + t for session in range(3) for t in trials}
+        assert units(seedv_small, "stimulus", part) == expected
+        assert set(seedv_small.label[part].tolist()) == set(range(5))  # every emotion, each part
+        assert units(seedv_small, "subject", part) == {0, 1, 2}  # every subject in every part
+        for subject in range(3):  # all of each subject's windows of those trials
+            mine = seedv_small.subject == subject
+            wanted = np.flatnonzero(mine & np.isin(stimulus, list(expected)))
+            np.testing.assert_array_equal(np.intersect1d(part, np.flatnonzero(mine)), wanted)
+    parts = np.concatenate([split.train, split.val, split.test])
+    np.testing.assert_array_equal(np.sort(parts), np.arange(seedv_small.n_samples))
+    assert split.held_out_stimuli == tuple(
+        sorted(s * 15 + t for s in range(3) for t in range(10, 15))
+    )
+    assert split.disjoint_by == ("stimulus",) and split.val_disjoint_by == ("stimulus",)
+    assert split_fold(seedv_small, "seedv-trials").name == "seedv-trials"
+
+
+def test_seedv_trials_check_catches_a_trial_shared_by_train_and_val(seedv_small: Cohort) -> None:
+    (split,) = seedv_trial_split(seedv_small)
+    split.check_disjoint(seedv_small)
+    # one window of a validation trial moved into training: no sample shared, a trial is
+    moved = replace(split, train=np.append(split.train, split.val[:1]), val=split.val[1:])
+    trial = int(seedv_small.stimulus[split.val[0]])
+    with pytest.raises(SplitError, match=rf"stimuli \[{trial}\] are in both train and val"):
+        moved.check_disjoint(seedv_small)
+    # without the claim, the same split passes: the check is what catches it
+    replace(moved, val_disjoint_by=()).check_disjoint(seedv_small)
+
+
+def test_subject_splits_keep_validation_subjects_out_of_training(faced_small: Cohort) -> None:
+    split = subject_kfold(faced_small, k=5, val_fraction=0.25)[0]
+    assert split.val_disjoint_by == ("subject",)
+    val_subject = faced_small.subject[split.val[0]]
+    leaked = np.flatnonzero(faced_small.subject == val_subject)[:1]
+    with pytest.raises(SplitError, match="both train and val"):
+        replace(
+            split, train=np.append(split.train, leaked), val=np.setdiff1d(split.val, leaked)
+        ).check_disjoint(faced_small)
+
+
 def test_check_disjoint_catches_leaks(faced_small: Cohort) -> None:
     split = subject_kfold(faced_small, k=5, val_fraction=0.2)[0]
     leaked_sample = split.test[:1]
@@ -203,7 +259,7 @@ def test_check_disjoint_catches_leaks(faced_small: Cohort) -> None:
         test=np.append(stim.test, stim.train[-1]),
         held_out_stimuli=(),
     )
-    with pytest.raises(SplitError, match="stimulus"):
+    with pytest.raises(SplitError, match=r"stimuli .* both train and test"):
         leaky.check_disjoint(faced_small)
 
 

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vaxis.data.validation import check_shape, handle_nonfinite, select_channels
-from vaxis.errors import DataFormatError
+from vaxis.data.cohort import Cohort
+from vaxis.data.synthetic import SynthConfig, synthesize_features
+from vaxis.data.validation import (
+    apply_nan_policy,
+    check_shape,
+    handle_nonfinite,
+    select_channels,
+)
+from vaxis.errors import DataFormatError, NonFiniteError
 
 
 def test_check_shape_names_file_and_expected_shape() -> None:
@@ -63,3 +70,36 @@ def test_interpolate_refuses_an_all_nan_series() -> None:
     x[0, 1] = np.nan
     with pytest.raises(DataFormatError, match="whole series"):
         handle_nonfinite(x, "f", "interpolate", ("trial", "channel", "t"))
+
+
+def _shuffled_features() -> Cohort:
+    """A small feature cohort with its rows out of order (the policy must not rely on it)."""
+    cohort, _ = synthesize_features(SynthConfig(n_subjects=4, n_windows=5, seed=1))
+    return cohort.subset(np.random.default_rng(0).permutation(cohort.n_samples))
+
+
+def test_apply_nan_policy_raises_drops_or_interpolates_along_a_trials_windows() -> None:
+    cohort = _shuffled_features()
+    trial = np.flatnonzero((cohort.subject == 2) & (cohort.stimulus == 7))
+    trial = trial[np.argsort(cohort.window[trial])]  # windows 0..4 of one clip
+    other = int(np.flatnonzero(cohort.subject == 0)[0])
+    data = cohort.data.copy()
+    data[trial[2], 3, 1], data[other, 0, 4] = np.nan, np.inf
+    broken = cohort.with_data(data)
+    refused = r"(?s)2 non-finite values .*--nan-policy drop"
+    with pytest.raises(NonFiniteError, match=refused) as caught:
+        apply_nan_policy(broken, "raise", "x.cohort.h5")
+    assert "x.cohort.h5" in str(caught.value)
+    dropped = apply_nan_policy(broken, "drop", None)
+    assert dropped.n_samples == cohort.n_samples - 2 and np.isfinite(dropped.data).all()
+    kept = set(zip(dropped.subject, dropped.stimulus, dropped.window, strict=True))
+    assert (2, 7, int(cohort.window[trial[2]])) not in kept
+    filled = apply_nan_policy(broken, "interpolate", None)
+    assert filled.n_samples == cohort.n_samples and np.isfinite(filled.data).all()
+    expected = (data[trial[1], 3, 1] + data[trial[3], 3, 1]) / 2  # linear between neighbours
+    assert filled.data[trial[2], 3, 1] == pytest.approx(expected, rel=1e-6)
+    untouched = np.isfinite(data)
+    np.testing.assert_array_equal(filled.data[untouched], data[untouched])
+    assert np.isnan(broken.data[trial[2], 3, 1])  # the input is not modified
+    assert filled.meta.provenance["nan_policy"] == "interpolate"
+    assert apply_nan_policy(cohort, "raise", None) is cohort  # nothing to do: the same cohort

@@ -71,7 +71,7 @@ def test_counting_leaves_the_model_untouched() -> None:
 
 
 def test_study_size_axial_model_costs_about_290_gflop_per_training_step() -> None:
-    """DESIGN note: depth 6, width 128, all 32 x 5 tokens, batch 128 -> ~290 GFLOP per step."""
+    """docs/REFERENCE.md sec. 5.1: depth 6, width 128, 32 x 5 tokens, batch 128: ~290 GFLOP."""
     model = AxialTransformer(32, 5, 9, depth=6, width=128, heads=8)
     step = count_flops(model, (128, 10, 32, 5), backward=True)
     assert step == axial_flops(model, 128, training=True)

@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from vaxis.decoders.axial import AxialTransformer
 from vaxis.decoders.base import DECODERS, Decoder
 from vaxis.decoders.cbramod import CBraMod
+from vaxis.decoders.cbramod_de import CBraModDE
 from vaxis.decoders.channel_transformer import ChannelTransformer
 from vaxis.decoders.dgcnn import DGCNN
 from vaxis.decoders.temporal import TemporalGRU
@@ -31,6 +32,7 @@ TINY: dict[str, dict[str, Any]] = {
     "axial": {"depth": 1, "width": 16, "heads": 2},
     "gru": {"hidden": 16},
     "cbramod": {"depth": 1, "width": 50, "heads": 2, "feedforward": 64},
+    "cbramod-de": {"depth": 1, "width": 16, "heads": 2, "feedforward": 32},
 }
 ZOO = list(TINY)
 T = TypeVar("T", bound=Decoder)
@@ -147,6 +149,7 @@ FIT: dict[str, tuple[str, float, int]] = {
     "channel_transformer": ("adam", 3e-3, 60),
     "axial": ("adam", 3e-3, 100),
     "cbramod": ("adam", 1e-2, 25),
+    "cbramod-de": ("adam", 3e-3, 60),
 }
 
 
@@ -191,11 +194,11 @@ def test_finds_nothing_where_nothing_was_planted(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [n for n in ZOO if DECODERS[n] is not CBraMod])
-def test_only_the_temporal_model_reads_the_order_of_seconds(name: str) -> None:
+def test_only_the_temporal_models_read_the_order_of_seconds(name: str) -> None:
     model = make(name).eval()
     x = inputs(name, 4, seed=14)
     reversed_seconds = model(x.flip(1))
-    if DECODERS[name] is TemporalGRU:
+    if DECODERS[name] in (TemporalGRU, CBraModDE):  # CBraModDE: one token per second
         assert not torch.allclose(reversed_seconds, model(x), atol=1e-4)
     else:
         torch.testing.assert_close(reversed_seconds, model(x), rtol=1e-5, atol=1e-6)
@@ -339,10 +342,10 @@ def test_cbramod_unreadable_files_give_a_clear_error(tmp_path: Path, content: st
 
 
 #: registered names this file tests; tests/decoders/test_registry.py checks completeness
-COVERED = {"dgcnn", "channel_transformer", "axial", "gru", "cbramod"}
+COVERED = {"dgcnn", "channel_transformer", "axial", "gru", "cbramod", "cbramod-de"}
 
 
 def test_covered_names_are_registered_for_the_zoo_classes() -> None:
     assert set(TINY) == COVERED
     classes = {DECODERS[name] for name in COVERED}
-    assert classes == {DGCNN, ChannelTransformer, AxialTransformer, TemporalGRU, CBraMod}
+    assert classes == {DGCNN, ChannelTransformer, AxialTransformer, TemporalGRU, CBraMod, CBraModDE}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 
 from tests.study.chromium import check_page, chromium
 from tests.study.fakes import FAIL
+from tests.test_folder_lock import hold_in_another_process
+from vaxis.folder_lock import FolderInUseError
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Figure, StudyError, plan
 from vaxis.study.results import schema
@@ -29,7 +32,7 @@ def _config(tmp_path: Path, **brain: int) -> StudyConfig:
 def test_prerequisites_run_first_and_unknown_stages_are_named(fake_stages: Counter) -> None:
     assert plan(["second"]) == ["first", "second"]
     assert plan(None) == ["first", "second"]
-    with pytest.raises(StudyError, match=r"unknown stage\(s\) \['brian'\]; allowed: first"):
+    with pytest.raises(StudyError, match=r"unknown stage\(s\) \['brian'\] \(allowed: first"):
         plan(["brian"])
 
 
@@ -120,3 +123,19 @@ def test_a_missing_browser_fails_under_ci_and_skips_elsewhere(
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         chromium()
+
+
+def test_a_second_study_on_a_held_folder_is_refused_and_does_no_work(
+    fake_stages: Counter, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    config = StudyConfig.model_validate({"out": str(out), "data": {"subjects": 6}})
+    other = hold_in_another_process(out)
+    try:
+        with pytest.raises(FolderInUseError, match=rf"in use by process {other.pid} \(vaxis study"):
+            run_study(config, progress=False)
+        assert sum(fake_stages.values()) == 0  # no stage ran beside the other process
+    finally:
+        other.send_signal(signal.SIGKILL)
+        other.wait()
+    assert run_study(config, progress=False).status == {"first": "ran", "second": "ran"}

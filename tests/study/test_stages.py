@@ -10,6 +10,7 @@ its planted valence, as a perfect axis would, and the downstream stages must fin
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 from tests.axis.conftest import _build_tiny_model
 from tests.axis.planted_words import write_corpus, write_stories
 from tests.study.chromium import check_page
-from vaxis.brain.positions import from_truth
+from vaxis.core.positions import from_truth
 from vaxis.data.synthetic import SynthConfig, load_truth
 from vaxis.data.synthetic_files import write_synthetic
 from vaxis.study.cli import study
@@ -181,3 +182,32 @@ def test_a_cohort_without_valence_reruns_data_and_brain_only_and_finds_nothing(
     assert result.status == {"data": "ran", "axis": "skipped (done)", "brain": "ran"}
     loso = _figures(result)["brain"]["eeg read-out r loso"]
     assert loso["p"] > 0.05
+
+
+def test_changed_zoo_settings_report_only_the_runs_of_the_new_plan(
+    done: tuple[StudyConfig, StudyResult], tmp_path: Path
+) -> None:
+    """The zoo's sweep store keeps the runs of earlier settings for reuse, but the stage reports
+    exactly the runs its current plan names: after epochs 2 -> 3 and dropping the MLP, only the
+    linear decoder's new runs are probed, and the old shuffled-label run is not in the null."""
+    config, _ = done
+    copy = tmp_path / "study"
+    shutil.copytree(config.out, copy)
+    zoo = config.stages.zoo.model_copy(update={"epochs": 3, "decoders": ("linear",)})
+    changed = config.model_copy(
+        update={"out": str(copy), "stages": config.stages.model_copy(update={"zoo": zoo})}
+    )
+    result = run_study(changed, ["zoo"], progress=False)
+    assert result.status["zoo"] == "ran"
+    record = json.loads(result.results.read_text())
+    stage = next(s for s in record["stages"] if s["name"] == "zoo")
+    rediscovery = next(t for t in stage["tables"] if t["title"].startswith("rediscovery"))
+    assert sorted(row[0] for row in rediscovery["rows"]) == [
+        "linear/plain/seed0",
+        "linear/plain/seed1",
+    ]
+    figures = stage["figures"]
+    assert not any("mlp" in name for name in figures)
+    assert not any(len(part) == 64 for name in figures for part in name.split("/"))  # no raw keys
+    probe = json.loads((copy / "stages" / "zoo" / "probe" / "probe.json").read_text())
+    assert len(probe["shuffled_label_runs"]) == 1  # the new linear one; the old MLP's is not read

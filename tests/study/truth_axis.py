@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vaxis.brain.positions import from_truth
+from vaxis.core.positions import from_truth
 from vaxis.data.synthetic import load_truth
 from vaxis.study import registry
 from vaxis.study.config import StudyConfig

@@ -124,6 +124,8 @@ def test_two_concurrent_sweeps_never_run_a_job_twice(tmp_path: Path) -> None:
     assert all(len(times) == 1 for times in starts.values())  # each job ran once, overall
     assert sum(int(out[0]) for out in outputs) == 8
     assert all(int(out[0]) > 0 for out in outputs)  # both did work: they really competed
+    # each waited for the jobs the other had claimed: both end complete, none "busy" or "lost"
+    assert all(out[1:] == ["0", "True"] for out in outputs), outputs
     assert len(list(ResultStore(tmp_path / "store").iter_results())) == 8
 
 
@@ -221,4 +223,27 @@ def test_an_unfinished_sweep_says_how_many_jobs_and_the_first_failure() -> None:
         "2 of 4 jobs did not finish (re-run to retry); first failure:\nTraceback: boom"
     )
     lost = SweepSummary(total=2, succeeded=1, lost=1).unfinished()
-    assert lost is not None and lost.endswith("a worker died or the sweep was interrupted")
+    assert lost is not None and lost.endswith(": 1 worker(s) ended before recording their job")
+    stopped = SweepSummary(total=2, succeeded=1, busy=1, interrupted=True).unfinished()
+    assert stopped is not None and stopped.endswith(": the sweep was interrupted")
+
+
+def test_a_job_claimed_by_a_live_process_is_waited_for_and_run_here_if_it_is_dropped(
+    tmp_path: Path,
+) -> None:
+    """A claim of another live process is never reported as a dead worker: the sweep waits,
+    and runs the job itself once that process ends without recording it."""
+    log = tmp_path / "starts.log"
+    jobs = grid("sleep", {"seconds": 0.0, "log": str(log)}, tag=[0, 1])
+    store = ResultStore(tmp_path / "store")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.0)"])
+    lock = store.root / "locks" / f"{jobs[0].key()}.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(json.dumps({"host": os.uname().nodename, "pid": other.pid, "since": 0}))
+    assert store.holder(jobs[0].key()) == (os.uname().nodename, other.pid)
+    began = time.monotonic()
+    summary = run_sweep(jobs, store, SerialExecutor(), progress=False)
+    other.wait()
+    assert summary.complete and (summary.succeeded, summary.busy, summary.lost) == (2, 0, 0)
+    assert time.monotonic() - began >= 0.5  # it waited for the other process to end
+    assert sorted(_starts(log)) == [0, 1] and store.holder(jobs[0].key()) is None

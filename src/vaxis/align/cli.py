@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,13 +9,22 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from vaxis.checks import (
+    NanOption,
+    check_hyper,
+    check_out_dir,
+    parse_ints,
+    parse_json_object,
+    parse_nan_policy,
+)
 from vaxis.console import SYNTHETIC_BANNER, console, fail
-from vaxis.errors import VaxisError
+from vaxis.errors import OptionError, VaxisError
 from vaxis.sweep.options import (
     AddressOption,
     CompileOption,
     DevicesOption,
     ExecutorOption,
+    FeaturesArgument,
     JobsPerDeviceOption,
     PrecisionOption,
     Tf32Option,
@@ -25,7 +33,7 @@ from vaxis.sweep.options import (
 )
 
 if TYPE_CHECKING:
-    from vaxis.align.effects import ComparisonTable
+    from vaxis.core.effects import ComparisonTable
 
 app = typer.Typer(help="Alignment interventions against the baseline.", no_args_is_help=True)
 
@@ -42,14 +50,14 @@ def _weights(items: list[str]) -> dict[str, float]:
         try:
             weights[name.strip()] = float(value)
         except ValueError:
-            problem = f"--weight {item!r}: write NAME=WEIGHT, e.g. --weight rsa-5=2.0"
-            raise ValueError(problem) from None
+            allowed = "NAME=WEIGHT, e.g. --weight rsa-5=2.0"
+            raise OptionError("--weight", item, "not NAME=WEIGHT", allowed) from None
     return weights
 
 
 @app.command()
 def align(
-    cohort: Annotated[Path, typer.Argument(help="A *.cohort.h5 of DE features.")],
+    cohort: FeaturesArgument,
     positions: Annotated[
         str,
         typer.Option(
@@ -110,6 +118,7 @@ def align(
             help="Record per-epoch class means and gradient shares (for `vaxis saturation`)."
         ),
     ] = False,
+    nan_policy: NanOption = "raise",
 ) -> None:
     """Train the baseline and every intervention on the same split and seeds; compare each.
 
@@ -119,10 +128,13 @@ def align(
     from vaxis.align.run import AlignConfig, run_align
 
     try:
+        out = check_out_dir(out)
+        hyper_values = parse_json_object(hyper, "--hyper")
+        check_hyper(decoder, hyper_values, "--hyper", hyper)
         settings = {
             "cohort": cohort, "positions": positions, "decoder": decoder,
-            "hyper": json.loads(hyper), "epochs": epochs, "batch_size": batch_size, "lr": lr,
-            "seeds": tuple(int(s) for s in _names(seeds)),
+            "hyper": hyper_values, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+            "seeds": parse_ints(seeds, "--seeds"), "nan_policy": parse_nan_policy(nan_policy),
             "interventions": () if interventions == "all" else _names(interventions),
             "controls": _names(controls), "weights": _weights(weight or []),
             "protocol": protocol, "fold": fold, "task": task,
@@ -133,10 +145,8 @@ def align(
         }  # fmt: skip
         config = AlignConfig.model_validate(settings)
         report = run_align(config, progress=True)
-    except ValidationError as error:
-        fail(f"invalid settings:\n{error}")
-    except (VaxisError, ValueError, RuntimeError) as error:  # JSONDecodeError is a ValueError
-        fail(str(error))
+    except (ValidationError, VaxisError, ValueError, RuntimeError) as error:
+        fail(error)
     if report.synthetic:
         console.print(SYNTHETIC_BANNER)
     console.print(

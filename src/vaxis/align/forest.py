@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from vaxis.align.effects import VERDICTS, ComparisonTable
+from vaxis.core.effects import VERDICTS, ComparisonTable
 
 STYLE = {  # verdict -> (marker, colour)
     "better": ("^", "#1f618d"),

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, cast
 from vaxis.sweep.jobs import job_kind
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from vaxis.align.interventions import Control
     from vaxis.data.cohort import Cohort
     from vaxis.data.splits import Split
@@ -47,7 +49,7 @@ def align_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     come from the positions of the *training* units only.
     """
     # torch is imported only by the jobs that train, not by every sweep process
-    from vaxis.brain.positions import StimulusPositions
+    from vaxis.core.positions import StimulusPositions
     from vaxis.data.cohort import Cohort
     from vaxis.data.splits import split_fold
     from vaxis.decoders.experiment import METRICS_NAME, InputConfig, run_experiment
@@ -73,9 +75,14 @@ def align_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     else:
         observer = None
         if params.get("epoch_probe"):
-            from vaxis.analysis.epoch_probe import EpochProbe
+            from vaxis.saturation.epoch_probe import EpochProbe
 
-            observer = EpochProbe(workdir, positions)
+            def class_targets(train: Units) -> np.ndarray:
+                from vaxis.align.interventions import AlignmentTargets
+
+                return AlignmentTargets.from_positions(positions, train).class_positions
+
+            observer = EpochProbe(workdir, class_targets)
         summary = run_experiment(
             cohort,
             split,
@@ -107,7 +114,7 @@ def _run_procedure(
 ) -> RunSummary:
     """Train a training-procedure arm (see :mod:`vaxis.align.procedures`)."""
     from vaxis.align.procedures import PROCEDURES, ProcedureContext
-    from vaxis.brain.positions import StimulusPositions
+    from vaxis.core.positions import StimulusPositions
 
     name, control = parse_arm(params["arm"])
     source = params.get("source_positions")

@@ -4,7 +4,7 @@ Each replication synthesises a new FACED-like cohort (``synthesize_features``; s
 trains the baseline recipe with ``n_seeds`` seeds and the "intervention" with ``n_seeds``
 other seeds (:func:`~vaxis.decoders.train.fit`, scored by
 :func:`~vaxis.decoders.train.evaluate`), and compares them with
-:func:`~vaxis.align.effects.compare_to_baseline` as `vaxis align` does: per test subject
+:func:`~vaxis.core.effects.compare_to_baseline` as `vaxis align` does: per test subject
 (mean over seeds, with the seeds x subjects matrices for the crossed t) and per seed (the
 study's test). With ``intervention={}`` the intervention *is* the baseline recipe, so the null
 is exactly true and every rejection is a false positive; overrides of the training config
@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats as sps
 
-from vaxis.align.effects import ComparisonTable, compare_to_baseline
+from vaxis.core.effects import ComparisonTable, compare_to_baseline
 from vaxis.data.normalize import subject_zscore
 from vaxis.data.splits import subject_holdout
 from vaxis.data.synthetic import SynthConfig, synthesize_features

@@ -6,7 +6,7 @@ each requested control) is trained on the same split with the same seeds, as one
 finished jobs). Each intervention is then compared with the baseline twice:
 
 * over runs x test subjects (the verdict): each run's per-subject balanced accuracy, tested by
-  :func:`~vaxis.align.stats.crossed_t`, which counts the seed-to-seed variance of retrained
+  :func:`~vaxis.core.stats.crossed_t`, which counts the seed-to-seed variance of retrained
   models as well as the subjects'. Subject-paired tests (sign-flip, Wilcoxon, paired t over
   per-subject means) are reported beside it: they are conditional on the trained models and
   reject far too often across retraining (34% at alpha 0.05 on synthetic nulls, see
@@ -24,23 +24,29 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from vaxis.align.effects import ComparisonTable, compare_to_baseline
 from vaxis.align.forest import plot_forest
 from vaxis.align.interventions import CONTROLS, INTERVENTIONS
 from vaxis.align.jobs import BASELINE, parse_arm
+from vaxis.core.effects import ComparisonTable, compare_to_baseline
 from vaxis.data.cohort import Cohort
+from vaxis.data.sources import as_cohort_file
 from vaxis.data.splits import SPLITTERS, split_fold
+from vaxis.data.validation import NanPolicy
 from vaxis.decoders import DECODERS
+from vaxis.decoders.hyper import hyper_problem
 from vaxis.decoders.units import default_task
-from vaxis.sweep import ResultStore, make_job, run_sweep
+from vaxis.sweep import Job, ResultStore, make_job, run_sweep
 from vaxis.sweep.compute import DeviceSettings, NumericSettings
 from vaxis.sweep.executors import ExecutorKind, make_executor
 from vaxis.sweep.runner import SweepSummary
+
+if TYPE_CHECKING:
+    from vaxis.core.positions import StimulusPositions
 
 REPORT_NAME = "align.json"
 STUDY_TEST = "the study's test (paired t over seeds), for comparability"
@@ -108,26 +114,39 @@ class AlignConfig(NumericSettings, DeviceSettings):
     #: record per-epoch class/stimulus means and gradient shares in every aux-loss run (for
     #: `vaxis saturation`); training procedures do not record them
     epoch_probe: bool = False
+    #: NaN/Inf in the cohort: raise, drop the samples or interpolate (a repaired copy in ``out``)
+    nan_policy: NanPolicy = "raise"
 
     @field_validator("seeds")
     @classmethod
     def _distinct_seeds(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
         if len(set(seeds)) != len(seeds) or len(seeds) < 2:
-            raise ValueError("give at least two distinct seeds (the study's test pairs seeds)")
+            raise ValueError(
+                f"{list(seeds)} is not allowed (allowed: at least two distinct seeds; the "
+                "study's test pairs seeds)"
+            )
         return seeds
 
     @field_validator("decoder")
     @classmethod
     def _torch_decoder(cls, name: str) -> str:
         if name not in DECODERS:  # scikit-learn baselines take no auxiliary loss
-            raise ValueError(f"decoder {name!r} is not a torch decoder; choose {list(DECODERS)}")
+            allowed = ", ".join(DECODERS)
+            raise ValueError(f"{name!r} is not a torch decoder (allowed: {allowed})")
         return name
+
+    @field_validator("hyper")
+    @classmethod
+    def _hyper_of_decoder(cls, hyper: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if "decoder" in info.data and (problem := hyper_problem(info.data["decoder"], hyper)):
+            raise ValueError(problem)
+        return hyper
 
     @field_validator("protocol")
     @classmethod
     def _split(cls, name: str) -> str:
         if name not in SPLITTERS:
-            raise ValueError(f"unknown protocol {name!r}; choose from {list(SPLITTERS)}")
+            raise ValueError(f"unknown protocol {name!r} (allowed: {', '.join(SPLITTERS)})")
         return name
 
     @field_validator("interventions")
@@ -137,9 +156,10 @@ class AlignConfig(NumericSettings, DeviceSettings):
             name, control = parse_arm(arm)
             known = registered_weights()
             if name not in known:
-                raise ValueError(f"unknown intervention {name!r}; choose from {list(known)}")
+                raise ValueError(f"unknown intervention {name!r} (allowed: {', '.join(known)})")
             if control is not None and control not in CONTROLS:
-                raise ValueError(f"unknown control {control!r} in {arm!r}; choose {CONTROLS}")
+                allowed = ", ".join(CONTROLS)
+                raise ValueError(f"unknown control {control!r} in {arm!r} (allowed: {allowed})")
         return names
 
     @field_validator("weights")
@@ -149,12 +169,10 @@ class AlignConfig(NumericSettings, DeviceSettings):
         for name, weight in weights.items():
             if name not in known:
                 raise ValueError(
-                    f"weight for unknown intervention {name!r}; choose from {list(known)}"
+                    f"weight for unknown intervention {name!r} (allowed: {', '.join(known)})"
                 )
             if not (math.isfinite(weight) and weight > 0):
-                raise ValueError(
-                    f"the weight of {name!r} must be finite and positive, not {weight}"
-                )
+                raise ValueError(f"{name}={weight:g} is not allowed (allowed: a finite weight > 0)")
         return weights
 
     @model_validator(mode="after")
@@ -211,6 +229,9 @@ class AlignReport:
     synthetic: bool
     sweep: SweepSummary
     files: tuple[Path, ...]
+    #: (arm, seed) -> the sweep job key of its run: exactly the runs this report compares
+    #: (the store may keep runs of earlier settings; readers such as saturation use this list)
+    runs: dict[tuple[str, int], str]
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -224,44 +245,23 @@ class AlignReport:
             "weights": self.weights,
             "by_subject": {"label": SUBJECT_TEST, **self.by_subject.to_dict()},
             "by_seed": {"label": STUDY_TEST, **self.by_seed.to_dict()},
+            "runs": [{"arm": a, "seed": s, "key": k} for (a, s), k in self.runs.items()],
         }
 
 
 def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     """Train every (arm, seed) job not yet in ``config.out/sweep``, compare, write the report."""
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
 
     executor = make_executor(
         config.executor, config.workers, config.ray_address, **config.executor_options()
     )
-    cohort = Cohort.load(config.cohort)
-    positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
+    given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
+    config, cohort = _with_cohort_files(config)
+    positions = resolve_positions(config.positions, given, cohort.meta.dataset)
     _check_split(cohort, config)
-    task = config.task
-    if task == "auto":
-        task = default_task(cohort.meta.dataset)
-    base = {
-        "cohort": str(config.cohort.resolve()),
-        "split": config.protocol,
-        "fold": config.fold,
-        "inputs": {"task": task},
-        "positions": positions.model_dump(mode="json"),
-    }
-    train = {"decoder": config.decoder, "hyper": config.hyper, "epochs": config.epochs,
-             "batch_size": config.batch_size, "lr": config.lr, "device": config.device,
-             "num_threads": config.threads, **config.numeric_params()}  # fmt: skip
-    if config.epoch_probe:
-        base["epoch_probe"] = True  # a new key: these runs write epochs.npz besides
     arms = config.arms()
-    cross = any(parse_arm(arm)[0] == CROSS_DATASET for arm in arms)
-    source = _source_params(config) if cross else {}
-    jobs = {}
-    for arm in arms:
-        params = {**base, "arm": arm, "weight": config.weight(arm)}
-        if parse_arm(arm)[0] == CROSS_DATASET:
-            params |= source
-        for seed in config.seeds:
-            jobs[arm, seed] = make_job("align", {**params, "train": {**train, "seed": seed}})
+    jobs = plan_jobs(config, cohort.meta.dataset, positions)
     store = ResultStore(config.out / "sweep")
     summary = run_sweep(list(jobs.values()), store, executor, progress=progress)
     if problem := summary.unfinished():
@@ -294,9 +294,56 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
         synthetic=bool(cohort.meta.synthetic),
         sweep=summary,
         files=(config.out / REPORT_NAME, *files),
+        runs={pair: job.key() for pair, job in jobs.items()},
     )
     (config.out / REPORT_NAME).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
     return report
+
+
+def _with_cohort_files(config: AlignConfig) -> tuple[AlignConfig, Cohort]:
+    """The config with its cohorts as checked files (NaN policy applied once; an official
+    folder read once into ``out/data``), and the cohort: the jobs, in other processes, load
+    the cohorts by path."""
+    folder = config.out / "data"
+    cohort_file, cohort = as_cohort_file(config.cohort, folder, config.nan_policy)
+    source = config.source_cohort
+    if source is not None:
+        source = as_cohort_file(source, folder, config.nan_policy)[0]
+    return config.model_copy(update={"cohort": cohort_file, "source_cohort": source}), cohort
+
+
+def plan_jobs(
+    config: AlignConfig, dataset: str, positions: StimulusPositions
+) -> dict[tuple[str, int], Job]:
+    """(arm, seed) -> the sweep job that trains it: every job `vaxis align` runs for ``config``
+    on a cohort of ``dataset`` with these V-axis positions (the one job builder: the run and
+    ``vaxis study --plan`` both use it)."""
+    task = config.task
+    if task == "auto":
+        task = default_task(dataset)
+    base = {
+        "cohort": str(config.cohort.resolve()),
+        "split": config.protocol,
+        "fold": config.fold,
+        "inputs": {"task": task},
+        "positions": positions.model_dump(mode="json"),
+    }
+    train = {"decoder": config.decoder, "hyper": config.hyper, "epochs": config.epochs,
+             "batch_size": config.batch_size, "lr": config.lr, "device": config.device,
+             "num_threads": config.threads, **config.numeric_params()}  # fmt: skip
+    if config.epoch_probe:
+        base["epoch_probe"] = True  # a new key: these runs write epochs.npz besides
+    arms = config.arms()
+    cross = any(parse_arm(arm)[0] == CROSS_DATASET for arm in arms)
+    source = _source_params(config) if cross else {}
+    jobs = {}
+    for arm in arms:
+        params = {**base, "arm": arm, "weight": config.weight(arm)}
+        if parse_arm(arm)[0] == CROSS_DATASET:
+            params |= source
+        for seed in config.seeds:
+            jobs[arm, seed] = make_job("align", {**params, "train": {**train, "seed": seed}})
+    return jobs
 
 
 def _check_split(cohort: Cohort, config: AlignConfig) -> None:
@@ -320,7 +367,7 @@ def _result(store: ResultStore, key: str) -> dict[str, Any]:
 
 def _source_params(config: AlignConfig) -> dict[str, Any]:
     """The cross-dataset jobs' extra params: the source cohort and its V-axis positions."""
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
     from vaxis.data.cohort import load_meta
 
     if config.source_cohort is None:  # AlignConfig refuses cross-dataset without a source

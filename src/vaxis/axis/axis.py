@@ -51,7 +51,7 @@ class VAxis(BaseEstimator):
     ----------
     method : name of a direction method in :data:`vaxis.axis.methods.METHODS`. The default is
         ``"mean_difference"`` because on small models the study's centroid PCA-1 follows story
-        content: the DESIGN notes (sec. 7, measured there, not by this code) found Pang & Lee
+        content: docs/REFERENCE.md sec. 5.3 (measured there, not by this code) found Pang & Lee
         AUROC 0.38-0.44 for PCA-1 at the penultimate layer of SmolLM2-135M and Gemma-3-270M,
         against 0.74-0.86 for a difference of means.
     layer : ``"auto"`` (best held-out class ordering, :func:`vaxis.axis.layers.choose_layer`),

@@ -6,7 +6,7 @@ One call, :func:`build_axis`, writes an axis folder that the rest of vaxis reads
 - ``build.json``: the build config, the model's identity (with the note that 4-bit weights were
   dequantized to float32, when they were), the stories used, timings;
 - ``stimulus_positions.csv``: FACED clips placed on the axis from their text descriptions
-  (:mod:`vaxis.brain.positions`); without descriptions (SEED-V) no file is written and readers
+  (:mod:`vaxis.core.positions`); without descriptions (SEED-V) no file is written and readers
   fall back to the class positions saved in ``axis.json``;
 - ``class_positions.png`` and ``layer_scores.png``.
 
@@ -247,7 +247,8 @@ def fit_axis(
 
 def _stimulus_positions(axis: VAxis, config: AxisBuildConfig, out_dir: Path) -> dict[str, Any]:
     """Project the bundled FACED clip descriptions (SEED-V has none: class fallback)."""
-    from vaxis.brain.positions import STIMULUS_POSITIONS_FILE, project_descriptions
+    from vaxis.axis.positions import project_descriptions
+    from vaxis.core.positions import STIMULUS_POSITIONS_FILE
 
     if config.dataset != "faced":
         return {

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from vaxis.axis.methods import METHODS
+from vaxis.checks import check_out_dir, check_out_file
 from vaxis.console import console, fail
 from vaxis.errors import VaxisError
 
@@ -172,6 +173,7 @@ def build(
     Python: ``vaxis.axis.build.build_axis(AxisBuildConfig(...), out)``.
     """
     options = dict(locals())  # the parameters, before anything else is bound
+    _run(lambda: check_out_dir(out))  # refused before the model loads
     from vaxis.axis.build import BUILD_FILE, build_axis, read_build
 
     config = _run(lambda: _config(options))
@@ -246,6 +248,7 @@ def validate(
     if layers not in ("all", "chosen"):
         raise typer.BadParameter(f"'{layers}': choose all or chosen")
     corpora = [name.strip() for name in data.split(",") if name.strip()]
+    _run(lambda: check_out_dir(out or axis_dir))
     report = _run(
         lambda: validate_axis(
             axis_dir,
@@ -333,6 +336,7 @@ def compare(
     Python: ``vaxis.axis.compare.compare_models(models, AxisBuildConfig(...), out)``.
     """
     options = dict(locals())  # the parameters, before anything else is bound
+    _run(lambda: check_out_dir(out))  # refused before the model loads
     from vaxis.axis.compare import CONSISTENCY_FILE, HEATMAP_PLOT, compare_models, mean_off_diagonal
 
     kind: Literal["held_out", "in_sample"]
@@ -421,6 +425,7 @@ def paraphrase(
     from vaxis.axis.paraphrase import REPORT_FILE, ParaphraseConfig, generate_paraphrases
     from vaxis.axis.stories import load_bundled_stories, load_stories
 
+    _run(lambda: check_out_file(out))
     config = _run(
         lambda: ParaphraseConfig(
             model=model,

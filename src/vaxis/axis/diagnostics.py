@@ -1,7 +1,7 @@
 """Is a fitted direction a valence axis? Checks computed from the training stories alone.
 
 The classes' valence is known before any model is run (anger is negative, joy positive), so an
-axis can be judged by how it orders the class centroids. DESIGN notes sec. 7 found that the
+axis can be judged by how it orders the class centroids. docs/REFERENCE.md sec. 5.3 found that the
 study's centroid PCA-1 at the penultimate layer of small models orders the nine stories by
 content, not valence; :func:`diagnose` says so instead of letting the number pass silently.
 """

@@ -21,18 +21,13 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from vaxis.data.datasets import DATASETS, SEEDV_CLASSES, DatasetSpec
+from vaxis.data.datasets import DATASETS, SEEDV_FROM_FACED, DatasetSpec
 from vaxis.errors import DataFormatError
 
 #: Word-count proxy for the study's 5-80 token filter on paraphrases (a word is ~1.3 tokens).
 MIN_WORDS = 4
 MAX_WORDS = 60
 CSV_COLUMNS = ("class", "story_id", "text", "is_paraphrase")
-#: Where each SEED-V class takes its stories from. happy <- joy only: adding amusement would give
-#: one class twice the stories (and a laughter topic) of the others.
-SEEDV_FROM_FACED: dict[str, str] = dict(
-    zip(SEEDV_CLASSES, ("disgust", "fear", "sadness", "neutral", "joy"), strict=True)
-)
 _SCHEMA_HINT = (
     "each class needs name, valence_group (-1, 0 or 1), optional valence_score (-1..1) and "
     "stories: [{id, text, paraphrases: [...]}, ...]"

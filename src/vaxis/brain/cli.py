@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from vaxis.checks import NanOption, check_out_dir, parse_nan_policy
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data import sources
 from vaxis.errors import VaxisError
@@ -51,20 +52,22 @@ def map_(
         str, typer.Option(help="Comma-separated categories for the subset analysis ('' = none).")
     ] = "anger,amusement,tenderness",
     seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 0,
+    nan_policy: NanOption = "raise",
 ) -> None:
     """Fit the read-out, write readout.json, positions.json, topomaps and scatter plots.
 
     Python: ``vaxis.brain.mapping.evaluate_readout(cohort, positions, config)``.
     """
+    from vaxis.axis.positions import resolve_positions
     from vaxis.brain.mapping import ReadoutConfig, evaluate_readout
     from vaxis.brain.outputs import brain_cells, write_outputs
-    from vaxis.brain.positions import resolve_positions
 
     if model not in ("ridge", "pls"):
         raise typer.BadParameter(f"'{model}': choose ridge or pls")
     if permutation not in ("hierarchical", "stimuli"):
         raise typer.BadParameter(f"'{permutation}': choose hierarchical or stimuli")
     try:
+        out = check_out_dir(out)
         config = ReadoutConfig(
             model=model,  # type: ignore[arg-type]
             n_permutations=permutations,
@@ -75,7 +78,7 @@ def map_(
             subset=tuple(name.strip() for name in subset.split(",") if name.strip()),
             seed=seed,
         )
-        cohort = sources.open_any(cohort_path)
+        cohort = sources.open_any(cohort_path, nan_policy=parse_nan_policy(nan_policy))
         stimulus_positions = resolve_positions(positions, cohort_path, cohort.meta.dataset)
         report = evaluate_readout(cohort, stimulus_positions, config)
         cells = brain_cells(cohort, report)

@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
 from vaxis.brain import nulls, subsets
 from vaxis.brain.linear import DEFAULT_ALPHAS, LinearReadout, Model
-from vaxis.brain.positions import StimulusPositions
 from vaxis.brain.protocols import (
     Protocol,
     in_sample,
@@ -28,7 +27,8 @@ from vaxis.brain.protocols import (
     subject_mean,
     subjects_out,
 )
-from vaxis.brain.report import NullSummary, Stat, json_ready, permutation_p
+from vaxis.core.positions import StimulusPositions
+from vaxis.core.reported import NullSummary, Stat, json_ready, permutation_p
 from vaxis.data.cohort import Cohort
 from vaxis.errors import DataFormatError
 

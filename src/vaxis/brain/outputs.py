@@ -14,13 +14,13 @@ import numpy as np
 
 from vaxis.brain import nulls
 from vaxis.brain.mapping import ReadoutReport, cohort_tensor
-from vaxis.brain.report import json_ready
 from vaxis.brain.topography import (
     CellCorrelations,
     cell_correlations,
     plot_scatter,
     plot_topomaps,
 )
+from vaxis.core.reported import json_ready
 from vaxis.data.cohort import Cohort
 from vaxis.plotting import save_figure
 

@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from vaxis.checks import NanOption, check_out_dir, check_out_file, parse_nan_policy
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data import sources
+from vaxis.data.datasets import SEEDV_BANDPASS_HZ
+from vaxis.data.seedv_layout import LAYOUTS, SeedvLayout, check_layout_name
 from vaxis.data.summary import CohortSummary, compact_ids, summarize
-from vaxis.data.validation import NanPolicy
 from vaxis.errors import VaxisError
 
 app = typer.Typer(
@@ -23,19 +25,41 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-NanOption = Annotated[
+SeedvLayoutOption = Annotated[
     str,
     typer.Option(
-        help="What to do with NaN/Inf: raise (default; reports count and location), "
-        "drop (drop affected samples) or interpolate (fill along time).",
+        help="SEED-V feature files: how the 310 columns map to 62 channels x 5 bands: "
+        "channel-major (column = channel * 5 + band; default) or band-major "
+        "(band * 62 + channel). The data are checked and a warning says when they disagree.",
     ),
 ]
+SeedvBandpassOption = Annotated[
+    str,
+    typer.Option(
+        help="Raw SEED-V recordings: band-pass LOW,HIGH in Hz after any resampling "
+        "(default CBraMod's 0.3,75; MNE's zero-phase FIR) or off.",
+    ),
+]
+_DEFAULT_BANDPASS = ",".join(f"{edge:g}" for edge in SEEDV_BANDPASS_HZ)
 
 
-def _nan_policy(value: str) -> NanPolicy:
-    if value not in ("raise", "drop", "interpolate"):
-        raise typer.BadParameter(f"'{value}': choose raise, drop or interpolate")
-    return value  # type: ignore[return-value]
+def _seedv_layout(value: str) -> SeedvLayout:
+    try:
+        return check_layout_name(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}': choose {' or '.join(LAYOUTS)}") from None
+
+
+def _seedv_bandpass(value: str) -> tuple[float, float] | None:
+    if value.strip().lower() in ("off", "none"):
+        return None
+    try:
+        low, high = (float(edge) for edge in value.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"'{value}': give LOW,HIGH in Hz (e.g. 0.3,75) or off") from None
+    if not 0 < low < high:
+        raise typer.BadParameter(f"'{value}': need 0 < LOW < HIGH")
+    return low, high
 
 
 @app.command()
@@ -43,13 +67,20 @@ def inspect(
     path: Annotated[Path, typer.Argument(help="A *.cohort.h5 file or a FACED / SEED-V folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     nan_policy: NanOption = "raise",
+    seedv_layout: SeedvLayoutOption = "channel-major",
+    seedv_bandpass: SeedvBandpassOption = _DEFAULT_BANDPASS,
 ) -> None:
     """Summarise a cohort: subjects, shapes, labels, ratings, NaN report, provenance.
 
     Python: ``vaxis.data.summary.summarize(vaxis.data.sources.open_any(path))``.
     """
     try:
-        cohort = sources.open_any(path, nan_policy=_nan_policy(nan_policy))
+        cohort = sources.open_any(
+            path,
+            nan_policy=parse_nan_policy(nan_policy),
+            seedv_layout=_seedv_layout(seedv_layout),
+            seedv_bandpass=_seedv_bandpass(seedv_bandpass),
+        )
     except VaxisError as error:
         fail(error)
     summary = summarize(cohort)
@@ -106,6 +137,7 @@ def features(
         ),
     ] = "cohort",
     nan_policy: NanOption = "raise",
+    seedv_bandpass: SeedvBandpassOption = _DEFAULT_BANDPASS,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Compute DE features from raw EEG, subject by subject (resumable: re-run to continue).
@@ -120,14 +152,16 @@ def features(
         raise typer.BadParameter(f"'{method}': choose fast or reference")
     if layout not in ("cohort", "faced"):
         raise typer.BadParameter(f"'{layout}': choose cohort or faced")
-    cohort_file = out / "de.cohort.h5" if layout == "faced" else out
     try:
+        out = check_out_dir(out) if layout == "faced" else check_out_file(out)
+        cohort_file = out / "de.cohort.h5" if layout == "faced" else out
         cohort = compute_features(
             raw,
             cohort_file,
             method=method,  # type: ignore[arg-type]
-            nan_policy=_nan_policy(nan_policy),
+            nan_policy=parse_nan_policy(nan_policy),
             overwrite=overwrite,
+            seedv_bandpass=_seedv_bandpass(seedv_bandpass),
         )
         if layout == "faced":
             if cohort.meta.dataset != "faced":
@@ -138,6 +172,36 @@ def features(
     if cohort.meta.synthetic:
         console.print(SYNTHETIC_BANNER)
     console.print(f"wrote {out}: {cohort.n_samples} samples from {cohort.subjects.size} subjects")
+
+
+@app.command()
+def convert(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SRC",
+            help="A FACED or SEED-V root, or the official feature or raw folder inside it.",
+        ),
+    ],
+    out: Annotated[Path, typer.Argument(help="The cohort file to write (*.cohort.h5).")],
+    nan_policy: NanOption = "raise",
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Write an official dataset folder into one cohort file (features stay features; raw EEG
+    is streamed subject by subject), which every command reads.
+
+    Python: ``vaxis.data.sources.convert(src, out)``.
+    """
+    try:
+        path = sources.convert(
+            source, out, nan_policy=parse_nan_policy(nan_policy), overwrite=overwrite
+        )
+        meta = sources.load_meta(path)
+    except (VaxisError, FileExistsError, ValueError) as error:
+        fail(error)
+    if meta.synthetic:
+        console.print(SYNTHETIC_BANNER)
+    console.print(f"wrote {path}: {meta.dataset} {meta.kind}")
 
 
 @app.command()
@@ -189,6 +253,7 @@ def synth(
     if layout not in ("cohort", "official"):
         raise typer.BadParameter(f"'{layout}': choose cohort or official")
     try:
+        out = check_out_dir(out) if layout == "official" else check_out_file(out)
         if config is not None:
             fields |= _read_mapping(config)
         settings = SynthConfig.model_validate(fields)
@@ -197,9 +262,7 @@ def synth(
                 written = export_official(settings, out, overwrite=overwrite)
             else:
                 written = list(write_synthetic(settings, out, overwrite=overwrite).values())
-    except ValidationError as error:
-        fail(VaxisError(f"invalid synthetic-cohort settings:\n{error}"))
-    except (VaxisError, FileExistsError) as error:
+    except (ValidationError, VaxisError, FileExistsError) as error:
         fail(error)
     console.print(SYNTHETIC_BANNER)
     console.print(

@@ -263,12 +263,12 @@ def _open(path: Path) -> h5py.File:
         )
     try:
         return h5py.File(path, "r")
-    except OSError as error:
+    except OSError:
         raise DataFormatError(
             path,
-            f"not a readable HDF5 cohort file ({error})",
-            "the file may be truncated; re-create it (vaxis writes cohorts atomically)",
-        ) from error
+            "not a readable HDF5 cohort file: truncated, or not HDF5 at all",
+            "re-create it (vaxis writes cohorts atomically), e.g. with `vaxis data convert`",
+        ) from None
 
 
 def read_meta(f: h5py.File, path: Path) -> CohortMeta:

@@ -1,8 +1,8 @@
 """Dataset facts as tables: channels, labels, bands, trial timings.
 
 Everything here was read from the datasets' official documentation and code (see
-../shared/DESIGN.md in the development tree); loaders select channels *by name* from
-these tables, never by slicing.
+docs/REFERENCE.md sec. 2 for FACED and docs/REFERENCE.md sec. 3 for SEED-V); loaders
+select channels *by name* from these tables, never by slicing.
 """
 
 from __future__ import annotations
@@ -64,6 +64,11 @@ SEEDV_CHANNELS: tuple[str, ...] = (
 )  # fmt: skip
 SEEDV_DROP_CHANNELS: tuple[str, ...] = ("M1", "M2", "VEO", "HEO")
 SEEDV_CLASSES: tuple[str, ...] = ("disgust", "fear", "sad", "neutral", "happy")
+#: Where each SEED-V class takes its stories from. happy <- joy only: adding amusement would give
+#: one class twice the stories (and a laughter topic) of the others.
+SEEDV_FROM_FACED: dict[str, str] = dict(
+    zip(SEEDV_CLASSES, ("disgust", "fear", "sadness", "neutral", "joy"), strict=True)
+)
 SEEDV_SESSION_LABELS: tuple[tuple[int, ...], ...] = (
     (4, 1, 3, 2, 0, 4, 1, 3, 2, 0, 4, 1, 3, 2, 0),
     (2, 1, 3, 0, 4, 4, 0, 3, 2, 1, 3, 4, 1, 2, 0),
@@ -91,6 +96,8 @@ SEEDV_WINDOW_SECONDS = 4.0
 SEEDV_N_SUBJECTS = 16
 SEEDV_TRIALS_PER_SESSION = 15
 SEEDV_N_SESSIONS = 3
+#: CBraMod's band-pass of raw SEED-V (Hz), applied after resampling to 200 Hz
+SEEDV_BANDPASS_HZ: tuple[float, float] = (0.3, 75.0)
 
 
 @dataclass(frozen=True)

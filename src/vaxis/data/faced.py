@@ -119,7 +119,11 @@ def _subject_files(folder: Path, suffix: str, subjects: Subjects) -> dict[int, P
     if subjects is None:
         wanted = list(range(max(found) + 1))
         expected = f"sub000..{subject_name(wanted[-1])}"
-        fix = "re-copy the missing files, or pass subjects=[...] to load only some"
+        fix = (
+            "re-copy the missing files from the FACED download (vaxis reads sub000 up to the "
+            "highest subject file present, without gaps), or move the files after the gap into "
+            "another folder; in Python, subjects=[...] loads only some"
+        )
     else:
         wanted = requested_subjects(subjects, folder)
         expected = f"the requested {len(wanted)} subjects"
@@ -265,7 +269,9 @@ def load_faced_features(
             raise DataFormatError(
                 path,
                 f"holds {len(picked)} channels, other files {len(names)}",
-                "pass channels=FACED_SCALP_CHANNELS to load the common 30",
+                "every file of one folder must hold the same channels: replace the odd files "
+                "by the originals from the FACED download (in Python, channels="
+                "FACED_SCALP_CHANNELS loads the 30 that all share)",
             )
         names = picked
         windows = np.moveaxis(array[:, index].astype(np.float32), 2, 1)  # clip, second, ch, band
@@ -379,7 +385,9 @@ def load_faced_raw(
         raise DataFormatError(
             root,
             "subject files differ in channel count (32 and 30)",
-            "pass channels=FACED_SCALP_CHANNELS to load the 30 channels all files share",
+            "every file of one folder must hold the same channels: replace the odd files by "
+            "the originals from the FACED download (in Python, channels=FACED_SCALP_CHANNELS "
+            "loads the 30 that all share)",
         )
     cohort = Cohort.concatenate(parts)
     provenance = dict(cohort.meta.provenance)

@@ -1,6 +1,6 @@
 """Where FACED keeps what on disk, and the subject naming its readers and writers share.
 
-Layout (see DESIGN.md section 2)::
+Layout (see docs/REFERENCE.md sec. 2.1)::
 
     Processed_data/subNNN.pkl               (28 clips, 32 channels, 7500 samples), 250 Hz, uV
     EEG_Features/DE/subNNN.pkl.pkl          (28 clips, 32 channels, 30 seconds, 5 bands)

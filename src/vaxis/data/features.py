@@ -46,7 +46,8 @@ import scipy.fft
 
 from vaxis.data.cohort import SAMPLE_FIELDS, Cohort
 from vaxis.data.datasets import DATASETS
-from vaxis.errors import DataFormatError
+from vaxis.data.validation import NAN_FIX
+from vaxis.errors import NonFiniteError
 
 Method = Literal["fast", "reference"]
 Band = tuple[str, float, float]
@@ -119,11 +120,7 @@ def raw_to_features(
         bands = spec.bands if bands is None else bands
         window_seconds = spec.window_seconds if window_seconds is None else window_seconds
     if not np.isfinite(raw.data).all():
-        raise DataFormatError(
-            None,
-            "raw EEG contains NaN/Inf; DE would be undefined",
-            "load the cohort with --nan-policy drop or --nan-policy interpolate",
-        )
+        raise NonFiniteError(None, "raw EEG contains NaN/Inf; DE would be undefined", NAN_FIX)
     de = differential_entropy(
         raw.data, raw.meta.sfreq, [(lo, hi) for _, lo, hi in bands], window_seconds, method
     )

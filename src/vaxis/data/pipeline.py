@@ -16,6 +16,7 @@ from typing import Literal
 from vaxis.console import console, track
 from vaxis.data import sources
 from vaxis.data.cohort import Cohort
+from vaxis.data.datasets import SEEDV_BANDPASS_HZ
 from vaxis.data.features import raw_to_features
 from vaxis.data.validation import NanPolicy
 from vaxis.errors import VaxisError
@@ -30,7 +31,7 @@ def part_path(parts: Path, subject: int) -> Path:
     return parts / f"sub{int(subject):03d}.cohort.h5"
 
 
-def _claim_parts(parts: Path, job: dict[str, str]) -> None:
+def _claim_parts(parts: Path, job: dict[str, object]) -> None:
     """Create the parts folder for ``job``; refuse to resume parts of a different job."""
     manifest = parts / "JOB.json"
     if manifest.exists() and json.loads(manifest.read_text()) != job:
@@ -49,24 +50,38 @@ def compute_features(
     nan_policy: NanPolicy = "raise",
     overwrite: bool = False,
     progress: bool = True,
+    seedv_bandpass: tuple[float, float] | None = SEEDV_BANDPASS_HZ,
 ) -> Cohort:
-    """Compute DE features for every subject of ``raw`` and save them to ``out``."""
+    """Compute DE features for every subject of ``raw`` and save them to ``out``.
+
+    ``seedv_bandpass``: the band-pass (Hz, None for none) of raw SEED-V ``.cnt`` recordings.
+    """
     out = Path(out)
     if out.exists() and not overwrite:
         raise VaxisError(f"{out} exists; pass overwrite=True (--overwrite) to replace it")
+    all_subjects = sources.raw_subject_ids(raw)  # refuses an input that is not raw EEG
     parts = parts_dir(out)
-    _claim_parts(parts, {"raw": str(Path(raw).resolve()), "method": method})
-    all_subjects = sources.raw_subject_ids(raw)
+    fresh = not parts.exists()
+    band = None if seedv_bandpass is None else list(seedv_bandpass)  # as JSON reads it back
+    _claim_parts(parts, {"raw": str(Path(raw).resolve()), "method": method, "seedv_bandpass": band})
     todo = [s for s in all_subjects if not part_path(parts, s).exists()]
     if len(todo) < len(all_subjects):
         console.print(
             f"resuming: {len(all_subjects) - len(todo)} of {len(all_subjects)} subjects done"
         )
-    stream = sources.iter_raw(raw, nan_policy=nan_policy, subjects=todo)
+    stream = sources.iter_raw(
+        raw, nan_policy=nan_policy, subjects=todo, seedv_bandpass=seedv_bandpass
+    )
     if progress:
         stream = track(stream, "raw -> DE (per subject)", total=len(todo))
-    for subject_raw in stream:
-        raw_to_features(subject_raw, method=method).save(part_path(parts, subject_raw.subjects[0]))
+    try:
+        for subject_raw in stream:
+            features = raw_to_features(subject_raw, method=method)
+            features.save(part_path(parts, subject_raw.subjects[0]))
+    except BaseException:
+        if fresh and not any(part_path(parts, s).exists() for s in all_subjects):
+            shutil.rmtree(parts)  # refused before any subject was done: leave nothing behind
+        raise
     cohort = Cohort.concatenate([Cohort.load(part_path(parts, s)) for s in all_subjects])
     cohort.save(out)
     shutil.rmtree(parts)

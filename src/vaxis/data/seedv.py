@@ -5,8 +5,9 @@ dict pickled with :func:`pickle.dumps` (torcheeg's ``SEEDVFeatureDataset`` reads
 ``pickle.loads(np.load(f)["data"])``; vaxis uses the restricted unpickler). Keys 0-44 are the 45
 trials (0-14 session 1, 15-29 session 2, 30-44 session 3); a data value is (n_windows, 310) DE
 over 4-s windows, a label value the trial's class repeated per window. The 310 columns are 62
-channels x 5 bands, channel-major (column = channel * 5 + band; inferred, and what torcheeg's
-``reshape(62, 5)`` assumes).
+channels x 5 bands in a layout the files do not state: ``layout="channel-major"`` (the default;
+column = channel * 5 + band, torcheeg's ``reshape(62, 5)``) or ``"band-major"``; the data are
+checked against it and the result is recorded (:mod:`vaxis.data.seedv_layout`).
 
 Raw ``.cnt`` recordings: :mod:`vaxis.data.seedv_raw`.
 
@@ -35,15 +36,29 @@ from vaxis.data.datasets import (
     SEEDV_TRIALS_PER_SESSION,
     seedv_stimulus_names,
 )
-from vaxis.data.validation import NanPolicy, handle_nonfinite, nonfinite_report, select_channels
-from vaxis.errors import DataFormatError
+from vaxis.data.seedv_layout import (
+    COLUMN_FORMULA,
+    WIDTH,
+    SeedvLayout,
+    check_layout,
+    check_layout_name,
+    columns_to_grid,
+    grid_to_columns,
+    warn_if_contradicted,
+)
+from vaxis.data.validation import (
+    NAN_FIX,
+    NanPolicy,
+    handle_nonfinite,
+    nonfinite_report,
+    select_channels,
+)
+from vaxis.errors import DataFormatError, NonFiniteError
 
 FEATURE_DIR = "EEG_DE_features"
 #: Written beside synthetic feature files so that loading them keeps ``synthetic=True``.
 SYNTHETIC_MARKER = "vaxis_synthetic.json"
 N_TRIALS = SEEDV_N_SESSIONS * SEEDV_TRIALS_PER_SESSION
-N_BANDS = len(SEEDV.bands)
-FEATURE_WIDTH = len(SEEDV_CHANNELS) * N_BANDS
 _FEATURE_FILE = re.compile(r"^(\d+)_123\.npz$")
 _AXES = ("window", "channel", "band")
 #: Official class of each global trial id (session * 15 + trial).
@@ -85,16 +100,21 @@ def load_seedv_features(
     root: str | Path,
     subjects: Iterable[int] | None = None,
     nan_policy: NanPolicy = "raise",
+    layout: SeedvLayout = "channel-major",
 ) -> Cohort:
     """Load the official DE features: one row per 4-s window, data (n, 62 channels, 5 bands).
 
     ``root`` is the dataset folder or its ``EEG_DE_features`` folder; ``subjects`` are the
     file numbers (1..16). Labels are checked against the official session table. Non-finite
     values raise (``nan_policy="raise"``), drop their windows (``"drop"``) or are interpolated
-    along the trial's windows (``"interpolate"``). Files are only read, never modified.
+    along the trial's windows (``"interpolate"``). ``layout`` says how the 310 columns map to
+    channels x bands; a :class:`~vaxis.data.seedv_layout.LayoutWarning` says when the data
+    contradict it, and the check is recorded in ``meta.provenance["layout_check"]``. Files are
+    only read, never modified.
     """
     if nan_policy not in ("raise", "drop", "interpolate"):
         raise ValueError(f"nan_policy must be 'raise', 'drop' or 'interpolate', not {nan_policy!r}")
+    check_layout_name(layout)
     folder = resolve_folder(Path(root), FEATURE_DIR)
     found = {int(m.group(1)): folder / m.group(0) for m in matching_files(folder, _FEATURE_FILE)}
     if not found:
@@ -108,32 +128,40 @@ def load_seedv_features(
     provenance: dict[str, Any] = {
         "source": str(folder),
         "files": [found[s].name for s in wanted],
-        "layout": "310 columns = 62 channels x 5 bands, channel-major (inferred)",
+        "layout": layout,
+        "columns": COLUMN_FORMULA[layout],
         "nan_policy": nan_policy,
     }
     if origin is not None:
         provenance["synthetic_origin"] = origin
     meta = seedv_feature_meta(synthetic=origin is not None, provenance=provenance)
-    parts = [_read_feature_file(found[s], s, nan_policy, meta) for s in wanted]
-    return Cohort.concatenate(parts)
+    parts = [_read_feature_file(found[s], s, nan_policy, meta, layout) for s in wanted]
+    cohort = Cohort.concatenate(parts)
+    check = check_layout(cohort.data, layout)
+    warn_if_contradicted(check, folder)
+    return cohort.with_data(
+        cohort.data, provenance={**meta.provenance, "layout_check": check.to_dict()}
+    )
 
 
-def _read_feature_file(path: Path, subject: int, policy: NanPolicy, meta: CohortMeta) -> Cohort:
+def _read_feature_file(
+    path: Path, subject: int, policy: NanPolicy, meta: CohortMeta, layout: SeedvLayout
+) -> Cohort:
     entries = safe_pickle.load_npz(path)
     data = _trial_dict(entries, "data", path)
     labels = _trial_dict(entries, "label", path)
     blocks, trial_ids = [], []
     for trial in range(N_TRIALS):
         block = np.asarray(data[trial])
-        if block.ndim != 2 or block.shape[1] != FEATURE_WIDTH or block.dtype.kind not in "fiu":
+        if block.ndim != 2 or block.shape[1] != WIDTH or block.dtype.kind not in "fiu":
             raise DataFormatError(
                 path,
                 f"data[{trial}] has shape {block.shape} (dtype {block.dtype}), expected numeric "
-                f"(n_windows, {FEATURE_WIDTH}) = 62 channels x 5 bands per 4-s window",
+                f"(n_windows, {WIDTH}) = 62 channels x 5 bands per 4-s window",
                 "this is not an official SEED-V DE file; re-download EEG_DE_features",
             )
         _check_labels(np.asarray(labels[trial]), trial, block.shape[0], path)
-        blocks.append(block.reshape(-1, len(SEEDV_CHANNELS), N_BANDS))
+        blocks.append(columns_to_grid(block, layout))
         trial_ids.append(np.full(block.shape[0], trial))
     stimulus = np.concatenate(trial_ids)
     features, keep = _apply_nan_policy(np.concatenate(blocks), stimulus, path, policy)
@@ -223,12 +251,11 @@ def _apply_nan_policy(
     if finite.all():
         return data, finite
     if policy == "raise":
-        raise DataFormatError(
+        raise NonFiniteError(
             path,
             f"{nonfinite_report(data, _AXES)} (window = row in file order), in trials "
             f"{np.unique(stimulus[~finite]).tolist()}",
-            "pass nan_policy='drop' (drop those windows) or 'interpolate' (fill along the "
-            "trial's windows); on the command line --nan-policy drop|interpolate",
+            NAN_FIX,
         )
     if policy == "drop":
         return data, finite
@@ -254,13 +281,20 @@ def _synthetic_origin(folder: Path) -> Any:
 
 
 # -------------------------------------------------------------------------------- writers
-def write_seedv_features(cohort: Cohort, root: str | Path, overwrite: bool = False) -> list[Path]:
+def write_seedv_features(
+    cohort: Cohort,
+    root: str | Path,
+    overwrite: bool = False,
+    layout: SeedvLayout = "channel-major",
+) -> list[Path]:
     """Write a SEED-V DE cohort as official ``<root>/EEG_DE_features/<subject>_123.npz`` files.
 
     Each trial's windows are written in window order (window indices come back as 0..n-1);
-    a trial without windows is written as a (0, 310) array. Synthetic cohorts also get a
-    ``vaxis_synthetic.json`` marker so that loading them keeps them labelled synthetic.
+    a trial without windows is written as a (0, 310) array; the 310 columns follow ``layout``.
+    Synthetic cohorts also get a ``vaxis_synthetic.json`` marker so that loading them keeps
+    them labelled synthetic.
     """
+    check_layout_name(layout)
     meta = cohort.meta
     if meta.kind != "features" or meta.band_names != SEEDV.band_names:
         raise ValueError(f"need a SEED-V feature cohort with bands {SEEDV.band_names}")
@@ -278,13 +312,17 @@ def write_seedv_features(cohort: Cohort, root: str | Path, overwrite: bool = Fal
         for trial in range(N_TRIALS):
             rows = np.flatnonzero(part.stimulus == trial)
             rows = rows[np.argsort(part.window[rows], kind="stable")]
-            data[trial] = part.data[rows][:, order].reshape(rows.size, FEATURE_WIDTH)
+            data[trial] = grid_to_columns(part.data[rows][:, order], layout)
             label[trial] = np.full(rows.size, TRIAL_LABELS[trial], dtype=np.int64)
         path = folder / f"{int(subject)}_123.npz"
         written.append(save_seedv_npz(path, data, label, overwrite=overwrite))
     marker_path = folder / SYNTHETIC_MARKER
     if meta.synthetic:
-        marker = {"subjects": cohort.subjects.tolist(), "provenance": meta.provenance}
+        marker = {
+            "subjects": cohort.subjects.tolist(),
+            "layout": layout,
+            "provenance": meta.provenance,
+        }
         marker_path.write_text(json.dumps(marker, default=str))
     elif marker_path.exists():  # real data replaces synthetic: it must not load as synthetic
         marker_path.unlink()

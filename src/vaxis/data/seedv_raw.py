@@ -5,7 +5,9 @@ Channels are picked by name (M1, M2, VEO, HEO dropped -> 62). Trials are cut wit
 start/end seconds and split into fixed segments (4 s by default, the unit of the official DE);
 a trial's remainder shorter than a segment is dropped, as the official code does. Each segment
 is one row of the raw cohort: ``stimulus`` is the trial, ``window`` the segment index.
-Resampling uses a polyphase filter (anti-aliased), never plain decimation.
+Resampling uses a polyphase filter (anti-aliased), never plain decimation. Each whole session
+is then band-passed 0.3-75 Hz by default, after resampling, with the filter CBraMod applies
+(``raw.filter(l_freq=0.3, h_freq=75)``: MNE's zero-phase FIR) -- see :func:`bandpass_session`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from scipy.signal import resample_poly
 from vaxis.data.cohort import Cohort, CohortMeta
 from vaxis.data.datasets import (
     SEEDV,
+    SEEDV_BANDPASS_HZ,
     SEEDV_CHANNELS,
     SEEDV_N_SESSIONS,
     SEEDV_TRIAL_END_S,
@@ -35,6 +38,10 @@ from vaxis.errors import DataFormatError
 
 RAW_DIR = "EEG_raw"
 RAW_FILE = re.compile(r"^(\d+)_([1-3])_.*\.cnt$", re.IGNORECASE)
+BANDPASS_METHOD = (
+    "mne.filter.filter_data: FIR, firwin design, Hamming window, zero phase, MNE's automatic "
+    "transition bands (as mne's Raw.filter, which CBraMod calls); whole session, after resampling"
+)
 
 
 # ------------------------------------------------------------------------------------ raw
@@ -76,6 +83,35 @@ def segment_session(
     )
 
 
+def bandpass_session(data: np.ndarray, sfreq: float, band: tuple[float, float]) -> np.ndarray:
+    """Band-pass a whole recording (channels, time) to ``band`` (Hz), in place.
+
+    The filter is MNE's default FIR (``mne.filter.filter_data`` with the defaults of
+    ``Raw.filter``), so ``band = (0.3, 75)`` on a 200 Hz recording reproduces CBraMod's
+    ``raw.filter(l_freq=0.3, h_freq=75)``. Its transition bands are MNE's automatic ones (at
+    0.3-75 Hz: 0-0.3 Hz and 75-93.75 Hz), so a component inside them is attenuated, not removed.
+    """
+    import mne  # heavy import, only needed for raw recordings
+
+    low, high = _check_band(band, sfreq)
+    return mne.filter.filter_data(
+        data, sfreq, low, high, method="fir", phase="zero", fir_window="hamming",
+        fir_design="firwin", pad="reflect_limited", copy=False, verbose="error",
+    )  # fmt: skip
+
+
+def _check_band(band: tuple[float, float], sfreq: float) -> tuple[float, float]:
+    low, high = (float(edge) for edge in band)
+    if not 0 < low < high:
+        raise ValueError(f"band-pass edges must satisfy 0 < low < high, not {band}")
+    if high >= sfreq / 2:
+        raise ValueError(
+            f"band-pass upper edge {high:g} Hz is not below the Nyquist frequency "
+            f"({sfreq / 2:g} Hz at {sfreq:g} Hz)"
+        )
+    return low, high
+
+
 def _segment_samples(segment_seconds: float, sfreq: float) -> int:
     seg = round(segment_seconds * sfreq)
     if seg < 1 or not np.isclose(seg, segment_seconds * sfreq):
@@ -88,16 +124,21 @@ def iter_seedv_raw(
     subjects: Iterable[int] | None = None,
     resample_to: float | None = None,
     segment_seconds: float = SEEDV.window_seconds,
+    bandpass: tuple[float, float] | None = SEEDV_BANDPASS_HZ,
 ) -> Iterator[Cohort]:
     """Yield one raw cohort per subject (its three sessions), rows = fixed-length segments.
 
     Data are microvolts, float32, (n_segments, 62, samples); the 62 channels are picked by name.
     ``resample_to`` (Hz) resamples each whole session before cutting, with a polyphase
-    anti-alias FIR (:func:`scipy.signal.resample_poly`), never by plain decimation. Files are
-    checked when this is called; each subject's recordings are read when its cohort is due.
+    anti-alias FIR (:func:`scipy.signal.resample_poly`), never by plain decimation. ``bandpass``
+    (Hz; CBraMod's 0.3-75 by default, None for none) then filters the whole session
+    (:func:`bandpass_session`); both are recorded in ``meta.provenance``. Files are checked
+    when this is called; each subject's recordings are read when its cohort is due.
     """
     if resample_to is not None and resample_to <= 0:
         raise ValueError(f"resample_to must be a positive rate in Hz, not {resample_to}")
+    if bandpass is not None:
+        _check_band(bandpass, resample_to if resample_to is not None else np.inf)
     folder = resolve_folder(Path(root), RAW_DIR)
     found: dict[int, dict[int, Path]] = {}
     for match in matching_files(folder, RAW_FILE):
@@ -127,17 +168,32 @@ def iter_seedv_raw(
                 "copy all three .cnt files of this subject, or leave the subject out",
             )
     return (
-        _read_subject_raw([found[s][k] for k in range(3)], s, resample_to, segment_seconds)
+        _read_subject_raw(
+            [found[s][k] for k in range(3)], s, resample_to, segment_seconds, bandpass
+        )
         for s in wanted
     )
 
 
 def _read_subject_raw(
-    paths: list[Path], subject: int, resample_to: float | None, segment_seconds: float
+    paths: list[Path],
+    subject: int,
+    resample_to: float | None,
+    segment_seconds: float,
+    bandpass: tuple[float, float] | None,
 ) -> Cohort:
     parts, rates = [], set()
     for session, path in enumerate(paths):
         recording, sfreq = _read_cnt(path, resample_to)
+        if bandpass is not None:
+            try:
+                recording = bandpass_session(recording, sfreq, bandpass)
+            except ValueError as error:
+                raise DataFormatError(
+                    path,
+                    str(error),
+                    "pass lower band-pass edges, or none (bandpass=None; --seedv-bandpass off)",
+                ) from error
         rates.add(sfreq)
         _segment_samples(segment_seconds, sfreq)  # a bad argument, not a bad file
         try:
@@ -164,6 +220,7 @@ def _read_subject_raw(
             "units": "uV",
             "resample_to": resample_to,
             "resampling": "scipy.signal.resample_poly (polyphase anti-alias FIR)",
+            "bandpass": _bandpass_provenance(bandpass),
             "segments": f"{segment_seconds} s, trial remainder dropped",
         },
     )
@@ -177,6 +234,20 @@ def _read_subject_raw(
         session=stimulus // SEEDV_TRIALS_PER_SESSION,
         meta=meta,
     )
+
+
+def _bandpass_provenance(band: tuple[float, float] | None) -> dict[str, object] | None:
+    """Band edges, method and MNE version of the band-pass (None: not filtered)."""
+    if band is None:
+        return None
+    import mne
+
+    return {
+        "low_hz": band[0],
+        "high_hz": band[1],
+        "method": BANDPASS_METHOD,
+        "mne": mne.__version__,
+    }
 
 
 def _read_cnt(path: Path, resample_to: float | None) -> tuple[np.ndarray, float]:

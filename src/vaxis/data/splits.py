@@ -2,9 +2,10 @@
 
 A claim about emotion needs held-out subjects; a claim about stimuli needs held-out stimuli
 (FACED labels are assigned per clip, so a decoder can learn clip identity). Every split
-therefore records the units it keeps apart (``disjoint_by``) and :meth:`Split.check_disjoint`
-verifies the claim on the cohort. Validation subjects, where a split has them, are drawn from
-the training subjects of that fold, never from its test subjects.
+therefore records the units it keeps apart (``disjoint_by``; ``val_disjoint_by`` where
+validation is held out from training too) and :meth:`Split.check_disjoint` verifies the claim
+on the cohort. Validation subjects, where a split has them, are drawn from the training
+subjects of that fold, never from its test subjects.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from vaxis.errors import VaxisError
 
 FACED_FOLD_SIZES: tuple[int, ...] = (12,) * 9 + (15,)
 _UNITS = ("subject", "stimulus")
+_PLURAL = {"subject": "subjects", "stimulus": "stimuli"}
 
 
 class SplitError(VaxisError, ValueError):
@@ -40,6 +42,8 @@ class Split:
     disjoint_by: tuple[str, ...]
     held_out_subjects: tuple[int, ...] = ()
     held_out_stimuli: tuple[int, ...] = ()
+    #: units that never cross train/val either (validation as unseen as the test part)
+    val_disjoint_by: tuple[str, ...] = ()
 
     def check_disjoint(self, cohort: Cohort) -> None:
         """Raise :class:`SplitError` if a sample or a claimed unit is in two parts."""
@@ -54,19 +58,19 @@ class Split:
         for unit, held_out in claims.items():
             tested = np.unique(getattr(cohort, unit)[self.test])
             if held_out and not np.array_equal(tested, np.sort(held_out)):
-                raise SplitError(f"{self.name}: the test {unit}s are not the held-out ones")
-        for unit in self.disjoint_by:
+                raise SplitError(f"{self.name}: the test {_PLURAL[unit]} are not the held-out ones")
+        pairs = [(unit, other, "test") for unit in self.disjoint_by for other in ("train", "val")]
+        pairs += [(unit, "train", "val") for unit in self.val_disjoint_by]
+        for unit, first, second in pairs:
             if unit not in _UNITS:
                 raise SplitError(f"{self.name}: unknown unit {unit!r} (use {_UNITS})")
             values = getattr(cohort, unit)
-            test = np.unique(values[self.test])
-            for other in ("train", "val"):
-                leaked = np.intersect1d(values[parts[other]], test)
-                if leaked.size:
-                    raise SplitError(
-                        f"{self.name}: {unit}s {leaked[:5].tolist()} are in both {other} and "
-                        f"test, although the split claims to hold {unit}s out"
-                    )
+            leaked = np.intersect1d(values[parts[first]], values[parts[second]])
+            if leaked.size:
+                raise SplitError(
+                    f"{self.name}: {_PLURAL[unit]} {leaked[:5].tolist()} are in both {first} and "
+                    f"{second}, although the split claims to hold {_PLURAL[unit]} out"
+                )
 
     def cohorts(self, cohort: Cohort) -> tuple[Cohort, Cohort, Cohort]:
         """The train, validation and test cohorts (after checking the split)."""
@@ -103,6 +107,7 @@ def _subject_split(
         test=_indices(np.isin(cohort.subject, test_subjects)),
         disjoint_by=("subject",),
         held_out_subjects=tuple(int(s) for s in np.sort(test_subjects)),
+        val_disjoint_by=("subject",),
     )
 
 
@@ -227,20 +232,44 @@ def subjects_x_stimuli(
     return splits
 
 
+def _seedv_blocks(cohort: Cohort, protocol: str) -> np.ndarray:
+    """Block (0, 1, 2) of every sample: trials 1-5, 6-10, 11-15 of its session."""
+    if cohort.meta.dataset != "seedv":
+        raise SplitError(f"{protocol!r} is a SEED-V protocol; this cohort is {cohort.meta.dataset}")
+    return seedv_session_protocol(cohort.stimulus)
+
+
 def seedv_session_folds(cohort: Cohort) -> list[Split]:
     """SEED-V's standard 3-fold protocol: trials 1-5, 6-10 and 11-15 of every session.
 
     Every block holds all five emotions. The folds hold *trials* out, not subjects: each
     subject is in train and test, so results say nothing about unseen people.
     """
-    if cohort.meta.dataset != "seedv":
-        raise SplitError(
-            f"session folds are SEED-V's protocol; this cohort is {cohort.meta.dataset}"
-        )
-    block = seedv_session_protocol(cohort.stimulus)
+    block = _seedv_blocks(cohort, "seedv-sessions")
     return [
         _stimulus_holdout(cohort, f"seedv-block{fold + 1}", block == fold)
         for fold in np.unique(block)
+    ]
+
+
+def seedv_trial_split(cohort: Cohort) -> list[Split]:
+    """CBraMod's SEED-V split: trials 1-5 of every session train, 6-10 validation, 11-15 test.
+
+    Every subject is in every part: the held-out unit is the trial (film clip), which never
+    crosses any two parts; results say nothing about unseen people (the study's claims need a
+    subject-disjoint protocol such as ``holdout``).
+    """
+    block = _seedv_blocks(cohort, "seedv-trials")
+    return [
+        Split(
+            name="seedv-trials",
+            train=_indices(block == 0),
+            val=_indices(block == 1),
+            test=_indices(block == 2),
+            disjoint_by=("stimulus",),
+            held_out_stimuli=tuple(int(s) for s in np.unique(cohort.stimulus[block == 2])),
+            val_disjoint_by=("stimulus",),
+        )
     ]
 
 
@@ -254,6 +283,7 @@ SPLITTERS: dict[str, Splitter] = {
     "stimuli-out": leave_stimuli_out,
     "subjects-x-stimuli": subjects_x_stimuli,
     "seedv-sessions": seedv_session_folds,
+    "seedv-trials": seedv_trial_split,
 }
 
 

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
-from vaxis.errors import DataFormatError
+from vaxis.errors import DataFormatError, NonFiniteError
+
+if TYPE_CHECKING:
+    from vaxis.data.cohort import Cohort
 
 NanPolicy = Literal["raise", "drop", "interpolate"]
+NAN_POLICIES: tuple[NanPolicy, ...] = get_args(NanPolicy)
+#: what to do about NaN/Inf, in words every user can follow (each command has --nan-policy, a
+#: study config [data] nan_policy, each loader nan_policy=)
+NAN_FIX = (
+    "choose a policy: --nan-policy drop (drop affected samples) or --nan-policy interpolate "
+    "(fill along time); in a study config [data] nan_policy, in Python nan_policy='drop'"
+)
 
 
 def check_shape(
@@ -78,12 +88,7 @@ def handle_nonfinite(
         return array, keep
     report = nonfinite_report(array, axis_names)
     if policy == "raise":
-        raise DataFormatError(
-            path,
-            report,
-            "choose a policy: --nan-policy drop (drop affected samples) or "
-            "--nan-policy interpolate (fill along time)",
-        )
+        raise NonFiniteError(path, report, NAN_FIX)
     if policy == "drop":
         keep = finite.reshape(array.shape[0], -1).all(axis=1)
         return array, keep
@@ -96,8 +101,37 @@ def handle_nonfinite(
             raise DataFormatError(
                 path,
                 f"{report}; a whole series is non-finite and cannot be interpolated",
-                "use --nan-policy drop",
+                'use --nan-policy drop ([data] nan_policy = "drop" in a study config)',
             )
         flat[row] = np.interp(grid, grid[ok], flat[row, ok])
     repaired = np.moveaxis(flat.reshape(moved.shape), -1, time_axis).astype(array.dtype)
     return repaired, keep
+
+
+def apply_nan_policy(cohort: Cohort, policy: NanPolicy, path: str | Path | None) -> Cohort:
+    """``cohort`` with the NaN/Inf policy applied (the same cohort when all is finite).
+
+    ``raise`` fails naming ``path``, the count and the first locations; ``drop`` removes the
+    affected samples (raw: trials or segments); ``interpolate`` fills along time: within each
+    row of raw EEG, across the windows of each trial for features.
+    """
+    if np.isfinite(cohort.data).all():
+        return cohort
+    where = "<cohort>" if path is None else path
+    if cohort.meta.kind == "raw" or policy != "interpolate":
+        axes = ("sample", "channel", "time" if cohort.meta.kind == "raw" else "band")
+        data, keep = handle_nonfinite(cohort.data, where, policy, axes, time_axis=-1)
+    else:
+        trial = np.stack([cohort.subject, cohort.session, cohort.stimulus, cohort.window])
+        order = np.lexsort(trial[::-1])  # by subject, session, stimulus, then window
+        bounds = np.flatnonzero(np.any(np.diff(trial[:3, order], axis=1) != 0, axis=0)) + 1
+        parts = [
+            handle_nonfinite(cohort.data[rows], where, "interpolate", ("window", "ch", "band"), 0)
+            for rows in np.split(order, bounds)
+        ]
+        data = np.empty_like(cohort.data)
+        data[order] = np.concatenate([part for part, _ in parts])
+        keep = np.ones(cohort.n_samples, dtype=bool)
+    bad = int(np.count_nonzero(~np.isfinite(cohort.data)))
+    provenance = {**cohort.meta.provenance, "nan_policy": policy, "nonfinite_values": bad}
+    return cohort.with_data(data, provenance=provenance).subset(keep)

@@ -1,7 +1,7 @@
 """The study's data augmentation, vectorised over a mini-batch.
 
 Three transforms, each applied to a sample independently with probability ``p`` (0.6 in the
-study, DESIGN sec. 1):
+study, docs/REFERENCE.md sec. 1.8):
 
 * Gaussian noise: ``x + noise_std * N(0, 1)`` (0.05; in feature units, i.e. for standardised
   features 5% of a standard deviation).

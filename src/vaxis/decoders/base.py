@@ -89,6 +89,7 @@ def build_decoder(
 BUILTIN_MODULES = (
     "axial",
     "cbramod",
+    "cbramod_de",
     "channel_transformer",
     "dgcnn",
     "linear",

@@ -25,8 +25,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from vaxis.checks import NanOption, check_hyper, check_out_dir, parse_ints, parse_nan_policy
 from vaxis.console import SYNTHETIC_BANNER, console, fail
-from vaxis.errors import VaxisError
+from vaxis.errors import OptionError, VaxisError
 
 if TYPE_CHECKING:
     from vaxis.data.cohort import Cohort
@@ -98,8 +99,8 @@ def train(
         str,
         typer.Option(
             help="Split: study, holdout, faced-official, subject-kfold, loso, stimuli-out, "
-            "subjects-x-stimuli, seedv-sessions; auto = study for all 123 FACED subjects, "
-            "else holdout."
+            "subjects-x-stimuli, seedv-sessions, seedv-trials; auto = study for all 123 FACED "
+            "subjects, else holdout."
         ),
     ] = "auto",
     folds: Annotated[str, typer.Option(help="Folds to run (1-based, comma-separated).")] = "all",
@@ -133,6 +134,7 @@ def train(
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Epochs between checkpoints.")] = 5,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs"),
+    nan_policy: NanOption = "raise",
 ) -> None:
     """Train decoders and write metrics, predictions, features and weights per run.
 
@@ -149,7 +151,9 @@ def train(
     if bad:
         raise typer.BadParameter(f"unknown regime(s) {bad}; choose from {', '.join(REGIMES)}")
     try:
-        cohort = open_any(cohort_path)
+        out = check_out_dir(out)
+        seed_values = parse_ints(seeds, "--seeds")
+        cohort = open_any(cohort_path, nan_policy=parse_nan_policy(nan_policy))
         names = _decoders(decoder, "raw" if cohort.meta.kind == "raw" else "de")
         protocol = _protocol(protocol, cohort)
         if protocol not in SPLITTERS:
@@ -158,7 +162,7 @@ def train(
             )
         splits = SPLITTERS[protocol](cohort)
         if folds != "all":
-            splits = [splits[int(i) - 1] for i in _names(folds)]
+            splits = _folds(splits, folds)
         if task == "auto":
             task = default_task(cohort.meta.dataset)
         inputs = InputConfig(
@@ -173,11 +177,8 @@ def train(
             warmup_epochs=warmup_epochs, device=device, num_threads=threads,
             checkpoint_every=checkpoint_every,
         )  # fmt: skip
-        jobs = _plan(splits, names, regime_names, [int(s) for s in _names(seeds)], recipe,
-                     hyper or [], out)  # fmt: skip
-    except ValidationError as error:
-        fail(VaxisError(f"invalid settings:\n{error}"))
-    except (VaxisError, IndexError, ValueError) as error:
+        jobs = _plan(splits, names, regime_names, list(seed_values), recipe, hyper or [], out)
+    except (ValidationError, VaxisError, ValueError) as error:
         fail(error)
     if cohort.meta.synthetic:
         console.print(SYNTHETIC_BANNER)
@@ -201,6 +202,8 @@ def _plan(
     from vaxis.decoders import SKLEARN_DECODERS
     from vaxis.decoders.experiment import with_regime
 
+    for name in names:
+        check_hyper(name, parse_hyper(hyper, name), "--hyper", " ".join(hyper))
     jobs = []
     for split in splits:
         for name in names:
@@ -213,6 +216,16 @@ def _plan(
                     run_dir = out / split.name / name / regime / f"seed{seed}"
                     jobs.append((split, regime, with_regime(config, regime), run_dir))
     return jobs
+
+
+def _folds(splits: list[Split], folds: str) -> list[Split]:
+    """The 1-based folds named by ``--folds``, each checked against the protocol's."""
+    wanted = parse_ints(folds, "--folds")
+    allowed = f"1 to {len(splits)}, comma-separated, or all"
+    for fold in wanted:
+        if not 1 <= fold <= len(splits):
+            raise OptionError("--folds", folds, f"this protocol has no fold {fold}", allowed)
+    return [splits[fold - 1] for fold in wanted]
 
 
 def _run_all(

@@ -1,7 +1,8 @@
 r"""Soft-target distillation towards fixed class prototypes (the study's "+KD" regime).
 
 The study trains with "soft-target distillation towards random orthonormal 9-D prototypes
-(lambda 0.5, T 1)" (DESIGN sec. 1). Its exact formula is not public; ours (inferred) is:
+(lambda 0.5, T 1)" (docs/REFERENCE.md sec. 1.8). Its exact formula is not public; ours
+(inferred) is:
 
 .. math::
 

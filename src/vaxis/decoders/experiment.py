@@ -54,7 +54,8 @@ from vaxis.errors import DataFormatError
 METRICS_NAME = "metrics.json"
 #: a training step for :func:`run_experiment`: (train units, val units, run folder) -> result
 Trainer = Callable[[Units, Units, Path], TrainResult]
-#: Training regimes of the study's ablation (DESIGN sec. 1): plain, +augmentation, +aug+KD.
+#: Training regimes of the study's ablation (docs/REFERENCE.md sec. 1.8): plain,
+#: +augmentation, +aug+KD.
 REGIMES: dict[str, dict[str, Any]] = {
     "plain": {"augmentation": None, "distillation": None, "shuffle_labels": False},
     "aug": {"augmentation": Augmentation(), "distillation": None, "shuffle_labels": False},

@@ -3,7 +3,7 @@
 The training tensors live on the device for the whole run; a mini-batch is a slice of a
 seeded index permutation gathered in one indexing call, so there is no ``DataLoader``, no
 per-sample Python and no collation (``bench/bench_engine.py`` measures the difference).
-The recipe is the study's (DESIGN sec. 1): AdamW (lr 1e-3, weight decay 1e-2 on every
+The recipe is the study's (docs/REFERENCE.md sec. 1.8): AdamW (lr 1e-3, weight decay 1e-2 on every
 parameter), a cosine schedule with linear warm-up (stepped per batch), batch 128, optional
 augmentation (:mod:`vaxis.decoders.augment`) and distillation towards fixed prototypes
 (:mod:`vaxis.decoders.distill`). The weights kept are those of the epoch with the highest

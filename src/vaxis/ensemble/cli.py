@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from vaxis.checks import (
+    NanOption,
+    check_hyper,
+    check_out_dir,
+    parse_ints,
+    parse_json_object,
+    parse_nan_policy,
+)
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
 from vaxis.sweep.options import (
@@ -16,6 +23,7 @@ from vaxis.sweep.options import (
     CompileOption,
     DevicesOption,
     ExecutorOption,
+    FeaturesArgument,
     JobsPerDeviceOption,
     PrecisionOption,
     Tf32Option,
@@ -26,13 +34,9 @@ from vaxis.sweep.options import (
 app = typer.Typer(help="The study's residual-diversity ensemble.", no_args_is_help=True)
 
 
-def _ints(value: str) -> tuple[int, ...]:
-    return tuple(int(v) for v in value.split(",") if v.strip())
-
-
 @app.command()
 def ensemble(
-    cohort: Annotated[Path, typer.Argument(help="A *.cohort.h5 of DE features.")],
+    cohort: FeaturesArgument,
     positions: Annotated[
         str, typer.Option(help="V-axis positions: axis folder, CSV/JSON, 'classes' or 'truth'.")
     ] = "classes",
@@ -65,6 +69,7 @@ def ensemble(
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path(
         "runs/ensemble"
     ),
+    nan_policy: NanOption = "raise",
 ) -> None:
     """Train every member (resumable), select on validation subjects, compare on test subjects.
 
@@ -75,11 +80,15 @@ def ensemble(
     from vaxis.ensemble.run import run_ensemble
 
     try:
+        out = check_out_dir(out)
+        hyper_values = parse_json_object(hyper, "--hyper")
+        check_hyper("axial", hyper_values, "--hyper", hyper)
         config = EnsembleConfig.model_validate(
             {
                 "cohort": cohort, "positions": positions, "depth": depth, "width": width,
-                "shallow_depth": shallow_depth, "hyper": json.loads(hyper), "regime": regime,
-                "seeds": _ints(seeds), "epochs": _ints(epochs), "batch_size": batch_size,
+                "shallow_depth": shallow_depth, "hyper": hyper_values, "regime": regime,
+                "seeds": parse_ints(seeds, "--seeds"), "epochs": parse_ints(epochs, "--epochs"),
+                "nan_policy": parse_nan_policy(nan_policy), "batch_size": batch_size,
                 "lr": lr, "cascade": cascade, "select_k": select_k, "diversity": diversity,
                 "path_b": tuple(a.strip() for a in path_b.split(",") if a.strip()),
                 "protocol": protocol, "fold": fold, "task": task, "executor": executor,

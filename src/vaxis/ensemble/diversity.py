@@ -12,7 +12,7 @@ compared in *sample space*, where both live:
   vectors, i.e. the k sample-space directions carrying most residual variance; Bjorck & Golub
   1973). Diversity = mean sin^2 of the k angles: 0 for the same subspace, 1 for orthogonal.
 
-A member's *residual alignment* is the study's measure (:func:`vaxis.analysis.probe.
+A member's *residual alignment* is the study's measure (:func:`vaxis.probe.measures.
 residual_alignment`): the within-class residual of its stimulus-mean features read out onto the
 V-axis residual positions, direction fitted on validation subjects, r on test subjects.
 """
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 if TYPE_CHECKING:
-    from vaxis.analysis.probe import StimulusTable
+    from vaxis.probe.measures import StimulusTable
 
 Method = Literal["cka", "angles"]
 
@@ -95,7 +95,7 @@ def member_residual_alignment(
     ``val`` and ``test`` are the member's stimulus tables over the same stimuli; ``positions``
     the V-axis position of each of those stimuli, in the tables' order.
     """
-    from vaxis.analysis.probe import has_within_class_variation, residual_alignment
+    from vaxis.probe.measures import has_within_class_variation, residual_alignment
 
     if not has_within_class_variation(positions, val.classes):
         return float("nan")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vaxis.analysis.probe import StimulusTable
 from vaxis.data.safe_pickle import load_npz
 from vaxis.errors import DataFormatError
+from vaxis.probe.measures import StimulusTable
 
 _FIELDS = ("probs", "features", "y_true", "subject", "stimulus", "label")
 

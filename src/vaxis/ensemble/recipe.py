@@ -1,10 +1,10 @@
 """The study's ensemble recipe as one config, and the sweep jobs that train its members.
 
-Defaults are the study's (DESIGN sec. 1): EMOD-style axial transformer, depth 6, width 128,
-augmentation + distillation towards random orthonormal prototypes (regime ``aug-kd``), seeds
-42, 123, 456, 789, 2025 x {100, 150} epochs, uniform softmax averaging; and its cascade
-(depth 3 -> +augmentation -> +distillation -> depth 6 -> ensemble). On a CPU, shrink it
-(e.g. ``epochs=(3,), width=32, depth=2``): a study-sized member takes hours on 2 cores.
+Defaults are the study's (docs/REFERENCE.md sec. 1.8): EMOD-style axial transformer, depth 6,
+width 128, augmentation + distillation towards random orthonormal prototypes (regime
+``aug-kd``), seeds 42, 123, 456, 789, 2025 x {100, 150} epochs, uniform softmax averaging;
+and its cascade (depth 3 -> +augmentation -> +distillation -> depth 6 -> ensemble). On a CPU,
+shrink it (e.g. ``epochs=(3,), width=32, depth=2``): a study-sized member takes hours on 2 cores.
 
 Every member is one sweep job of kind ``train`` (Path B members: kind ``align``), keyed by
 content, so a re-run skips finished members and a member shared by the cascade and the pool
@@ -16,15 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.diversity import Method
 from vaxis.sweep.compute import DeviceSettings, NumericSettings
 from vaxis.sweep.executors import ExecutorKind
 
 STUDY_SEEDS = (42, 123, 456, 789, 2025)
 STUDY_EPOCHS = (100, 150)
-#: Published FACED-9 / SEED-V figures (DESIGN sec. 1), balanced accuracy, test subjects 100-122.
+#: Published FACED-9 / SEED-V figures (docs/REFERENCE.md sec. 1.9), balanced accuracy, test
+#: subjects 100-122.
 PUBLISHED: dict[str, dict[str, float]] = {
     "faced": {
         "CBraMod": 0.572,
@@ -56,12 +58,34 @@ class CascadeStep(BaseModel):
 
 def _distinct(values: tuple[int, ...]) -> tuple[int, ...]:
     if not values or len(set(values)) != len(values):
-        raise ValueError("give at least one value, without repeats")
+        raise ValueError(f"{list(values)} is not allowed (allowed: at least one value, no repeats)")
     return values
 
 
-#: seeds or epoch counts: at least one, no repeats
+def _positive(values: tuple[int, ...]) -> tuple[int, ...]:
+    if any(value < 1 for value in values):
+        raise ValueError(f"{list(values)} is not allowed (allowed: epoch counts >= 1)")
+    return values
+
+
+#: seeds: at least one, no repeats
 DistinctInts = Annotated[tuple[int, ...], AfterValidator(_distinct)]
+#: epoch counts: at least one, no repeats, each >= 1
+EpochCounts = Annotated[tuple[int, ...], AfterValidator(_distinct), AfterValidator(_positive)]
+
+
+def pool_problem(seeds: tuple[int, ...], epochs: tuple[int, ...], select_k: int | None) -> str:
+    """What is wrong with a pool of seeds x epoch counts ('' when nothing): leave-one-out and
+    every selection compare members, so a pool needs two; ``select_k`` must fit in it."""
+    size = len(seeds) * len(epochs)
+    if size < 2:
+        return (
+            f"seeds x epochs give a pool of {size} member (allowed: at least 2 members: "
+            "leave-one-out and the selections compare members)"
+        )
+    if select_k is not None and select_k > size:
+        return f"select_k = {select_k} is not allowed (allowed: 1 to the pool's {size} members)"
+    return ""
 
 
 class EnsembleConfig(NumericSettings, DeviceSettings):
@@ -82,7 +106,7 @@ class EnsembleConfig(NumericSettings, DeviceSettings):
     hyper: dict[str, Any] = Field(default_factory=dict)
     regime: Regime = "aug-kd"
     seeds: DistinctInts = STUDY_SEEDS
-    epochs: DistinctInts = STUDY_EPOCHS
+    epochs: EpochCounts = STUDY_EPOCHS
     batch_size: int = Field(default=128, ge=2)
     lr: float = Field(default=1e-3, gt=0)
     cascade: bool = True
@@ -105,6 +129,19 @@ class EnsembleConfig(NumericSettings, DeviceSettings):
     device: str = "auto"
     threads: int | None = Field(default=None, ge=1)
     out: Path = Path("runs/ensemble")
+    #: NaN/Inf in the cohort: raise, drop the samples or interpolate (a repaired copy in ``out``)
+    nan_policy: NanPolicy = "raise"
+
+    @model_validator(mode="after")
+    def _pool_and_hyper(self) -> EnsembleConfig:
+        if problem := pool_problem(self.seeds, self.epochs, self.select_k):
+            raise ValueError(problem)
+        if self.hyper:  # the registry loads torch: only when hyper-parameters are given
+            from vaxis.decoders.hyper import hyper_problem
+
+            if unknown := hyper_problem("axial", self.hyper):
+                raise ValueError(unknown)
+        return self
 
     @field_validator("path_b")
     @classmethod
@@ -114,7 +151,8 @@ class EnsembleConfig(NumericSettings, DeviceSettings):
         known = registered_weights() if names else {}
         unknown = [name for name in names if name not in known]
         if unknown:
-            raise ValueError(f"unknown Path B intervention(s) {unknown}; choose from {list(known)}")
+            allowed = ", ".join(known)
+            raise ValueError(f"unknown Path B intervention(s) {unknown} (allowed: {allowed})")
         return names
 
     @property
@@ -123,11 +161,8 @@ class EnsembleConfig(NumericSettings, DeviceSettings):
 
     @property
     def k(self) -> int:
-        """Size of the selected ensembles (checked against the pool)."""
-        k = self.select_k or max(1, self.pool_size // 2)
-        if k > self.pool_size:
-            raise ValueError(f"select_k = {k} exceeds the pool of {self.pool_size} members")
-        return k
+        """Size of the selected ensembles (``select_k`` is checked against the pool)."""
+        return self.select_k or max(1, self.pool_size // 2)
 
     def steps(self) -> list[CascadeStep]:
         """The study's cascade: depth 3 -> +augmentation -> +distillation -> depth 6."""

@@ -2,7 +2,7 @@
 
 Every comparison pairs two arms' balanced accuracy over the *test subjects* (the pairing unit
 with power; the same trained members on both sides, so it conditions on them). Each pair is
-run through :func:`vaxis.align.effects.compare_to_baseline` (sign-flip permutation first,
+run through :func:`vaxis.core.effects.compare_to_baseline` (sign-flip permutation first,
 Wilcoxon, paired t; BCa bootstrap interval of the mean difference) and the sign-flip p-values
 are Holm-adjusted across the pairs of one family (the ensemble comparisons; the cascade
 steps). Published figures are carried beside ours, labelled "published, not run here".
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from vaxis.align.effects import bootstrap_ci, compare_to_baseline
-from vaxis.align.stats import holm
+from vaxis.core.effects import bootstrap_ci, compare_to_baseline
+from vaxis.core.stats import holm
 from vaxis.ensemble.recipe import PUBLISHED, PUBLISHED_STATUS
 
 REPORT_NAME = "ensemble.json"

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from vaxis.data.cohort import Cohort
+from vaxis.data.sources import as_cohort_file
 from vaxis.data.splits import split_fold
 from vaxis.decoders.units import default_task
 from vaxis.ensemble.combine import average_probs, balanced_accuracy, per_subject_balanced_accuracy
@@ -40,21 +41,18 @@ Parts = dict[str, tuple[Part, Part]]  # member name -> (validation, test)
 
 def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleReport:
     """Train what is missing in ``config.out/sweep``, then analyse and write ``ensemble.json``."""
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
 
-    cohort = Cohort.load(config.cohort)
+    given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
+    # checked once (NaN policy); an official folder is read once into out/data: the jobs load
+    # the cohort by path
+    cohort_file, cohort = as_cohort_file(config.cohort, config.out / "data", config.nan_policy)
+    config = config.model_copy(update={"cohort": cohort_file})
     _check_split(cohort, config)
-    task = config.task
-    if task == "auto":
-        task = default_task(cohort.meta.dataset)
-    positions = resolve_positions(config.positions, config.cohort, cohort.meta.dataset)
-    base = {
-        "cohort": str(config.cohort.resolve()),
-        "split": config.protocol,
-        "fold": config.fold,
-        "inputs": {"task": task},
-    }
-    pool, cascade, path_b = _jobs(config, base, positions.model_dump(mode="json"))
+    positions = resolve_positions(config.positions, given, cohort.meta.dataset)
+    pool, cascade, path_b = plan_jobs(
+        config, cohort.meta.dataset, positions.model_dump(mode="json")
+    )
     every = {**pool, **{n: j for step in cascade.values() for n, j in step.items()}, **path_b}
     store = ResultStore(config.out / "sweep")
     executor = make_executor(
@@ -118,11 +116,24 @@ def _check_split(cohort: Cohort, config: EnsembleConfig) -> None:
         )
 
 
-def _jobs(
-    config: EnsembleConfig, base: dict[str, Any], positions: dict[str, Any]
+def plan_jobs(
+    config: EnsembleConfig, dataset: str, positions: dict[str, Any]
 ) -> tuple[dict[str, Job], dict[str, dict[str, Job]], dict[str, Job]]:
-    """Pool (recipe order: epoch counts, then seeds), cascade steps and Path B members."""
+    """Member name -> sweep job of the pool (recipe order: epoch counts, then seeds), of each
+    cascade step and of Path B, on a cohort of ``dataset`` (``positions``: a StimulusPositions
+    record, read by Path B only). The one job builder: the run and ``vaxis study --plan`` use it;
+    a member shared by the cascade and the pool has one key."""
     from vaxis.decoders.experiment import REGIMES
+
+    task = config.task
+    if task == "auto":
+        task = default_task(dataset)
+    base = {
+        "cohort": str(config.cohort.resolve()),
+        "split": config.protocol,
+        "fold": config.fold,
+        "inputs": {"task": task},
+    }
 
     if config.path_b:
         import vaxis.align.jobs  # noqa: F401  (registers the ``align`` job kind)

@@ -51,13 +51,6 @@ def inputs_key(records: list[StageRecord], extra: str = "") -> str:
     return _digest([[r.stage, r.key, r.inputs, r.finished] for r in records] + [extra])
 
 
-def files_fingerprint(path: Path) -> str:
-    """Name, size and modification time of every file under ``path`` (or of ``path``): cheap,
-    and it changes when a file is replaced, added or removed."""
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    return _digest([[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files])
-
-
 def read_marker(folder: Path) -> StageRecord | None:
     """The marker in ``folder``, or None when absent or unreadable."""
     try:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -24,8 +25,9 @@ from pydantic import (
     model_validator,
 )
 
-from vaxis.ensemble.recipe import DistinctInts
-from vaxis.errors import VaxisError
+from vaxis.data.validation import NanPolicy
+from vaxis.ensemble.recipe import DistinctInts, EpochCounts, pool_problem
+from vaxis.errors import VaxisError, describe_validation
 from vaxis.sweep.compute import DeviceSettings, NumericSettings
 
 DEFAULT_RESOURCE = "resources/study/default.toml"
@@ -38,8 +40,23 @@ class StudyConfigError(VaxisError):
 
 def _allowed(value: str, allowed: list[str], what: str) -> str:
     if value not in allowed:
-        raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(sorted(allowed))}")
+        raise ValueError(f"unknown {what} {value!r} (allowed: {', '.join(sorted(allowed))})")
     return value
+
+
+def _names(names: tuple[str, ...], allowed: list[str], what: str) -> tuple[str, ...]:
+    """At least one of the ``allowed`` names, no repeats (an empty list would run nothing)."""
+    if not names or len(set(names)) != len(names):
+        listed = ", ".join(sorted(allowed))
+        raise ValueError(f"{list(names)} is not allowed (allowed: one or more {what}s of {listed})")
+    return tuple(_allowed(name, allowed, what) for name in names)
+
+
+def _path(value: str, key: str) -> str:
+    """A path with ``~`` expanded; an empty one would scatter files in the current folder."""
+    if not value.strip():
+        raise ValueError(f"an empty {key} is not allowed (allowed: a folder, e.g. {key} = 'study')")
+    return str(Path(value).expanduser())
 
 
 def _split(name: str) -> str:
@@ -47,6 +64,15 @@ def _split(name: str) -> str:
     from vaxis.data.splits import SPLITTERS
 
     return _allowed(name, list(SPLITTERS), "protocol")
+
+
+def _none(value: Any) -> Any:
+    """The string "none" read as None: TOML has no null, and these keys' default is not None."""
+    return None if isinstance(value, str) and value.lower() == "none" else value
+
+
+#: a key whose default is a number but that may be unset ("none" in TOML)
+Unsettable = BeforeValidator(_none)
 
 
 class _Section(BaseModel):
@@ -63,6 +89,14 @@ class DataSettings(_Section):
     subjects: int = Field(default=24, ge=4)
     windows: int = Field(default=30, ge=2)
     seed: int = 0
+    #: NaN/Inf in a user's EEG: raise (refuse, naming count and place), drop the affected
+    #: samples or interpolate along time (the stage then writes the repaired cohort)
+    nan_policy: NanPolicy = "raise"
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        return value if value == SYNTHETIC else _path(value, "source")
 
     @property
     def synthetic(self) -> bool:
@@ -95,7 +129,7 @@ class ComputeSettings(_Section, DeviceSettings):
     executor: ExecutorKind = "local"
     #: worker processes (local) or jobs at once (ray); None: the executor's default; not used
     #: with ``devices`` (then devices x jobs_per_device)
-    workers: int | None = Field(default=2, ge=1)
+    workers: Annotated[int | None, Unsettable] = Field(default=2, ge=1)
     #: a Ray cluster, e.g. "ray://host:10001" (ray only; None starts a local Ray instance)
     address: str | None = None
 
@@ -103,8 +137,8 @@ class ComputeSettings(_Section, DeviceSettings):
     def _address_for_ray(self) -> ComputeSettings:
         if self.address is not None and self.executor != "ray":
             raise ValueError(
-                f"address is for executor = 'ray', not {self.executor!r}; "
-                f"allowed executors: {', '.join(get_args(ExecutorKind))}"
+                f"address is for executor = 'ray', not {self.executor!r} "
+                f"(allowed executors: {', '.join(get_args(ExecutorKind))})"
             )
         return self
 
@@ -151,6 +185,17 @@ class AxisSettings(_Section):
 
         return _allowed(name, list(METHODS), "method")
 
+    @field_validator("validation_data")
+    @classmethod
+    def _corpora(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        from vaxis.axis.corpora import ALIASES, CORPORA
+
+        for name in names:
+            if name.lower() not in {*CORPORA, *ALIASES} and not Path(name).expanduser().exists():
+                allowed = ", ".join([*CORPORA, *ALIASES])
+                raise ValueError(f"unknown corpus {name!r} (allowed: {allowed}, or a file)")
+        return names
+
 
 class BrainSettings(_Section):
     """EEG read-out of the V-axis (vaxis.brain.mapping.ReadoutConfig)."""
@@ -163,14 +208,30 @@ class BrainSettings(_Section):
     seed: int = 0
 
 
+class ZooVariant(_Section):
+    """One recipe variant of the zoo: training settings that replace the zoo's own."""
+
+    #: unique; part of every job label (``decoder/regime/<name>/seed<seed>``)
+    name: str = Field(min_length=1, pattern=r"^[\w.+-]+$")
+    #: peak learning rate (None: the recipe's 1e-3)
+    lr: float | None = Field(default=None, gt=0)
+    #: epochs (None: the zoo's ``epochs``)
+    epochs: int | None = Field(default=None, ge=1)
+    #: decoder hyper-parameters (constructor keywords) for every decoder of the zoo
+    hyper: dict[str, Any] = Field(default_factory=dict)
+
+
 class ZooSettings(_Section, NumericSettings):
     """A decoder zoo trained through the sweep's ``train`` jobs, then probed for the V-axis."""
 
     decoders: tuple[str, ...] = ("linear", "mlp")
     regimes: tuple[str, ...] = ("plain",)
-    seeds: tuple[int, ...] = (0, 1)
+    seeds: DistinctInts = (0, 1)
     epochs: int = Field(default=5, ge=1)
     protocol: str = "holdout"
+    #: recipe variants: each decoder x regime x seed is trained once per variant (none: once,
+    #: with the zoo's settings)
+    variants: tuple[ZooVariant, ...] = ()
     #: also train the first decoder on stimulus-shuffled labels: the probe's null
     shuffled_null: bool = True
     probe_nulls: int = Field(default=200, ge=0)
@@ -181,19 +242,27 @@ class ZooSettings(_Section, NumericSettings):
     def _decoders(cls, names: tuple[str, ...]) -> tuple[str, ...]:
         from vaxis.decoders import DECODERS, SKLEARN_DECODERS
 
-        return tuple(_allowed(n, [*DECODERS, *SKLEARN_DECODERS], "decoder") for n in names)
+        return _names(names, [*DECODERS, *SKLEARN_DECODERS], "decoder")
 
     @field_validator("regimes")
     @classmethod
     def _regimes(cls, names: tuple[str, ...]) -> tuple[str, ...]:
         from vaxis.decoders.experiment import REGIMES
 
-        return tuple(_allowed(n, list(REGIMES), "regime") for n in names)
+        return _names(names, list(REGIMES), "regime")
 
     @field_validator("protocol")
     @classmethod
     def _protocol(cls, name: str) -> str:
         return _split(name)
+
+    @field_validator("variants")
+    @classmethod
+    def _distinct_variants(cls, variants: tuple[ZooVariant, ...]) -> tuple[ZooVariant, ...]:
+        names = [v.name for v in variants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"variant names must be distinct, got {names}")
+        return variants
 
 
 class AlignSettings(_Section, NumericSettings):
@@ -205,18 +274,41 @@ class AlignSettings(_Section, NumericSettings):
     epochs: int = Field(default=5, ge=1)
     protocol: str = "holdout"
     correction: Literal["holm", "bh"] = "holm"
+    #: the other dataset's *.cohort.h5 for the cross-dataset intervention (SEED-V for FACED)
+    source_cohort: str | None = None
+
+    @field_validator("decoder")
+    @classmethod
+    def _decoder(cls, name: str) -> str:
+        from vaxis.decoders import DECODERS  # torch decoders: an auxiliary loss needs gradients
+
+        return _allowed(name, list(DECODERS), "torch decoder")
 
     @field_validator("interventions")
     @classmethod
     def _interventions(cls, names: tuple[str, ...]) -> tuple[str, ...]:
         from vaxis.align.run import registered_weights  # losses and training procedures
 
-        known = list(registered_weights())
-        return tuple(_allowed(n, known, "intervention") for n in names)
+        return _names(names, list(registered_weights()), "intervention")
+
+    @field_validator("seeds")
+    @classmethod
+    def _paired_seeds(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(seeds)) != len(seeds) or len(seeds) < 2:
+            raise ValueError(
+                f"{list(seeds)} is not allowed (allowed: at least two distinct seeds; the "
+                "study's test pairs seeds)"
+            )
+        return seeds
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol(cls, name: str) -> str:
+        return _split(name)
 
 
 class SaturationSettings(_Section):
-    """Saturation of the valence basin over align's runs (vaxis.analysis.saturation_report).
+    """Saturation of the valence basin over align's runs (vaxis.saturation.report).
 
     While enabled, the align stage records per-epoch probes (``epoch_probe``) for it.
     """
@@ -239,10 +331,11 @@ class EnsembleSettings(_Section, NumericSettings):
     shallow_depth: int = Field(default=1, ge=1)
     width: int = Field(default=32, ge=2)
     heads: int = Field(default=4, ge=1)
-    channel_tokens: int | None = Field(default=8, ge=1)
+    #: token pooling of the axial members; "none": all channels are tokens (the study's)
+    channel_tokens: Annotated[int | None, Unsettable] = Field(default=8, ge=1)
     regime: Literal["plain", "aug", "kd", "aug-kd"] = "aug-kd"
     seeds: DistinctInts = (0, 1)
-    epochs: DistinctInts = (4, 6)
+    epochs: EpochCounts = (4, 6)
     #: smaller batches and a higher peak rate than the study's (128, 1e-3): few epochs here
     batch_size: int = Field(default=32, ge=2)
     lr: float = Field(default=3e-3, gt=0)
@@ -255,6 +348,12 @@ class EnsembleSettings(_Section, NumericSettings):
     @classmethod
     def _protocol(cls, name: str) -> str:
         return _split(name)
+
+    @model_validator(mode="after")
+    def _pool(self) -> EnsembleSettings:
+        if problem := pool_problem(self.seeds, self.epochs, self.select_k):
+            raise ValueError(problem)
+        return self
 
 
 class StageSettings(_Section):
@@ -276,6 +375,11 @@ class StudyConfig(_Section):
     model: ModelSettings = ModelSettings()
     compute: ComputeSettings = ComputeSettings()
     stages: StageSettings = StageSettings()
+
+    @field_validator("out")
+    @classmethod
+    def _out(cls, value: str) -> str:
+        return _path(value, "out")
 
     def section(self, dotted: str) -> dict[str, Any]:
         """A section as JSON, e.g. ``"stages.axis"`` (what a stage's cache key covers)."""
@@ -328,41 +432,8 @@ def load_config(path: str | Path | None = None) -> StudyConfig:
 
 
 # ------------------------------------------------------------------------------ messages
-def _keys(loc: tuple[Any, ...]) -> tuple[list[str], type[BaseModel]]:
-    """The config keys in a pydantic error location (union tags and list indices dropped) and
-    the settings class that holds the last one."""
-    model: type[BaseModel] | None = StudyConfig
-    holder: type[BaseModel] = StudyConfig
-    keys: list[str] = []
-    for name in loc:
-        if model is None:
-            break
-        keys.append(str(name))
-        holder = model
-        field = model.model_fields.get(str(name))
-        if field is None:  # an unknown key
-            break
-        annotation = field.annotation
-        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
-        model = annotation if is_model else None  # type: ignore[assignment]
-    return keys, holder
-
-
 def describe_errors(error: ValidationError, name: str) -> str:
-    """One line per problem: file, ``[section]``, key, what is wrong, what is allowed."""
-    lines = []
-    for item in error.errors():
-        keys, holder = _keys(tuple(item["loc"]))
-        section = ".".join(keys[:-1]) or "top level"
-        key = keys[-1] if keys else "?"
-        where = f"{name} [{section}]"
-        if item["type"] == "extra_forbidden":
-            allowed = ", ".join(holder.model_fields)
-            lines.append(f"unknown key {key!r} in {where}; allowed: {allowed}")
-        elif item["type"] == "literal_error":
-            expected = str(item.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
-            lines.append(f"{where} {key} = {item['input']!r} is not allowed; allowed: {expected}")
-        else:
-            message = str(item["msg"]).removeprefix("Value error, ")
-            lines.append(f"{where} {key} = {item.get('input')!r}: {message}")
-    return "invalid study config:\n  " + "\n  ".join(lines)
+    """One ``key: problem (allowed: ...)`` line per problem, keys dotted from the top
+    (``stages.zoo.seeds``), under a line naming the file."""
+    lines = describe_validation(error, StudyConfig)
+    return f"invalid study config {name}:\n  " + "\n  ".join(lines)

@@ -20,52 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field
 
+from vaxis.core.reported import Figure, Plot, Table
 from vaxis.errors import VaxisError
 from vaxis.study.config import StudyConfig
 
 
 class StudyError(VaxisError):
     """A stage cannot run as configured (the message says why and what to do)."""
-
-
-class Figure(BaseModel):
-    """One reported number: value, protocol, n, and a CI or a p-value (at least one)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    value: float | None  # None: undefined (e.g. a constant score); JSON has no NaN
-    protocol: str
-    n: int = Field(ge=0)
-    ci: tuple[float, float] | None = None
-    ci_level: float | None = None
-    p: float | None = None
-    synthetic: bool
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _ci_or_p(self) -> Figure:
-        if self.ci is None and self.p is None:
-            raise ValueError("a reported figure needs a CI or a p-value")
-        return self
-
-
-class Table(BaseModel):
-    """A table for the report (cells already formatted)."""
-
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    note: str = ""
-
-
-class Plot(BaseModel):
-    """A figure file a stage wrote: the PNG (embedded in the report) and its SVG if any."""
-
-    title: str
-    png: str  # path relative to the study's out folder
-    svg: str | None = None
 
 
 class StageResult(BaseModel):
@@ -150,10 +113,12 @@ def stage(
 def plan(names: list[str] | None, config: StudyConfig | None = None) -> list[str]:
     """The stages to run for ``names`` (default all that ``config`` enables): with every
     prerequisite, in order. A disabled stage asked for (or needed) by name is an error."""
+    if names is not None and not names:
+        raise StudyError(f"no stage asked for (allowed: {', '.join(STAGES)}, or None for all)")
     wanted = names or [n for n, s in STAGES.items() if config is None or s.is_enabled(config)]
     unknown = [n for n in wanted if n not in STAGES]
     if unknown:
-        raise StudyError(f"unknown stage(s) {unknown}; allowed: {', '.join(STAGES)}")
+        raise StudyError(f"unknown stage(s) {unknown} (allowed: {', '.join(STAGES)})")
     needed: set[str] = set()
     todo = list(wanted)
     while todo:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import vaxis.study.stages  # noqa: F401  (registers the stages)
+from vaxis.folder_lock import hold_folder
 from vaxis.study import cache
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import STAGES, StudyContext, plan
@@ -62,6 +63,13 @@ def _earlier(
             records[name] = found
 
 
+def finished_stages(config: StudyConfig) -> dict[str, cache.StageRecord]:
+    """The stages that are done in ``config.out`` for ``config`` (what a run would skip)."""
+    records: dict[str, cache.StageRecord] = {}
+    _earlier(config, StudyContext(out=Path(config.out), progress=False), records)
+    return records
+
+
 def run_study(
     config: StudyConfig,
     stages: list[str] | None = None,
@@ -71,11 +79,25 @@ def run_study(
 ) -> StudyResult:
     """Run ``stages`` (default: all registered) of the study in ``config.out``.
 
-    ``say`` receives one line per stage ("running", "skipped (done)", "done in N s").
+    ``say`` receives one line per stage ("running", "skipped (done)", "done in N s"). A
+    second study on the same out folder is refused at once
+    (:class:`vaxis.folder_lock.FolderInUseError`, naming the process that holds it).
     """
     start = time.perf_counter()
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    with hold_folder(out, "vaxis study"):
+        return _run_stages(config, stages, out, progress, say, start)
+
+
+def _run_stages(
+    config: StudyConfig,
+    stages: list[str] | None,
+    out: Path,
+    progress: bool,
+    say: Callable[[str], None],
+    start: float,
+) -> StudyResult:
+    """The body of :func:`run_study`, run while the out folder is held."""
     context = StudyContext(out=out, progress=progress)
     names = plan(stages, config)
     records: dict[str, cache.StageRecord] = {}

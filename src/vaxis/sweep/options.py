@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,14 @@ WorkersOption = Annotated[
 AddressOption = Annotated[
     str | None,
     typer.Option(help="A Ray cluster, e.g. ray://host:10001 (default: a local Ray instance)."),
+]
+FeaturesArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="DATA",
+        help="DE features: a *.cohort.h5, a FACED or SEED-V root, or its official feature "
+        "folder (read once into OUT/data and reused while its files are unchanged).",
+    ),
 ]
 PrecisionOption = Annotated[
     str, typer.Option(help="fp32 (exact), bf16 or fp16 (autocast, fp32 weights); changes results.")

@@ -23,6 +23,8 @@ from vaxis.sweep.jobs import Job, JobFn, get_kind
 from vaxis.sweep.store import ResultStore
 
 Outcome = Literal["ok", "failed", "done", "busy"]
+#: first and longest pause between looks at jobs another process runs (seconds)
+POLL_SECONDS, MAX_POLL_SECONDS = 0.2, 5.0
 
 
 @dataclass
@@ -35,7 +37,7 @@ class SweepSummary:
     succeeded: int = 0
     #: key -> traceback of jobs that raised (recorded; run again next time)
     failed: dict[str, str] = field(default_factory=dict)
-    #: jobs another live worker was running (left to it)
+    #: jobs another live process was still running when the wait for them was interrupted
     busy: int = 0
     #: jobs whose worker died or that never started (nothing recorded; run again next time)
     lost: int = 0
@@ -50,14 +52,17 @@ class SweepSummary:
         return self.already_done + self.succeeded == self.total
 
     def unfinished(self) -> str | None:
-        """None when complete; else how many jobs did not finish and the first failure (the
-        message of the caller's error)."""
+        """None when complete; else how many jobs did not finish and why (the message of the
+        caller's error): the first failure's traceback, an interruption, or workers that died."""
         if self.complete:
             return None
         missing = self.total - self.already_done - self.succeeded
-        first = next(iter(self.failed.values()), "a worker died or the sweep was interrupted")
         done = f"{missing} of {self.total} jobs did not finish (re-run to retry)"
-        return f"{done}; first failure:\n{first}"
+        if self.failed:
+            return f"{done}; first failure:\n{next(iter(self.failed.values()))}"
+        if self.interrupted:
+            return f"{done}: the sweep was interrupted"
+        return f"{done}: {self.lost} worker(s) ended before recording their job"
 
 
 def execute(job: Job, root: str, kinds: Mapping[str, JobFn]) -> Outcome:
@@ -116,19 +121,63 @@ def run_sweep(
     kinds = {job.kind: get_kind(job.kind).fn for job in todo}
     root = str(store.root.resolve())  # absolute: workers may run in another directory (Ray)
     outcomes = executor.map(partial(execute, root=root, kinds=kinds), todo)
-    seen = 0
+    seen, busy = 0, []
     try:
         for job, outcome in _tracked(outcomes, progress, len(todo)):
             seen += 1
-            _count(summary, store, job, outcome)
+            if outcome == "busy":
+                busy.append(job)  # claimed by another live process: waited for below
+            else:
+                _count(summary, store, job, outcome)
     except KeyboardInterrupt:
         summary.interrupted = True
         _say(progress, "sweep interrupted: finished jobs are kept; run it again to resume")
     summary.lost += len(todo) - seen
+    if busy and not summary.interrupted:
+        _share(busy, summary, store, executor, kinds, root, progress)
     summary.seconds = time.perf_counter() - start
     if summary.failed:
         _say(progress, f"[red]{len(summary.failed)} jobs failed[/] (run again to retry)")
     return summary
+
+
+def _share(
+    busy: list[Job],
+    summary: SweepSummary,
+    store: ResultStore,
+    executor: Executor,
+    kinds: Mapping[str, JobFn],
+    root: str,
+    progress: bool,
+) -> None:
+    """Wait for the jobs another live process claimed: each one it finishes counts as done
+    here; one whose claim is dropped unfinished (that process failed or died) runs here.
+    Ctrl-C stops the wait like the sweep (``interrupted``)."""
+    owners = sorted({f"{h}:{p}" for job in busy if (o := store.holder(job.key())) for h, p in [o]})
+    _say(
+        progress,
+        f"sweep: waiting for {len(busy)} jobs run by another process ({', '.join(owners)})",
+    )
+    pause, pending = POLL_SECONDS, busy
+    try:
+        while pending:
+            free = [job for job in pending if store.holder(job.key()) is None]
+            waiting = [job for job in pending if job not in free]
+            for job, outcome in (
+                executor.map(partial(execute, root=root, kinds=kinds), free) if free else ()
+            ):
+                if outcome == "busy":
+                    waiting.append(job)  # claimed again meanwhile
+                else:
+                    _count(summary, store, job, outcome)
+            pending = waiting
+            if pending:
+                time.sleep(pause)
+                pause = min(pause * 2, MAX_POLL_SECONDS)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        summary.busy = len(pending)
+        _say(progress, "sweep interrupted while waiting: run it again to resume")
 
 
 def _count(summary: SweepSummary, store: ResultStore, job: Job, outcome: object) -> None:

@@ -123,6 +123,14 @@ class ResultStore:
             if lock.exists() and _is_stale(lock):
                 lock.unlink(missing_ok=True)
 
+    def holder(self, key: str) -> tuple[str, int] | None:
+        """(host, pid) of the live process that claims ``key``, or None when it is free (or its
+        claim is stale: the process died)."""
+        lock = self._lock(key)
+        if not lock.exists() or _is_stale(lock):
+            return None
+        return _owner(lock) or ("?", -1)  # a claim being written right now: held
+
     def release(self, key: str) -> None:
         """Drop this process's claim on ``key``."""
         lock = self._lock(key)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from vaxis.align.procedures import ProcedureContext
-from vaxis.brain.positions import from_truth
+from vaxis.core.positions import from_truth
 from vaxis.data.cohort import Cohort
 from vaxis.data.splits import subject_holdout
 from vaxis.data.synthetic import GroundTruth, SynthConfig, synthesize_features

@@ -20,7 +20,7 @@ from tests.align.procedures.fixtures import (
 from vaxis.align.procedures import PROCEDURES, ProcedureContext
 from vaxis.align.procedures.base import new_decoder
 from vaxis.align.procedures.cross_dataset import restrict_channels, shared_channels, transplant
-from vaxis.brain.positions import from_truth
+from vaxis.core.positions import from_truth
 from vaxis.data.cohort import Cohort
 from vaxis.data.datasets import FACED, SEEDV
 from vaxis.data.synthetic import GroundTruth

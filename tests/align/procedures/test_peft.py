@@ -15,7 +15,7 @@ from vaxis.align.interventions.base import LabelSmoothingControl
 from vaxis.align.interventions.readout import FeatureReadout
 from vaxis.align.procedures import PROCEDURES
 from vaxis.align.procedures.base import axis_loss, new_decoder
-from vaxis.brain.positions import from_truth
+from vaxis.core.positions import from_truth
 from vaxis.data.cohort import Cohort
 from vaxis.data.synthetic import GroundTruth
 from vaxis.decoders.experiment import run_experiment

@@ -21,7 +21,7 @@ from vaxis.align.interventions.readout import FeatureReadout
 from vaxis.align.procedures import PROCEDURES
 from vaxis.align.procedures.base import axis_loss, new_decoder
 from vaxis.align.procedures.pretrain import pretrain
-from vaxis.brain.positions import from_truth
+from vaxis.core.positions import from_truth
 from vaxis.data.cohort import Cohort
 from vaxis.data.normalize import subject_zscore
 from vaxis.data.synthetic import GroundTruth

@@ -6,8 +6,8 @@ parameters and, for the study's variants, the published effect on balanced accur
 :func:`vaxis.decoders.train.fit`, optionally as one of its two controls (``permuted`` targets,
 ``label-smoothing`` of equal weight; see :mod:`~vaxis.align.interventions.base`).
 
-Of the study's 25 interventions (DESIGN sec. 1) 18 are registered here under the study's
-names; the other 7 are training procedures rather than auxiliary losses and live in
+Of the study's 25 interventions (docs/REFERENCE.md sec. 1.6) 18 are registered here under
+the study's names; the other 7 are training procedures rather than auxiliary losses and live in
 :mod:`vaxis.align.procedures` (parameter-efficient fine-tuning with the V-axis loss: full head,
 LoRA, IA3; pretrain on the V-axis then fine-tune: frozen, unfrozen; cross-dataset
 FACED->SEED-V; full-data scaling). `vaxis align` runs both under one namespace
@@ -61,7 +61,7 @@ class InterventionSpec:
     weight: float
     params: dict[str, Any] = field(default_factory=dict)
     #: the study's name for it, and its published mean delta balanced accuracy (paired t over
-    #: 5 seeds, FACED-9; DESIGN sec. 1). None for interventions the study did not run.
+    #: 5 seeds, FACED-9; docs/REFERENCE.md sec. 1.6). None for interventions the study did not run.
     study_name: str | None = None
     study_effect: float | None = None
 

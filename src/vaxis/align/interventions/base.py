@@ -31,7 +31,7 @@ from vaxis.decoders.base import Decoder
 from vaxis.decoders.train import Batch
 
 if TYPE_CHECKING:
-    from vaxis.brain.positions import StimulusPositions
+    from vaxis.core.positions import StimulusPositions
     from vaxis.decoders.units import Units
 
 

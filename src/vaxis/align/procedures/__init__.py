@@ -3,9 +3,9 @@
 ``PROCEDURES`` maps a name to a :class:`ProcedureSpec`; ``PROCEDURES[name].run(ctx)`` trains
 one arm (a :class:`ProcedureContext`: cohort, split, recipe, positions, control, folder) and
 writes a run folder like :func:`~vaxis.decoders.experiment.run_experiment`'s. These are the
-study's (DESIGN sec. 1) parameter-efficient fine-tuning with the V-axis loss (full head, LoRA,
-IA3: :mod:`.peft`), pretraining on the V-axis then fine-tuning (frozen, unfrozen:
-:mod:`.pretrain`), full-data scaling (:mod:`.full_data`) and cross-dataset transfer
+study's (docs/REFERENCE.md sec. 1.6) parameter-efficient fine-tuning with the V-axis loss
+(full head, LoRA, IA3: :mod:`.peft`), pretraining on the V-axis then fine-tuning (frozen,
+unfrozen: :mod:`.pretrain`), full-data scaling (:mod:`.full_data`) and cross-dataset transfer
 (:mod:`.cross_dataset`). The study publishes effects, not formulas: each module says which
 choices are ours.
 """

@@ -34,7 +34,7 @@ from vaxis.decoders.train import Batch, ExtraLoss, TrainConfig, TrainResult
 from vaxis.errors import DataFormatError
 
 if TYPE_CHECKING:
-    from vaxis.brain.positions import StimulusPositions
+    from vaxis.core.positions import StimulusPositions
     from vaxis.data.cohort import Cohort
     from vaxis.data.splits import Split
     from vaxis.decoders.units import Units
@@ -69,7 +69,7 @@ class ProcedureContext:
 @dataclass(frozen=True)
 class ProcedureSpec:
     """A registered procedure: ``train(ctx, weight)`` with its default weight and, for the
-    study's, its name and published mean delta balanced accuracy (DESIGN sec. 1)."""
+    study's, its name and published mean delta balanced accuracy (docs/REFERENCE.md sec. 1.6)."""
 
     name: str
     train: Callable[[ProcedureContext, float], RunSummary]

@@ -37,7 +37,7 @@ from vaxis.decoders.units import Task, Units, make_units
 from vaxis.errors import DataFormatError
 
 if TYPE_CHECKING:
-    from vaxis.brain.positions import StimulusPositions
+    from vaxis.core.positions import StimulusPositions
 
 SOURCE_STAGE = "source"
 #: the multi-class task of each dataset

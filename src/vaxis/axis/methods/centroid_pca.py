@@ -22,8 +22,9 @@ def centroid_pca(
 
     Adequate when valence is the largest difference between the class centroids, which the study
     found for models of a few billion parameters. It is unsupervised, so on small models it
-    follows whatever separates the stories most, often their content (DESIGN notes sec. 7: Pang &
-    Lee AUROC 0.38-0.44 for SmolLM2-135M and Gemma-3-270M); check the diagnosis.
+    follows whatever separates the stories most, often their content
+    (docs/REFERENCE.md sec. 5.3: Pang & Lee AUROC 0.38-0.44 for SmolLM2-135M and
+    Gemma-3-270M); check the diagnosis.
     """
     centroids = class_centroids(states, class_index, len(class_valence))
     centred = centroids - centroids.mean(axis=0)

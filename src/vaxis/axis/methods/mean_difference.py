@@ -18,9 +18,9 @@ def mean_difference(
     Truth" (2023), and the mean aggregator of steering-vectors / repeng.
 
     Adequate as the default: it uses only the valence labels, so content that does not differ
-    between positive and negative stories cancels out (DESIGN notes sec. 7: AUROC 0.74-0.86 on
-    small models where centroid PCA-1 falls below chance). It ignores the noise covariance, so a
-    few huge dimensions can dominate it; ``lda`` or ``logistic`` correct for that.
+    between positive and negative stories cancels out (docs/REFERENCE.md sec. 5.3: AUROC
+    0.74-0.86 on small models where centroid PCA-1 falls below chance). It ignores the noise
+    covariance, so a few huge dimensions can dominate it; ``lda`` or ``logistic`` correct for that.
     """
     positive, negative = split_by_valence(class_valence)
     centroids = class_centroids(states, class_index, len(class_valence))

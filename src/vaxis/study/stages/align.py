@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vaxis.core.reported import cell
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Figure, StageResult, StudyContext, Table, stage
 from vaxis.study.stages.axis import axis_dir
-from vaxis.study.stages.common import cell
 from vaxis.study.stages.data import cohort_path
 
 if TYPE_CHECKING:
-    from vaxis.align.effects import ComparisonTable
+    from vaxis.align.run import AlignConfig
+    from vaxis.core.effects import ComparisonTable
 
 
 def _table(table: ComparisonTable, label: str, synthetic: bool) -> tuple[dict[str, Figure], Table]:
@@ -59,6 +61,29 @@ def _epoch_probe(config: StudyConfig) -> str:
     return "epoch_probe" if config.stages.saturation.enabled else ""
 
 
+def align_config(config: StudyConfig, context: StudyContext) -> AlignConfig:
+    """The library config of the study's ``[stages.align]`` (the stage and its plan use it)."""
+    from vaxis.align.run import AlignConfig
+
+    settings = config.stages.align
+    return AlignConfig(
+        cohort=cohort_path(config, context),
+        positions=str(axis_dir(context)),
+        decoder=settings.decoder,
+        epochs=settings.epochs,
+        seeds=settings.seeds,
+        interventions=settings.interventions,
+        protocol=settings.protocol,
+        correction=settings.correction,
+        precision=settings.precision,
+        tf32=settings.tf32,
+        **config.compute.executor_fields(),
+        epoch_probe=config.stages.saturation.enabled,
+        source_cohort=None if settings.source_cohort is None else Path(settings.source_cohort),
+        out=context.folder("align"),
+    )
+
+
 @stage(
     "align",
     "Alignment interventions",
@@ -68,28 +93,10 @@ def _epoch_probe(config: StudyConfig) -> str:
 )
 def align(config: StudyConfig, context: StudyContext) -> StageResult:
     """Train the baseline and each intervention over the seeds; compare per subject and seed."""
-    from vaxis.align.run import STUDY_TEST, SUBJECT_TEST, AlignConfig, run_align
+    from vaxis.align.run import STUDY_TEST, SUBJECT_TEST, run_align
 
-    settings = config.stages.align
     folder = context.folder("align")
-    report = run_align(
-        AlignConfig(
-            cohort=cohort_path(config, context),
-            positions=str(axis_dir(context)),
-            decoder=settings.decoder,
-            epochs=settings.epochs,
-            seeds=settings.seeds,
-            interventions=settings.interventions,
-            protocol=settings.protocol,
-            correction=settings.correction,
-            precision=settings.precision,
-            tf32=settings.tf32,
-            **config.compute.executor_fields(),
-            epoch_probe=config.stages.saturation.enabled,
-            out=folder,
-        ),
-        progress=context.progress,
-    )
+    report = run_align(align_config(config, context), progress=context.progress)
     by_subject, subject_table = _table(report.by_subject, SUBJECT_TEST, report.synthetic)
     by_seed, seed_table = _table(report.by_seed, STUDY_TEST, report.synthetic)
     return StageResult(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vaxis.core.reported import figure_of, stats_table
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import StageResult, StudyContext, stage
 from vaxis.study.stages.axis import axis_dir
-from vaxis.study.stages.common import figure_of, stats_table
 from vaxis.study.stages.data import cohort_path
 
 PLOTS = (
@@ -20,9 +20,9 @@ PLOTS = (
 @stage("brain", "EEG read-out of the V-axis", requires=("data", "axis"), uses=("stages.brain",))
 def brain(config: StudyConfig, context: StudyContext) -> StageResult:
     """Fit the read-out from channel x band features to each stimulus's V-axis position."""
+    from vaxis.axis.positions import resolve_positions
     from vaxis.brain.mapping import ReadoutConfig, evaluate_readout
     from vaxis.brain.outputs import SYNTHETIC_WARNING, brain_cells, write_outputs
-    from vaxis.brain.positions import resolve_positions
     from vaxis.data.cohort import Cohort
 
     settings = config.stages.brain

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vaxis.data.cohort import Cohort
-from vaxis.study.cache import files_fingerprint
+from vaxis.data.sources import files_fingerprint
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import StageResult, StudyContext, StudyError, Table, stage
 
@@ -15,8 +15,8 @@ COHORT_FILE = "cohort.cohort.h5"
 def cohort_path(config: StudyConfig, context: StudyContext) -> Path:
     """Where the stage put the cohort (a user's ``*.cohort.h5`` is read where it is)."""
     source = Path(config.data.source)
-    if not config.data.synthetic and source.is_file():
-        return source
+    if not config.data.synthetic and source.is_file() and config.data.nan_policy == "raise":
+        return source  # checked by the stage: finite, or refused
     return context.folder("data") / COHORT_FILE
 
 
@@ -38,8 +38,9 @@ def _fingerprint(config: StudyConfig) -> str:
     return "" if config.data.synthetic else files_fingerprint(Path(config.data.source))
 
 
-def _prepare(config: StudyConfig, path: Path) -> None:
-    """Write the cohort file ``path`` from the configured source."""
+def _prepare(config: StudyConfig, path: Path) -> Cohort:
+    """The cohort, written to ``path`` unless it is the user's file read in place. NaN/Inf are
+    met here, before the axis stage: refused, or handled by ``[data] nan_policy``."""
     from vaxis.data import sources
 
     settings = config.data
@@ -54,15 +55,17 @@ def _prepare(config: StudyConfig, path: Path) -> None:
             seed=settings.seed,
         )
         write_synthetic(synth, path, overwrite=True)
-        return
+        return Cohort.load(path)
     source = Path(settings.source)
     if sources.is_raw(source):
         raise StudyError(
             f"{source} holds raw EEG only; the study reads DE features: run "
             f"`vaxis data features {source} faced-de.cohort.h5` and set [data] source to it"
         )
-    if source.is_dir():
-        sources.open_features(source).save(path)
+    cohort = sources.open_features(source, nan_policy=settings.nan_policy)
+    if path != source:
+        cohort.save(path)
+    return cohort
 
 
 @stage("data", "Data", uses=("data",), fingerprint=_fingerprint)
@@ -70,8 +73,7 @@ def data(config: StudyConfig, context: StudyContext) -> StageResult:
     """Synthesise the cohort, or read the user's FACED / SEED-V features into one file."""
     path = cohort_path(config, context)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _prepare(config, path)
-    cohort = Cohort.load(path)
+    cohort = _prepare(config, path)
     meta = cohort.meta
     provenance = {
         "source": config.data.source,
@@ -85,6 +87,7 @@ def data(config: StudyConfig, context: StudyContext) -> StageResult:
         "channels": len(meta.channel_names),
         "bands": list(meta.band_names),
         "files_fingerprint": _fingerprint(config) or None,
+        "nan_policy": config.data.nan_policy,
     }
     if meta.synthetic:
         provenance["synthetic_settings"] = config.data.model_dump(mode="json")

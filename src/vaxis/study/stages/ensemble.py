@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from vaxis.core.reported import cell
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Figure, StageResult, StudyContext, Table, stage
 from vaxis.study.stages.axis import axis_dir
-from vaxis.study.stages.common import cell
 from vaxis.study.stages.data import cohort_path
 
 if TYPE_CHECKING:
+    from vaxis.ensemble.recipe import EnsembleConfig
     from vaxis.ensemble.report import Arm, EnsembleReport
 
 ARM_COLUMNS = ["arm", "status", "pooled BA", "mean BA over test subjects", "95% CI", "members"]
@@ -98,6 +99,24 @@ def _pairs(
     return figures, Table(title=title, columns=PAIR_COLUMNS, rows=rows)
 
 
+def ensemble_config(config: StudyConfig, context: StudyContext) -> EnsembleConfig:
+    """The library config of the study's ``[stages.ensemble]`` (the stage and its plan use it)."""
+    from vaxis.ensemble.recipe import EnsembleConfig
+
+    settings = config.stages.ensemble
+    hyper: dict[str, Any] = {"heads": settings.heads}
+    if settings.channel_tokens is not None:
+        hyper["channel_tokens"] = settings.channel_tokens
+    return EnsembleConfig(
+        cohort=cohort_path(config, context),
+        positions=str(axis_dir(context)),
+        **settings.model_dump(exclude={"enabled", "heads", "channel_tokens"}),
+        hyper=hyper,
+        **config.compute.executor_fields(),
+        out=context.folder("ensemble"),
+    )
+
+
 @stage(
     "ensemble",
     "Residual-diversity ensemble and cascade",
@@ -107,24 +126,10 @@ def _pairs(
 )
 def ensemble(config: StudyConfig, context: StudyContext) -> StageResult:
     """Train the pool and the cascade (resumable), select on validation, compare on test."""
-    from vaxis.ensemble.recipe import EnsembleConfig
     from vaxis.ensemble.run import run_ensemble
 
-    settings, folder = config.stages.ensemble, context.folder("ensemble")
-    hyper: dict[str, Any] = {"heads": settings.heads}
-    if settings.channel_tokens is not None:
-        hyper["channel_tokens"] = settings.channel_tokens
-    report = run_ensemble(
-        EnsembleConfig(
-            cohort=cohort_path(config, context),
-            positions=str(axis_dir(context)),
-            **settings.model_dump(exclude={"enabled", "heads", "channel_tokens"}),
-            hyper=hyper,
-            **config.compute.executor_fields(),
-            out=folder,
-        ),
-        progress=context.progress,
-    )
+    folder = context.folder("ensemble")
+    report = run_ensemble(ensemble_config(config, context), progress=context.progress)
     arm_figures, arms = _arms(list(report.arms.values()), "ensembles", report, published=True)
     step_figures, steps = _arms(report.cascade, "cascade", report, published=False)
     pair_figures, pairs = _pairs(report.comparisons, "paired comparisons", report.synthetic)

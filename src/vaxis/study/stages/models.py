@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vaxis.core.reported import cell
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Figure, StageResult, StudyContext, StudyError, Table, stage
 from vaxis.study.stages.axis import build_config
-from vaxis.study.stages.common import cell
 from vaxis.study.stages.data import dataset_of
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ Basin strength rho per epoch (the align runs record per-epoch probes while this 
 enabled) and each run's saturation epoch, the threshold of baseline accuracy above which
 V-axis supervision stops helping (with its bootstrap CI, or "no transition"), the gradient
 shares of the basin and the V direction, and the directional ablation's z against matched
-null directions (vaxis.analysis.saturation_report).
+null directions (vaxis.saturation.report).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vaxis.core.reported import cell
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Figure, StageResult, StudyContext, Table, stage
-from vaxis.study.stages.common import cell
 
 if TYPE_CHECKING:
-    from vaxis.analysis.saturation_report import SaturationReport
+    from vaxis.saturation.report import SaturationReport
 
 PLOTS = (
     ("basin_per_epoch", "saturation: basin strength rho per epoch (validation subjects)"),
@@ -200,7 +200,7 @@ def _basin(report: SaturationReport) -> list[float]:
 )
 def saturation(config: StudyConfig, context: StudyContext) -> StageResult:
     """Read the align stage's runs; report the saturation measures and their plots."""
-    from vaxis.analysis.saturation_report import SaturationConfig, run_saturation
+    from vaxis.saturation.report import SaturationConfig, run_saturation
 
     settings, folder = config.stages.saturation, context.folder("saturation")
     report = run_saturation(

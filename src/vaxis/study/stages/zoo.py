@@ -13,21 +13,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
+from vaxis.core.reported import cell, figure_of
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import Figure, StageResult, StudyContext, StudyError, Table, stage
 from vaxis.study.stages.axis import axis_dir
-from vaxis.study.stages.common import cell, figure_of
 from vaxis.study.stages.data import cohort_path
 
 if TYPE_CHECKING:
-    from vaxis.analysis.probe_report import ProbeReport
+    from vaxis.probe.report import ProbeReport
     from vaxis.sweep import Job
 
 PROBE_DIR, SWEEP_DIR = "probe", "sweep"
 
 
-def _jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
-    """Label (decoder/regime/seed) -> sweep job; the shuffled-label null is labelled so."""
+def plan_jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
+    """Label (decoder/regime[/variant]/seed) -> sweep job; the shuffled-label null is labelled
+    so. Without recipe variants a job's params are those of the zoo's settings alone."""
     from vaxis.decoders import SKLEARN_DECODERS
     from vaxis.sweep import make_job
 
@@ -41,11 +42,19 @@ def _jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
     jobs = {}
     for decoder in settings.decoders:
         for regime in ("plain",) if decoder in SKLEARN_DECODERS else settings.regimes:
-            for seed in settings.seeds:
-                train = {"decoder": decoder, "epochs": settings.epochs, "seed": seed}
-                train |= settings.numeric_params()
-                params = {**base, "regime": regime, "train": train}
-                jobs[f"{decoder}/{regime}/seed{seed}"] = make_job("train", params)
+            for variant in settings.variants or (None,):
+                for seed in settings.seeds:
+                    train: dict[str, object] = {"decoder": decoder, "epochs": settings.epochs}
+                    label = f"{decoder}/{regime}"
+                    if variant is not None and decoder not in SKLEARN_DECODERS:
+                        train |= {"epochs": variant.epochs or settings.epochs}
+                        train |= {"lr": variant.lr} if variant.lr is not None else {}
+                        train |= {"hyper": variant.hyper} if variant.hyper else {}
+                        label += f"/{variant.name}"
+                    train["seed"] = seed
+                    train |= settings.numeric_params()
+                    params = {**base, "regime": regime, "train": train}
+                    jobs[f"{label}/seed{seed}"] = make_job("train", params)
     torch_decoders = [d for d in settings.decoders if d not in SKLEARN_DECODERS]
     if settings.shuffled_null and torch_decoders:
         train = {
@@ -114,7 +123,7 @@ def _accuracy_figures(
 
 def _rediscovery(report: ProbeReport, names: dict[str, str]) -> tuple[dict[str, Figure], Table]:
     """The rediscovery table (one row per checkpoint) and the probe's reportable figures."""
-    from vaxis.analysis.probe_nulls import MEASURES
+    from vaxis.probe.nulls import MEASURES
 
     figures = {
         f"probe {s.name}": f
@@ -156,18 +165,18 @@ def _rediscovery(report: ProbeReport, names: dict[str, str]) -> tuple[dict[str, 
 )
 def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     """Train the zoo through a resumable sweep, then probe every checkpoint."""
-    from vaxis.analysis.probe_nulls import ProbeConfig
-    from vaxis.analysis.probe_report import probe_runs, write_report
-    from vaxis.brain.positions import resolve_positions
+    from vaxis.axis.positions import resolve_positions
     from vaxis.data.cohort import load_meta
     from vaxis.data.datasets import DATASETS
     from vaxis.decoders.units import default_task
+    from vaxis.probe.nulls import ProbeConfig
+    from vaxis.probe.report import probe_runs, write_report
     from vaxis.sweep import ResultStore, run_sweep
 
     settings, path, folder = config.stages.zoo, cohort_path(config, context), context.folder("zoo")
     meta = load_meta(path)
     task = default_task(meta.dataset)
-    jobs = _jobs(config, path, task)
+    jobs = plan_jobs(config, path, task)
     store = ResultStore(folder / SWEEP_DIR)
     executor = config.compute.make()
     summary = run_sweep(list(jobs.values()), store, executor, progress=context.progress)
@@ -178,7 +187,8 @@ def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     figures, accuracy = _accuracy_figures(results, chance, bool(meta.synthetic))
     positions = resolve_positions(str(axis_dir(context)), path, meta.dataset)
     probe_config = ProbeConfig(n_null=settings.probe_nulls, n_bootstrap=settings.probe_bootstrap)
-    report = probe_runs(store.root / "work", positions, probe_config)
+    planned = [store.work_dir(job.key()) for job in jobs.values()]  # never older runs
+    report = probe_runs(store.root / "work", positions, probe_config, only=planned)
     write_report(report, folder / PROBE_DIR)
     names = {job.key(): label for label, job in jobs.items()}
     probe_figures, rediscovery = _rediscovery(report, names)

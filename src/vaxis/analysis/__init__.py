@@ -1,1 +1,0 @@
-"""Analyses of trained decoders: probing them for the V-axis (:mod:`vaxis.analysis.probe`)."""

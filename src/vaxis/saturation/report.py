@@ -1,0 +1,381 @@
+r"""`vaxis saturation` as a library call: the saturation regularity read from a `vaxis align` run.
+
+It reads the runs that ``ALIGN_OUT/align.json`` lists (one run folder per (arm, seed) in
+``ALIGN_OUT/sweep``, written by ``vaxis align``) and reports, with protocol, n and intervals:
+
+1. **Strength of the basin**: rho (:mod:`vaxis.saturation.basin`) of every run's selected
+   model on its test features, and, where the run kept ``epochs.npz``
+   (:mod:`vaxis.saturation.epoch_probe`), rho per epoch on the validation subjects with the
+   saturation epoch (the first epoch after which rho stays within ``eps`` of its last value).
+2. **Threshold** (:mod:`vaxis.saturation.threshold`): one pair per (intervention, seed):
+   ``x`` the baseline's balanced accuracy (of the same seed; on the *validation* subjects by
+   default, to avoid regression to the mean, see there), ``delta`` = intervention minus
+   baseline test balanced accuracy; the bootstrap resamples seeds (one baseline checkpoint
+   each). Controls (``name/permuted`` ...) are left out. Beside it: r(delta, baseline rho).
+3. **Mechanism** (:mod:`vaxis.saturation.basin_movement`): rho and the probe's within-class
+   residual alignment (:func:`vaxis.probe.measures.residual_alignment`, PLS, the study's
+   protocol), arm minus baseline paired over seeds; and the per-epoch gradient shares.
+4. **Directional ablation** (:mod:`vaxis.saturation.ablation`) of every run: z vs random
+   directions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from vaxis.core.positions import StimulusPositions
+from vaxis.errors import DataFormatError
+from vaxis.probe.measures import has_within_class_variation, residual_alignment
+from vaxis.probe.report import SYNTHETIC_WARNING, load_run, target_of
+from vaxis.saturation.ablation import ablate_run
+from vaxis.saturation.basin import basin_curve, run_basin_strength, saturation_epoch
+from vaxis.saturation.basin_movement import basin_vs_residual
+from vaxis.saturation.epoch_probe import SHARE_KEYS, read_epochs
+from vaxis.saturation.gradient_share import chance_share, subspace_basis
+from vaxis.saturation.threshold import correlation, estimate_threshold
+
+REPORT_NAME = "saturation.json"
+ALIGN_REPORT = "align.json"  # the report of `vaxis align` (vaxis.align.run.REPORT_NAME)
+BASELINE = "baseline"  # the baseline arm of `vaxis align` (vaxis.align.jobs.BASELINE)
+PUBLISHED = {
+    "threshold_balanced_accuracy": [0.62, 0.66],
+    "basin_rise_under_supervision": [0.01, 0.36],
+    "ablation_mean_z": 7.7,
+    "dataset": "FACED 9-class, test subjects 100-122",
+    "status": "published, not run here",
+}
+
+
+class SaturationConfig(BaseModel):
+    """Everything `vaxis saturation` needs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    align_out: Path
+    #: ``align``: the positions the align runs were trained with; else an axis folder, a
+    #: positions CSV/JSON, ``classes`` or ``truth`` (see vaxis.axis.positions.resolve_positions)
+    positions: str = "align"
+    out: Path = Path("runs/saturation")
+    #: which baseline score is the threshold's x (see vaxis.saturation.threshold)
+    baseline_score: Literal["val", "test"] = "val"
+    eps: float = Field(default=0.05, gt=0)
+    n_boot: int = Field(default=2000, ge=100)
+    ablation: bool = True
+    n_random: int = Field(default=200, ge=2)
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class AlignRun:
+    """One (arm, seed) run folder of `vaxis align` and its headline numbers."""
+
+    arm: str
+    seed: int
+    path: Path
+    val_balanced_accuracy: float
+    test_balanced_accuracy: float
+
+
+@dataclass
+class SaturationReport:
+    """Everything `vaxis saturation` found (see the module docstring)."""
+
+    synthetic: bool
+    protocol: str
+    positions_source: str
+    config: SaturationConfig
+    runs: list[dict[str, Any]]
+    curves: dict[str, dict[int, dict[str, Any]]]
+    threshold: dict[str, Any]
+    movement: dict[str, Any]
+    ablation: dict[str, Any]
+    files: list[Path] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"synthetic": self.synthetic}
+        if self.synthetic:
+            record["warning"] = SYNTHETIC_WARNING
+        saturation = {
+            arm: {str(s): c["saturation_epoch"] for s, c in by_seed.items()}
+            for arm, by_seed in self.curves.items()
+        }
+        return _json(
+            record
+            | {
+                "protocol": self.protocol,
+                "positions_source": self.positions_source,
+                "config": self.config.model_dump(mode="json"),
+                "n_runs": len(self.runs),
+                "runs": self.runs,
+                "saturation_epoch": {"eps": self.config.eps, "by_arm_and_seed": saturation},
+                "curves": self.curves,
+                "threshold": self.threshold,
+                "movement": self.movement,
+                "ablation": self.ablation,
+                "published": PUBLISHED,
+                "files": [str(p) for p in self.files],
+            }
+        )
+
+
+# ---------------------------------------------------------------------------- reading
+def load_align_runs(align_out: str | Path) -> tuple[list[AlignRun], dict[str, Any]]:
+    """The (arm, seed) runs that ``align_out/align.json`` compares, read from
+    ``align_out/sweep``, and one job's params.
+
+    Only the runs listed in ``align.json`` are read: the sweep store keeps the runs of earlier
+    settings for reuse, and mixing them in would report runs nobody asked for.
+    """
+    from vaxis.sweep import ResultStore
+
+    align_out = Path(align_out)
+    listed = _listed_runs(align_out / ALIGN_REPORT)
+    store = ResultStore(align_out / "sweep")
+    runs, params = [], {}
+    for key in listed:
+        record = store.get(key)
+        if record is None or record["status"] != "ok":
+            raise DataFormatError(
+                store.path(key),
+                "a run listed in align.json has no finished result",
+                "re-run `vaxis align` with the same settings (finished runs are reused)",
+            )
+        params, result = record["job"]["params"], record["result"]
+        val = result.get("val") or {}
+        runs.append(
+            AlignRun(
+                arm=str(params["arm"]),
+                seed=int(params["train"]["seed"]),
+                path=store.work_dir(key),
+                val_balanced_accuracy=float(val.get("balanced_accuracy", math.nan)),
+                test_balanced_accuracy=float(result["test"]["balanced_accuracy"]),
+            )
+        )
+    return sorted(runs, key=lambda r: (r.arm != BASELINE, r.arm, r.seed)), params
+
+
+def _listed_runs(path: Path) -> list[str]:
+    """The job keys of the runs an align report compares (clear errors when it lists none)."""
+    rerun = "re-run `vaxis align` with the same settings (finished runs are reused, none retrains)"
+    if not path.is_file():
+        raise DataFormatError(path, "no `vaxis align` report here", "run `vaxis align` first")
+    try:
+        runs = json.loads(path.read_text()).get("runs")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
+        raise DataFormatError(path, f"not a readable align report ({error})", rerun) from None
+    if not isinstance(runs, list) or not runs:
+        raise DataFormatError(
+            path, "this align report lists no runs (written by an older vaxis)", rerun
+        )
+    try:
+        return [str(run["key"]) for run in runs]
+    except (KeyError, TypeError):
+        raise DataFormatError(path, "a listed run has no job key", rerun) from None
+
+
+def _positions(config: SaturationConfig, params: dict[str, Any]) -> StimulusPositions:
+    if config.positions == "align":
+        return StimulusPositions.model_validate(params["positions"])
+    from vaxis.axis.positions import resolve_positions
+
+    record = StimulusPositions.model_validate(params["positions"])
+    return resolve_positions(config.positions, params["cohort"], record.dataset)
+
+
+# ---------------------------------------------------------------------------- measures
+def _residual(run: AlignRun, positions: StimulusPositions) -> float:
+    """The probe's within-class residual alignment of one run (NaN where undefined)."""
+    loaded = load_run(run.path, run.path.parent)
+    if loaded.val is None:
+        return math.nan
+    stimuli = np.intersect1d(loaded.val.stimuli, loaded.test.stimuli)
+    val, test = loaded.val.select(stimuli), loaded.test.select(stimuli)
+    y = positions.aligned(stimuli)
+    if not has_within_class_variation(y, val.classes):
+        return math.nan
+    return residual_alignment(val.means(), test.means(), y, val.classes)
+
+
+def _curve(run: AlignRun, class_positions: np.ndarray, eps: float) -> dict[str, Any] | None:
+    arrays = read_epochs(run.path)
+    if arrays is None:
+        return None
+    classes = np.asarray(arrays["classes"])
+    rho = basin_curve(arrays["class_means"], class_positions[classes])
+    last = np.asarray(arrays["class_means"])[-1]
+    rank = subspace_basis(last - last.mean(axis=0)).shape[1]
+    curve: dict[str, Any] = {
+        "epoch": np.asarray(arrays["epoch"]),
+        "rho": rho,
+        "val_balanced_accuracy": np.asarray(arrays["val_balanced_accuracy"]),
+        "saturation_epoch": saturation_epoch(arrays["epoch"], rho, eps),
+        "chance_share_basin": chance_share(rank, last.shape[1]),
+        "chance_share_v": chance_share(1, last.shape[1]),
+    }
+    return curve | {key: np.asarray(arrays[key]) for key in SHARE_KEYS}
+
+
+def _threshold(
+    runs: list[AlignRun], rho: dict[tuple[str, int], float], config: SaturationConfig
+) -> dict[str, Any]:
+    base = {r.seed: r for r in runs if r.arm == BASELINE}
+    arms = [r for r in runs if r.arm != BASELINE and "/" not in r.arm and r.seed in base]
+    pairs = [(r.arm, r.seed, base[r.seed]) for r in arms]
+    x = np.array([getattr(b, f"{config.baseline_score}_balanced_accuracy") for *_, b in pairs])
+    by_key = {(r.arm, r.seed): r for r in runs}
+    delta = np.array(
+        [by_key[arm, s].test_balanced_accuracy - b.test_balanced_accuracy for arm, s, b in pairs]
+    )
+    seeds = np.array([s for _, s, _ in pairs])
+    record: dict[str, Any] = {
+        "x": f"baseline balanced accuracy on the {config.baseline_score} subjects",
+        "delta": "intervention minus baseline test balanced accuracy (same seed)",
+        "protocol": "OLS delta ~ x, zero crossing; bootstrap over seeds (baseline checkpoints)",
+        "pairs": [
+            {"arm": arm, "seed": s, "x": float(xi), "delta": float(d)}
+            for (arm, s, _), xi, d in zip(pairs, x, delta, strict=True)
+        ],
+    }
+    if config.baseline_score == "test":
+        record["caution"] = (
+            "x and delta share the baseline's test score: regression to the mean makes the "
+            "slope negative even without any effect (see vaxis.saturation.threshold)"
+        )
+    options: dict[str, Any] = {
+        "n_boot": config.n_boot,
+        "confidence": config.confidence,
+        "seed": config.seed,
+    }
+    finite = np.isfinite(x)
+    if finite.sum() < 3 or np.unique(seeds[finite]).size < 2 or np.ptp(x[finite]) == 0:
+        return record | {"estimate": None, "reason": "fewer than 3 pairs over 2 baselines"}
+    estimate = estimate_threshold(x[finite], delta[finite], seeds[finite], **options)
+    record["estimate"] = estimate.to_dict()
+    base_rho = np.array([rho.get((BASELINE, s), math.nan) for s in seeds])
+    ok = finite & np.isfinite(base_rho)
+    if ok.sum() >= 3 and np.ptp(base_rho[ok]) > 0:
+        r = correlation(delta[ok], base_rho[ok], seeds[ok], **options)
+        record["delta_vs_baseline_rho"] = r.to_dict()
+    return record
+
+
+def _ablation(runs: list[AlignRun], results: dict[tuple[str, int], Any]) -> dict[str, Any]:
+    z = np.array([results[r.arm, r.seed]["z"] for r in runs if (r.arm, r.seed) in results])
+    z = z[np.isfinite(z)]
+    return {
+        "protocol": "residual direction from validation subjects, ablated from test features; "
+        "z vs matched null directions (the same estimator on random positions; see "
+        "vaxis.saturation.ablation)",
+        "n_checkpoints": int(z.size),
+        "mean_z": float(z.mean()) if z.size else None,
+        "n_z_above_1.96": int((z > 1.96).sum()),
+    }
+
+
+def _ablate(
+    run: AlignRun, positions: StimulusPositions, config: SaturationConfig
+) -> dict[str, Any]:
+    """The run's directional ablation, or why there is none (e.g. class-constant positions)."""
+    try:
+        return ablate_run(run.path, positions, config.n_random, config.seed).to_dict()
+    except ValueError as error:
+        return {"skipped": str(error)}
+
+
+def _by_arm(table: dict[tuple[str, int], float]) -> dict[str, dict[int, float]]:
+    out: dict[str, dict[int, float]] = {}
+    for (arm, seed), value in table.items():
+        out.setdefault(arm, {})[seed] = value
+    return out
+
+
+# ----------------------------------------------------------------------------- the call
+def run_saturation(config: SaturationConfig) -> SaturationReport:
+    """Read ``config.align_out``, compute every measure, write saturation.json and plots."""
+    from vaxis.probe.report import read_metrics
+
+    runs, params = load_align_runs(config.align_out)
+    positions = _positions(config, params)
+    class_positions = target_of(positions).class_positions
+    metrics = read_metrics(runs[0].path)
+    rho, residual, ablations = {}, {}, {}
+    curves: dict[str, dict[int, dict[str, Any]]] = {}
+    rows = []
+    for run in runs:
+        key = (run.arm, run.seed)
+        rho[key] = run_basin_strength(run.path, class_positions)
+        residual[key] = _residual(run, positions)
+        row: dict[str, Any] = {
+            "arm": run.arm,
+            "seed": run.seed,
+            "val_balanced_accuracy": run.val_balanced_accuracy,
+            "test_balanced_accuracy": run.test_balanced_accuracy,
+            "rho": rho[key],
+            "residual_alignment": residual[key],
+        }
+        if config.ablation:
+            row["ablation"] = _ablate(run, positions, config)
+            if "z" in row["ablation"]:
+                ablations[key] = row["ablation"]
+        curve = _curve(run, class_positions, config.eps)
+        if curve is not None:
+            curves.setdefault(run.arm, {})[run.seed] = curve
+            row["saturation_epoch"] = curve["saturation_epoch"]
+        rows.append(row)
+    values = {"rho": _by_arm(rho), "residual": _by_arm(residual)}
+    movement = {
+        "protocol": "arm minus baseline, paired t over seeds (the study's test)",
+        **{
+            m: {a: None if t is None else t.to_dict() for a, t in by_arm.items()}
+            for m, by_arm in basin_vs_residual(values, BASELINE, config.confidence).items()
+        },
+    }
+    report = SaturationReport(
+        synthetic=bool(metrics.get("synthetic", False)),
+        protocol=str(metrics.get("protocol", "")),
+        positions_source=positions.source,
+        config=config,
+        runs=rows,
+        curves=curves,
+        threshold=_threshold(runs, rho, config),
+        movement=movement,
+        ablation=_ablation(runs, ablations) if config.ablation else {"skipped": True},
+    )
+    write_report(report, config.out)
+    return report
+
+
+def write_report(report: SaturationReport, out: str | Path) -> Path:
+    """saturation.json and the four figures (PNG and SVG) in ``out``."""
+    from vaxis.saturation.plots import write_plots
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    report.files = write_plots(report, out)
+    path = out / REPORT_NAME
+    report.files.insert(0, path)
+    path.write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+    return path
+
+
+def _json(value: Any) -> Any:
+    """JSON-ready copy: arrays to lists, NaN to None, keys to strings."""
+    if isinstance(value, dict):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json(value.tolist())
+    if isinstance(value, np.generic):
+        return _json(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,60 @@
+"""Every command that reads EEG takes the same sources through one resolver, and each wrong
+kind of path (missing, a file that is no cohort, a folder that is no dataset, a truncated
+cohort file) gets one line that says what was found and what was expected: exit 2, no
+traceback, no library's own message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vaxis.cli import app
+
+#: command line of each command, with {src} for the EEG path and {out} for a fresh output
+COMMANDS = {
+    "data inspect": ["data", "inspect", "{src}"],
+    "data features": ["data", "features", "{src}", "{out}/x.cohort.h5"],
+    "data convert": ["data", "convert", "{src}", "{out}/x.cohort.h5"],
+    "brain map": ["brain", "map", "{src}", "--positions", "classes", "-o", "{out}"],
+    "train": ["train", "{src}", "-o", "{out}"],
+    "align": ["align", "{src}", "--positions", "classes", "-o", "{out}"],
+    "ensemble": ["ensemble", "{src}", "--positions", "classes", "-o", "{out}"],
+    "study": ["study", "{src}", "--out", "{out}", "--no-progress"],
+}
+#: wrong kind of path -> a phrase of what was found and of what was expected
+WRONG = {
+    "missing": ("nowhere", "no such file or folder", "FACED / SEED-V folder"),
+    "text file": ("notes.txt", "a .txt file, not a cohort file", "expected *.cohort.h5"),
+    "plain folder": ("empty", "neither a FACED root", "*.cohort.h5"),
+    "truncated cohort": ("cut.cohort.h5", "not a readable HDF5 cohort file", "re-create it"),
+}
+
+
+def _make(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    if name == "notes.txt":
+        path.write_text("not EEG")
+    elif name == "empty":
+        path.mkdir()
+    elif name == "cut.cohort.h5":
+        path.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 40)  # an HDF5 signature, then nothing
+    return path
+
+
+@pytest.mark.parametrize("wrong", list(WRONG))
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_each_wrong_kind_of_path_gets_what_was_found_and_expected(
+    tmp_path: Path, command: str, wrong: str
+) -> None:
+    name, found, expected = WRONG[wrong]
+    src = _make(tmp_path, name)
+    out = tmp_path / "out"
+    argv = [a.format(src=src, out=out) for a in COMMANDS[command]]
+    result = CliRunner().invoke(app, argv, env={"COLUMNS": "200"})
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert found in text and expected in text, text
+    assert "Traceback" not in text and "errno" not in text.lower(), text
+    assert not (out / "sweep").exists()  # refused before any work
