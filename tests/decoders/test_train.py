@@ -172,6 +172,7 @@ def test_config_is_frozen_strict_and_keyed_by_what_changes_results() -> None:
     assert study_regime().augmentation == study
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
 def test_runs_on_the_gpu_when_present() -> None:
     train, val = planted_units(seed=0), planted_units(seed=1)

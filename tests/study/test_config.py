@@ -125,3 +125,41 @@ def test_init_writes_the_default_and_refuses_to_overwrite(tmp_path: Path) -> Non
     bad.write_text("[stages]\nbrian = 1\n")
     refused = CliRunner().invoke(app, [str(bad)])
     assert refused.exit_code == 2 and "stages.brian: unknown key" in refused.output
+
+
+def test_stage_precision_enters_job_keys_and_compute_devices_do_not(tmp_path: Path) -> None:
+    from vaxis.study.stages.zoo import plan_jobs
+
+    cohort = tmp_path / "c.cohort.h5"
+    cohort.write_bytes(b"stand-in: only its fingerprint is read")
+
+    def jobs(text: str) -> dict[str, dict[str, object]]:
+        found = plan_jobs(parse(text, "study.toml"), cohort, "faced9")
+        return {
+            label: {"key": job.key(), "train": job.params["train"]} for label, job in found.items()
+        }
+
+    default = jobs("")
+    # the default params are those of main before precision existed: cached jobs keep their keys
+    assert default["mlp/plain/seed0"]["train"] == {"decoder": "mlp", "epochs": 5, "seed": 0}
+    placed = "[compute]\ndevices = ['cuda:0', 'cuda:1']\njobs_per_device = 4\ncompile = true"
+    assert jobs(placed) == default
+    for changed in ("precision = 'bf16'", "tf32 = true"):
+        other = jobs(f"[stages.zoo]\n{changed}")
+        assert other.keys() == default.keys()
+        assert all(other[label]["key"] != default[label]["key"] for label in default)
+
+
+def test_compute_devices_place_one_worker_per_slot_and_bad_devices_are_named() -> None:
+    from vaxis.sweep import LocalExecutor
+    from vaxis.sweep.compute import COMPILE_VARIABLE
+
+    text = "[compute]\nworkers = 2\ndevices = ['cuda:0', 'cuda:1']\njobs_per_device = 3\n"
+    text += "compile = true"
+    compute = parse(text, "study.toml").compute
+    assert compute.executor_fields()["workers"] is None
+    executor = compute.make()
+    assert isinstance(executor, LocalExecutor) and executor.workers == 6
+    assert executor.env == {COMPILE_VARIABLE: "1"}
+    with pytest.raises(StudyConfigError, match=r"compute\.devices: unknown device 'gpu0'"):
+        parse("[compute]\ndevices = ['gpu0']", "study.toml")

@@ -19,7 +19,18 @@ from vaxis.checks import (
 )
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import OptionError, VaxisError
-from vaxis.sweep.options import AddressOption, ExecutorOption, FeaturesArgument, WorkersOption
+from vaxis.sweep.options import (
+    AddressOption,
+    CompileOption,
+    DevicesOption,
+    ExecutorOption,
+    FeaturesArgument,
+    JobsPerDeviceOption,
+    PrecisionOption,
+    Tf32Option,
+    WorkersOption,
+    compute_settings,
+)
 
 if TYPE_CHECKING:
     from vaxis.core.effects import ComparisonTable
@@ -88,6 +99,11 @@ def align(
     address: AddressOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads per run (torch).")] = None,
+    precision: PrecisionOption = "fp32",
+    tf32: Tf32Option = False,
+    devices: DevicesOption = "",
+    jobs_per_device: JobsPerDeviceOption = 1,
+    compile: CompileOption = False,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs/align"),
     source_cohort: Annotated[
         Path | None,
@@ -125,6 +141,7 @@ def align(
             "correction": correction, "executor": executor, "workers": workers,
             "ray_address": address, "device": device, "threads": threads, "out": out,
             "source_cohort": source_cohort, "epoch_probe": epoch_probe,
+            **compute_settings(precision, tf32, devices, jobs_per_device, compile),
         }  # fmt: skip
         config = AlignConfig.model_validate(settings)
         report = run_align(config, progress=True)

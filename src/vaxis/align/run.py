@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from vaxis.align.forest import plot_forest
 from vaxis.align.interventions import CONTROLS, INTERVENTIONS
@@ -41,6 +41,7 @@ from vaxis.decoders import DECODERS
 from vaxis.decoders.hyper import hyper_problem
 from vaxis.decoders.units import default_task
 from vaxis.sweep import Job, ResultStore, make_job, run_sweep
+from vaxis.sweep.compute import DeviceSettings, NumericSettings
 from vaxis.sweep.executors import ExecutorKind, make_executor
 from vaxis.sweep.runner import SweepSummary
 
@@ -69,8 +70,12 @@ def registered_weights() -> dict[str, float]:
 CROSS_DATASET = "cross-dataset"
 
 
-class AlignConfig(BaseModel):
-    """Everything `vaxis align` needs; defaults follow the study (FACED-9, 5 seeds, 100 epochs)."""
+class AlignConfig(NumericSettings, DeviceSettings):
+    """Everything `vaxis align` needs; defaults follow the study (FACED-9, 5 seeds, 100 epochs).
+
+    ``precision``/``tf32`` (every run's numbers) and ``devices``/``jobs_per_device``/``compile``
+    (where and how fast) come from :mod:`vaxis.sweep.compute`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -248,7 +253,9 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     """Train every (arm, seed) job not yet in ``config.out/sweep``, compare, write the report."""
     from vaxis.axis.positions import resolve_positions
 
-    executor = make_executor(config.executor, config.workers, config.ray_address)
+    executor = make_executor(
+        config.executor, config.workers, config.ray_address, **config.executor_options()
+    )
     given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
     config, cohort = _with_cohort_files(config)
     positions = resolve_positions(config.positions, given, cohort.meta.dataset)
@@ -323,7 +330,7 @@ def plan_jobs(
     }
     train = {"decoder": config.decoder, "hyper": config.hyper, "epochs": config.epochs,
              "batch_size": config.batch_size, "lr": config.lr, "device": config.device,
-             "num_threads": config.threads}  # fmt: skip
+             "num_threads": config.threads, **config.numeric_params()}  # fmt: skip
     if config.epoch_probe:
         base["epoch_probe"] = True  # a new key: these runs write epochs.npz besides
     arms = config.arms()

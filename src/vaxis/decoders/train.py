@@ -10,6 +10,10 @@ augmentation (:mod:`vaxis.decoders.augment`) and distillation towards fixed prot
 balanced accuracy on the *validation subjects* (the last epoch when there is no validation
 set); test subjects never reach :func:`fit`.
 
+Mixed precision, TF32, ``torch.compile`` and worker placement are in
+:mod:`vaxis.decoders.accel`; at their defaults (fp32, no TF32, not compiled) a run is exactly
+what it was before they existed, and its key is unchanged.
+
 Runs are deterministic given ``seed`` on the CPU (bit-identical weights; some CUDA kernels are
 not deterministic unless ``torch.use_deterministic_algorithms(True)``), checkpointed every
 ``checkpoint_every`` epochs to ``run_dir``, and resumed from there identically. The caller's
@@ -36,15 +40,28 @@ from sklearn.metrics import balanced_accuracy_score
 from torch import nn
 from torch.nn import functional as F
 
+from vaxis.decoders.accel import (
+    autocast,
+    compile_requested,
+    forward_of,
+    grad_scaler,
+    is_out_of_memory,
+    out_of_memory,
+    resolve_device,
+    tf32,
+)
 from vaxis.decoders.augment import Augmentation, augment
 from vaxis.decoders.base import Decoder, build_decoder
 from vaxis.decoders.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
 from vaxis.decoders.distill import Distillation, distillation_loss, soft_targets
 from vaxis.decoders.metrics import Metrics, compute_metrics
 from vaxis.decoders.units import Units
+from vaxis.sweep.compute import Precision, keyed_only_if_set
 
 #: Settings that change how a run executes but not what it computes.
-RUNTIME_FIELDS = frozenset({"device", "num_threads", "checkpoint_every", "eval_batch_size"})
+RUNTIME_FIELDS = frozenset(
+    {"device", "num_threads", "checkpoint_every", "eval_batch_size", "compile"}
+)
 
 
 class TrainConfig(BaseModel):
@@ -71,10 +88,18 @@ class TrainConfig(BaseModel):
     #: epochs between checkpoints (0: only when the run stops); needs a run_dir
     checkpoint_every: int = Field(default=0, ge=0)
     eval_batch_size: int = Field(default=1024, ge=1)
+    #: "fp32", or the training forward pass and loss autocast to "bf16" / "fp16" (fp32 master
+    #: weights; fp16 with loss scaling); see vaxis.decoders.accel
+    precision: Precision = "fp32"
+    #: TF32 matmuls and convolutions on CUDA (changes the numbers there; none on the CPU)
+    tf32: bool = False
+    #: train through torch.compile (speed only: not part of the key)
+    compile: bool = False
 
     def identity(self) -> dict[str, Any]:
-        """The fields that decide the result (runtime settings left out)."""
-        return self.model_dump(mode="json", exclude=set(RUNTIME_FIELDS))
+        """The fields that decide the result (runtime settings, and the later settings at
+        their defaults, left out)."""
+        return keyed_only_if_set(self.model_dump(mode="json", exclude=set(RUNTIME_FIELDS)))
 
     def key(self) -> str:
         """Short stable hash of :meth:`identity`: the same run has the same key."""
@@ -165,12 +190,6 @@ class Predictions:
         return torch.softmax(torch.as_tensor(self.logits), dim=1).numpy()
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def warmup_cosine(step: int, warmup: int, total: int) -> float:
     """LR factor at ``step``: linear warm-up over ``warmup`` steps, then cosine decay to 0."""
     if step < warmup:
@@ -208,7 +227,7 @@ def fit(
             f"the stimuli? {train.describe()['unit']} units of {train.seconds:g} s)"
         )
     device = resolve_device(config.device)
-    with _seeded(config.seed, device), _threads(config.num_threads):
+    with _seeded(config.seed, device), _threads(config.num_threads), tf32(config.tf32, device):
         if model is None:
             model = build_decoder(
                 config.decoder, train.n_channels, train.n_bands, train.n_classes, **config.hyper
@@ -218,8 +237,22 @@ def fit(
                 f"decoder {type(model).__name__} takes {model.input_kind} input but the units "
                 f"hold {train.input_kind}"
             )
-        run = _Run(config, train, val, model.to(device), device, run_dir, extra_loss)
-        return run.train(until_epoch, on_epoch, on_epoch_state)
+        try:
+            run = _Run(config, train, val, model.to(device), device, run_dir, extra_loss)
+            return run.train(until_epoch, on_epoch, on_epoch_state)
+        except RuntimeError as error:
+            if not is_out_of_memory(error):
+                raise
+            raise out_of_memory(
+                decoder=config.decoder,
+                key=config.key(),
+                batch_size=config.batch_size,
+                precision=config.precision,
+                device=device,
+                n_samples=len(train),
+                run_dir=run_dir,
+                error=error,
+            ) from error
 
 
 class _Run:
@@ -253,6 +286,8 @@ class _Run:
             warmup_cosine, warmup=config.warmup_epochs * steps, total=config.epochs * steps
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
+        self.scaler = grad_scaler(config.precision, device)
+        self.forward = forward_of(model, compile_requested(config.compile))
         order_seed, augment_seed = np.random.SeedSequence(config.seed).generate_state(2)
         self.order_gen = torch.Generator().manual_seed(int(order_seed))
         self.augment_gen = torch.Generator(device=device).manual_seed(int(augment_seed))
@@ -324,11 +359,17 @@ class _Run:
             x, y = self.x[index], self.y[index]
             if self.config.augmentation is not None:
                 x = augment(x, self.config.augmentation, self.augment_gen, self.input_kind)
-            logits, features = self.model(x, return_features=True)
-            loss = self._loss(logits, features, Batch(x, y, index, self.epoch))
+            with autocast(self.config.precision, self.device):
+                logits, features = self.forward(x, return_features=True)
+                loss = self._loss(logits, features, Batch(x, y, index, self.epoch))
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            if self.scaler is None:
+                loss.backward()
+                self.optimizer.step()
+            else:  # fp16: scaled backward; a step with overflowed gradients is skipped
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
             self.scheduler.step()
             total += loss.detach() * index.numel()
             seen += index.numel()
@@ -389,6 +430,7 @@ class _Run:
             "extra_loss": _module_state(self.extra_loss),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
+            **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
             "rng": {
                 "torch": torch.get_rng_state(),
                 "cuda": cuda,
@@ -406,6 +448,8 @@ class _Run:
             self.extra_loss.load_state_dict(state["extra_loss"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
         rng = state["rng"]
         torch.set_rng_state(rng["torch"].cpu())
         if rng["cuda"]:

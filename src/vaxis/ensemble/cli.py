@@ -18,7 +18,18 @@ from vaxis.checks import (
 )
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.errors import VaxisError
-from vaxis.sweep.options import AddressOption, ExecutorOption, FeaturesArgument, WorkersOption
+from vaxis.sweep.options import (
+    AddressOption,
+    CompileOption,
+    DevicesOption,
+    ExecutorOption,
+    FeaturesArgument,
+    JobsPerDeviceOption,
+    PrecisionOption,
+    Tf32Option,
+    WorkersOption,
+    compute_settings,
+)
 
 app = typer.Typer(help="The study's residual-diversity ensemble.", no_args_is_help=True)
 
@@ -50,6 +61,11 @@ def ensemble(
     address: AddressOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads per member.")] = None,
+    precision: PrecisionOption = "fp32",
+    tf32: Tf32Option = False,
+    devices: DevicesOption = "",
+    jobs_per_device: JobsPerDeviceOption = 1,
+    compile: CompileOption = False,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path(
         "runs/ensemble"
     ),
@@ -78,6 +94,7 @@ def ensemble(
                 "protocol": protocol, "fold": fold, "task": task, "executor": executor,
                 "ray_address": address, "workers": workers, "device": device, "threads": threads,
                 "out": out,
+                **compute_settings(precision, tf32, devices, jobs_per_device, compile),
             }
         )  # fmt: skip
         report = run_ensemble(config, progress=True)

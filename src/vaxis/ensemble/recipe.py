@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.diversity import Method
+from vaxis.sweep.compute import DeviceSettings, NumericSettings
 from vaxis.sweep.executors import ExecutorKind
 
 STUDY_SEEDS = (42, 123, 456, 789, 2025)
@@ -87,8 +88,9 @@ def pool_problem(seeds: tuple[int, ...], epochs: tuple[int, ...], select_k: int 
     return ""
 
 
-class EnsembleConfig(BaseModel):
-    """Everything `vaxis ensemble` needs; defaults are the study's recipe."""
+class EnsembleConfig(NumericSettings, DeviceSettings):
+    """Everything `vaxis ensemble` needs; defaults are the study's recipe (``precision``,
+    ``tf32``, ``devices``, ``jobs_per_device``, ``compile``: see :mod:`vaxis.sweep.compute`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -183,6 +185,7 @@ class EnsembleConfig(BaseModel):
             "seed": seed,
             "device": self.device,
             "num_threads": self.threads,
+            **self.numeric_params(),
         }
 
 

@@ -55,7 +55,9 @@ def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleRepo
     )
     every = {**pool, **{n: j for step in cascade.values() for n, j in step.items()}, **path_b}
     store = ResultStore(config.out / "sweep")
-    executor = make_executor(config.executor, config.workers, config.ray_address)
+    executor = make_executor(
+        config.executor, config.workers, config.ray_address, **config.executor_options()
+    )
     summary = run_sweep(list(every.values()), store, executor, progress=progress)
     if problem := summary.unfinished():
         raise RuntimeError(f"ensemble members: {problem}")

@@ -28,6 +28,7 @@ from pydantic import (
 from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.recipe import DistinctInts, EpochCounts, pool_problem
 from vaxis.errors import VaxisError, describe_validation
+from vaxis.sweep.compute import DeviceSettings, NumericSettings
 
 DEFAULT_RESOURCE = "resources/study/default.toml"
 SYNTHETIC = "synthetic"
@@ -117,15 +118,17 @@ class ModelSettings(_Section):
 ExecutorKind = Literal["serial", "local", "ray"]  # vaxis.sweep.EXECUTOR_KINDS (light to import)
 
 
-class ComputeSettings(_Section):
-    """Where the training jobs of zoo, align and ensemble run (vaxis.sweep.make_executor).
+class ComputeSettings(_Section, DeviceSettings):
+    """Where the training jobs of zoo, align and ensemble run (vaxis.sweep.make_executor), on
+    which ``devices`` (``jobs_per_device`` at once on each) and whether through torch.compile.
 
-    Not part of any stage's cache key: the executor does not change the results.
+    Not part of any stage's cache key: none of it changes the results.
     """
 
     #: serial (this process), local (worker processes) or ray (pip install 'vaxis[ray]')
     executor: ExecutorKind = "local"
-    #: worker processes (local) or jobs at once (ray); None: the executor's default
+    #: worker processes (local) or jobs at once (ray); None: the executor's default; not used
+    #: with ``devices`` (then devices x jobs_per_device)
     workers: Annotated[int | None, Unsettable] = Field(default=2, ge=1)
     #: a Ray cluster, e.g. "ray://host:10001" (ray only; None starts a local Ray instance)
     address: str | None = None
@@ -139,11 +142,27 @@ class ComputeSettings(_Section):
             )
         return self
 
+    def executor_fields(self) -> dict[str, Any]:
+        """These settings as fields of AlignConfig and EnsembleConfig. With ``devices``,
+        ``workers`` is not used: there is one worker per device slot (devices x
+        jobs_per_device)."""
+        return {
+            "executor": self.executor,
+            "workers": None if self.devices else self.workers,
+            "ray_address": self.address,
+            "devices": self.devices,
+            "jobs_per_device": self.jobs_per_device,
+            "compile": self.compile,
+        }
+
     def make(self) -> Any:
         """The configured :class:`vaxis.sweep.Executor`."""
         from vaxis.sweep import make_executor
 
-        return make_executor(self.executor, self.workers, self.address)
+        fields = self.executor_fields()
+        return make_executor(
+            self.executor, fields["workers"], self.address, **self.executor_options()
+        )
 
 
 class AxisSettings(_Section):
@@ -202,7 +221,7 @@ class ZooVariant(_Section):
     hyper: dict[str, Any] = Field(default_factory=dict)
 
 
-class ZooSettings(_Section):
+class ZooSettings(_Section, NumericSettings):
     """A decoder zoo trained through the sweep's ``train`` jobs, then probed for the V-axis."""
 
     decoders: tuple[str, ...] = ("linear", "mlp")
@@ -246,7 +265,7 @@ class ZooSettings(_Section):
         return variants
 
 
-class AlignSettings(_Section):
+class AlignSettings(_Section, NumericSettings):
     """Alignment interventions against a plain baseline (vaxis.align.run.AlignConfig)."""
 
     decoder: str = "mlp"
@@ -304,7 +323,7 @@ class SaturationSettings(_Section):
     seed: int = 0
 
 
-class EnsembleSettings(_Section):
+class EnsembleSettings(_Section, NumericSettings):
     """The study's residual-diversity ensemble and cascade (vaxis.ensemble.recipe), CPU-sized."""
 
     enabled: bool = True

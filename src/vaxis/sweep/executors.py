@@ -3,6 +3,13 @@
 An executor applies a picklable function to items and yields ``(item, result)`` pairs as they
 complete, the result being the exception when the call itself failed (a worker died). Job
 outcomes do not depend on the executor: the runner gives every back-end the same function.
+
+Devices: given ``devices`` (e.g. ``["cuda:0", "cuda:1"]``) and ``jobs_per_device = K``, the
+local executor starts ``K`` workers per device and tells each its device in the environment
+variable ``VAXIS_DEVICE`` (a training job with ``device="auto"`` runs there); the Ray executor
+asks for ``1/K`` of a GPU per job. Neither enters a job's key: where a job runs does not
+change what it computes. ``env`` adds variables to every worker's environment (runtime
+switches such as ``VAXIS_COMPILE``).
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from multiprocessing.queues import Queue
 from typing import Literal, Protocol, TypeVar, get_args
 
 from threadpoolctl import threadpool_limits
@@ -31,6 +39,31 @@ THREAD_VARIABLES = (
     "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
 )
+#: the environment variable that names a worker's device (read by vaxis.decoders.accel)
+DEVICE_VARIABLE = "VAXIS_DEVICE"
+DEVICE_KINDS = ("cpu", "cuda")
+
+
+def check_devices(devices: Sequence[str], jobs_per_device: int) -> tuple[str, ...]:
+    """``devices`` as a tuple when each is ``cpu``/``cuda`` with an optional ``:index`` and
+    ``jobs_per_device`` is at least 1; a ValueError naming the bad entry otherwise."""
+    if jobs_per_device < 1:
+        raise ValueError(f"jobs_per_device must be at least 1, not {jobs_per_device}")
+    for device in devices:
+        kind, _, index = device.partition(":")
+        if kind not in DEVICE_KINDS or (index and not index.isdigit()) or device.endswith(":"):
+            raise ValueError(
+                f"unknown device {device!r}; give cpu or cuda, optionally with an index "
+                "(cuda:0, cuda:1, ...)"
+            )
+    return tuple(devices)
+
+
+def device_slots(devices: Sequence[str], jobs_per_device: int) -> list[str]:
+    """The device of each worker: ``jobs_per_device`` workers per device, dealt round-robin
+    (worker i gets ``devices[i % len(devices)]``), so that the first workers, which get the
+    first jobs, are spread over every device."""
+    return [devices[i % len(devices)] for i in range(len(devices) * jobs_per_device)]
 
 
 class Executor(Protocol):
@@ -59,21 +92,45 @@ class LocalExecutor:
     """A pool of ``workers`` processes (default: the CPUs this process may use), each with one
     thread for torch and the BLAS libraries, so that workers do not oversubscribe the cores.
 
+    With ``devices``, the pool has ``jobs_per_device`` workers per device (``workers``, if
+    given, may only lower that count), each told its device (see :func:`device_slots`).
     Workers are spawned (not forked): a fork of a process that already ran OpenMP code can
     deadlock, and a spawned worker starts with the thread settings in place.
     """
 
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers
+    def __init__(
+        self,
+        workers: int | None = None,
+        devices: Sequence[str] = (),
+        jobs_per_device: int = 1,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.devices = check_devices(devices, jobs_per_device)
+        self.slots = device_slots(self.devices, jobs_per_device) if self.devices else []
+        if self.slots and workers is not None and workers > len(self.slots):
+            raise ValueError(
+                f"workers = {workers} exceeds the {len(self.slots)} device slots "
+                f"({len(self.devices)} devices x jobs_per_device = {jobs_per_device}); "
+                "raise jobs_per_device or leave workers unset"
+            )
+        self.workers = workers or len(self.slots) or None
+        self.env = dict(env or {})
 
     def map(
         self, fn: Callable[[T], R], items: Iterable[T]
     ) -> Iterator[tuple[T, R | BaseException]]:
         workers = self.workers or len(os.sched_getaffinity(0))
+        context = multiprocessing.get_context("spawn")
+        slots: Queue[str] | None = None
+        if self.slots:  # each worker takes the next device when it starts
+            slots = context.Queue()
+            for device in self.slots[:workers]:
+                slots.put(device)
         pool = cf.ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=one_thread,
+            mp_context=context,
+            initializer=start_worker,
+            initargs=(slots, self.env),
         )
         try:
             futures = {pool.submit(fn, item): item for item in items}
@@ -85,9 +142,23 @@ class LocalExecutor:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def one_thread() -> None:
-    """Worker initializer: one thread for OpenMP, BLAS and torch."""
+def start_worker(slots: Queue[str] | None, env: Mapping[str, str]) -> None:
+    """Worker initializer: one thread for OpenMP, BLAS and torch, the extra environment, and
+    the next device from ``slots`` (when the pool places workers on devices)."""
     pin_threads(1)
+    os.environ.update(env)
+    if slots is not None:
+        place(slots.get(timeout=60))
+
+
+def place(device: str) -> None:
+    """Make ``device`` this process's device for ``device="auto"`` jobs (and CUDA's current
+    device, so that stray allocations land there too)."""
+    os.environ[DEVICE_VARIABLE] = device
+    if device.startswith("cuda:"):
+        import torch
+
+        torch.cuda.set_device(device)
 
 
 def pin_threads(threads: int) -> None:
@@ -107,18 +178,29 @@ def pin_threads(threads: int) -> None:
         torch.set_num_interop_threads(threads)
 
 
-def make_executor(kind: str, workers: int | None = None, address: str | None = None) -> Executor:
+def make_executor(
+    kind: str,
+    workers: int | None = None,
+    address: str | None = None,
+    *,
+    devices: Sequence[str] = (),
+    jobs_per_device: int = 1,
+    env: Mapping[str, str] | None = None,
+) -> Executor:
     """The executor named ``kind`` (one of :data:`EXECUTOR_KINDS`): every caller builds its
     executor here. ``workers``: processes (local) or concurrent jobs (ray); ``address``: a
-    Ray cluster to connect to (ray only; None starts a local Ray instance)."""
+    Ray cluster to connect to (ray only; None starts a local Ray instance); ``devices``,
+    ``jobs_per_device`` and ``env``: see the module docstring (local and ray only)."""
     if kind not in EXECUTOR_KINDS:
         raise ValueError(f"unknown executor {kind!r}; choose from {', '.join(EXECUTOR_KINDS)}")
     if address is not None and kind != "ray":
         raise ValueError(f"an address is for the ray executor, not the {kind} one")
     if kind == "serial":
+        if devices or env:
+            raise ValueError("devices and worker settings are for the local or ray executor")
         return SerialExecutor()
     if kind == "local":
-        return LocalExecutor(workers)
+        return LocalExecutor(workers, devices, jobs_per_device, env)
     from vaxis.sweep.ray_executor import RayExecutor  # ray is an optional extra
 
-    return RayExecutor(address, workers)
+    return RayExecutor(address, workers, devices=devices, jobs_per_device=jobs_per_device, env=env)

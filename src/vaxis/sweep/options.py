@@ -25,3 +25,22 @@ FeaturesArgument = Annotated[
         "folder (read once into OUT/data and reused while its files are unchanged).",
     ),
 ]
+PrecisionOption = Annotated[
+    str, typer.Option(help="fp32 (exact), bf16 or fp16 (autocast, fp32 weights); changes results.")
+]
+Tf32Option = Annotated[bool, typer.Option(help="TF32 matmuls on CUDA; changes results there.")]
+DevicesOption = Annotated[
+    str,
+    typer.Option(help="Devices for the workers, comma-separated, e.g. cuda:0,cuda:1 (local, ray)."),
+]
+JobsPerDeviceOption = Annotated[int, typer.Option(help="Concurrent jobs on each device.")]
+CompileOption = Annotated[bool, typer.Option(help="Train through torch.compile (speed only).")]
+
+
+def compute_settings(
+    precision: str, tf32: bool, devices: str, jobs_per_device: int, compile: bool
+) -> dict[str, object]:
+    """The options above as fields of AlignConfig / EnsembleConfig (vaxis.sweep.compute)."""
+    names = tuple(d.strip() for d in devices.split(",") if d.strip())
+    return {"precision": precision, "tf32": tf32, "devices": names,
+            "jobs_per_device": jobs_per_device, "compile": compile}  # fmt: skip

@@ -1,7 +1,9 @@
 """A Ray back-end for sweeps: the same jobs on a local Ray instance or on a Ray cluster.
 
 Each job is one Ray task holding ``num_cpus_per_job`` CPUs, run with that many threads (one by
-default), like :class:`~vaxis.sweep.executors.LocalExecutor`'s workers. The job function
+default), like :class:`~vaxis.sweep.executors.LocalExecutor`'s workers; with CUDA
+``devices`` and ``jobs_per_device = K`` it also holds ``1/K`` of a GPU, so Ray runs ``K`` jobs on
+each GPU (Ray picks the GPU and makes it the task's only visible one). The job function
 travels by reference, so every Ray worker must be able to import vaxis (and the module that
 defines any job kind of your own); on a cluster the sweep's store must be a folder that every
 node sees at the same path. Ray is an optional extra, imported only when this executor is built.
@@ -11,11 +13,11 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
-from vaxis.sweep.executors import pin_threads
+from vaxis.sweep.executors import DEVICE_VARIABLE, check_devices, pin_threads, place
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -41,14 +43,35 @@ class RayExecutor:
     initialised by the caller is used as it is and left running. ``workers`` also caps the
     number of jobs in flight. Tasks are not retried: a job whose worker died is reported (its
     exception) and runs again on the next sweep, as with the other executors.
+
+    ``devices`` are all CUDA (each job holds ``1 / jobs_per_device`` GPU; a local instance is
+    started with ``len(devices)`` GPUs) or all CPU (no GPU asked for); either way they cap the
+    jobs in flight at ``len(devices) * jobs_per_device`` unless ``workers`` is given. ``env``
+    is set in every task's environment.
     """
 
     def __init__(
-        self, address: str | None = None, workers: int | None = None, num_cpus_per_job: float = 1
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        num_cpus_per_job: float = 1,
+        *,
+        devices: Sequence[str] = (),
+        jobs_per_device: int = 1,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.address = address
-        self.workers = workers
+        self.devices = check_devices(devices, jobs_per_device)
+        kinds = {device.partition(":")[0] for device in self.devices}
+        if len(kinds) > 1:
+            raise ValueError(f"the ray executor takes CUDA or CPU devices, not both: {devices}")
+        self.gpus = len(self.devices) if kinds == {"cuda"} else 0
+        self.workers = workers or (len(self.devices) * jobs_per_device or None)
         self.num_cpus_per_job = num_cpus_per_job
+        self.options = task_options(num_cpus_per_job, self.gpus, jobs_per_device)
+        self.env = dict(env or {})
+        if self.devices:  # Ray's GPU is the task's only visible one: "cuda" is the right one
+            self.env[DEVICE_VARIABLE] = "cuda" if self.gpus else self.devices[0]
         import_ray()  # fail when the executor is chosen, not after the sweep was planned
 
     def map(
@@ -57,7 +80,7 @@ class RayExecutor:
         ray = import_ray()
         started = self._connect(ray)
         threads = max(1, int(self.num_cpus_per_job))
-        task = ray.remote(_run).options(num_cpus=self.num_cpus_per_job, max_retries=0)
+        task = ray.remote(_run).options(**self.options)
         pending: dict[Any, T] = {}
         try:
             fn_ref = ray.put(fn)  # shipped once, not once per job
@@ -65,7 +88,7 @@ class RayExecutor:
 
             def submit(n: int | None) -> None:
                 for item in itertools.islice(todo, n):
-                    pending[task.remote(fn_ref, item, threads)] = item
+                    pending[task.remote(fn_ref, item, threads, self.env)] = item
 
             submit(self.workers)
             while pending:
@@ -91,13 +114,33 @@ class RayExecutor:
             return False
         if self.address is None:
             cpus = self.workers or len(os.sched_getaffinity(0))
-            ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+            gpus = {"num_gpus": self.gpus} if self.gpus else {}
+            ray.init(
+                address="local",
+                num_cpus=cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                **gpus,
+            )
         else:
             ray.init(address=self.address, log_to_driver=False)
         return True
 
 
-def _run(fn: Callable[[T], R], item: T, threads: int) -> R:
-    """The Ray task: pin the worker's threads, then run the job."""
+def task_options(num_cpus: float, gpus: int, jobs_per_device: int) -> dict[str, Any]:
+    """Ray resources of one job: its CPUs and, with GPUs, ``1 / jobs_per_device`` of one (so
+    that Ray packs ``jobs_per_device`` jobs on each GPU); never retried."""
+    options: dict[str, Any] = {"num_cpus": num_cpus, "max_retries": 0}
+    if gpus:
+        options["num_gpus"] = 1 / jobs_per_device
+    return options
+
+
+def _run(fn: Callable[[T], R], item: T, threads: int, env: Mapping[str, str]) -> R:
+    """The Ray task: pin the worker's threads, set the job's environment, then run it (a
+    reused Ray worker gets the variables again; they are the same for the whole sweep)."""
     pin_threads(threads)
+    os.environ.update(env)
+    if DEVICE_VARIABLE in env:
+        place(env[DEVICE_VARIABLE])
     return fn(item)

@@ -112,9 +112,7 @@ def ensemble_config(config: StudyConfig, context: StudyContext) -> EnsembleConfi
         positions=str(axis_dir(context)),
         **settings.model_dump(exclude={"enabled", "heads", "channel_tokens"}),
         hyper=hyper,
-        executor=config.compute.executor,
-        workers=config.compute.workers,
-        ray_address=config.compute.address,
+        **config.compute.executor_fields(),
         out=context.folder("ensemble"),
     )
 

@@ -52,6 +52,7 @@ def plan_jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
                         train |= {"hyper": variant.hyper} if variant.hyper else {}
                         label += f"/{variant.name}"
                     train["seed"] = seed
+                    train |= settings.numeric_params()
                     params = {**base, "regime": regime, "train": train}
                     jobs[f"{label}/seed{seed}"] = make_job("train", params)
     torch_decoders = [d for d in settings.decoders if d not in SKLEARN_DECODERS]
@@ -61,6 +62,7 @@ def plan_jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
             "epochs": settings.epochs,
             "seed": settings.seeds[0],
             "shuffle_labels": True,
+            **settings.numeric_params(),
         }
         label = f"{torch_decoders[0]}/shuffled-labels/seed{settings.seeds[0]}"
         jobs[label] = make_job("train", {**base, "train": train})

@@ -1,0 +1,77 @@
+"""The compute settings every training command shares: numbers (precision, TF32) and devices.
+
+Two mixins for the configs that reach the training engine (``vaxis align``, ``vaxis ensemble``,
+the study's stages and ``[compute]``), so each setting is declared once:
+
+* :class:`NumericSettings` change the numbers a run computes, so they go into every job's
+  parameters (and its key) - but only when not at their defaults, so the key of a job that
+  does not use them is the key it always had (cached results stay valid);
+* :class:`DeviceSettings` say where and how fast jobs run (devices, jobs per device,
+  ``torch.compile``); they reach the workers through the executor, never a job's key.
+
+Light on purpose (no torch): configs import it before anything trains.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vaxis.sweep.executors import check_devices
+
+Precision = Literal["fp32", "bf16", "fp16"]
+#: Settings that change results but came after results were cached: left out of job params and
+#: keys at these values (vaxis.decoders.train.TrainConfig.identity does the same).
+KEYED_UNLESS_DEFAULT: dict[str, object] = {"precision": "fp32", "tf32": False}
+#: a worker's switch for torch.compile (read by vaxis.decoders.accel)
+COMPILE_VARIABLE = "VAXIS_COMPILE"
+
+
+def keyed_only_if_set(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` without the entries of :data:`KEYED_UNLESS_DEFAULT` at their defaults."""
+    return {
+        name: value
+        for name, value in settings.items()
+        if name not in KEYED_UNLESS_DEFAULT or value != KEYED_UNLESS_DEFAULT[name]
+    }
+
+
+class NumericSettings(BaseModel):
+    """How a training run computes: part of every job's key when not at the default."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: "fp32" (exact, the default), or autocast to "bf16" / "fp16" with fp32 master weights
+    #: (fp16 with loss scaling); bf16 suits current GPUs, fp32 the CPU
+    precision: Precision = "fp32"
+    #: TF32 matmuls on CUDA (faster, ~3 decimal digits per product; no effect on the CPU)
+    tf32: bool = False
+
+    def numeric_params(self) -> dict[str, Any]:
+        """TrainConfig fields of these settings, only those not at their defaults."""
+        return keyed_only_if_set({"precision": self.precision, "tf32": self.tf32})
+
+
+class DeviceSettings(BaseModel):
+    """Where jobs run and how fast: never part of a job's key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: devices the workers are placed on, e.g. ["cuda:0", "cuda:1"] (empty: each job's own
+    #: device setting; "auto" is CUDA when present)
+    devices: tuple[str, ...] = ()
+    #: concurrent jobs per device (local: workers per device; ray: 1/K of a GPU per job)
+    jobs_per_device: int = Field(default=1, ge=1)
+    #: train through torch.compile (speed only; the first epoch pays the compilation)
+    compile: bool = False
+
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, devices: tuple[str, ...]) -> tuple[str, ...]:
+        return check_devices(devices, 1)
+
+    def executor_options(self) -> dict[str, Any]:
+        """Keywords of :func:`vaxis.sweep.executors.make_executor` for these settings."""
+        env = {COMPILE_VARIABLE: "1"} if self.compile else {}
+        return {"devices": self.devices, "jobs_per_device": self.jobs_per_device, "env": env}
