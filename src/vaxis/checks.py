@@ -8,34 +8,12 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from vaxis.data.validation import NAN_POLICIES, NanPolicy
 from vaxis.errors import OptionError, OutputPathError
 
 _INT = re.compile(r"[+-]?\d+")
-
-#: every command that reads a cohort offers the same choice
-NanOption = Annotated[
-    str,
-    typer.Option(
-        "--nan-policy",
-        help="What to do with NaN/Inf in the EEG: raise (default; reports count and location), "
-        "drop (drop affected samples) or interpolate (fill along time).",
-    ),
-]
-
-
-def parse_nan_policy(value: str) -> NanPolicy:
-    """The ``--nan-policy`` value, refused unless it is one of :data:`NAN_POLICIES`."""
-    for policy in NAN_POLICIES:
-        if value == policy:
-            return policy
-    raise OptionError("--nan-policy", value, "unknown policy", ", ".join(NAN_POLICIES))
 
 
 def check_out_dir(path: str | Path) -> Path:
@@ -99,11 +77,3 @@ def parse_json_object(value: str, flag: str) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise OptionError(flag, value, f"a JSON {type(loaded).__name__}, not an object", allowed)
     return loaded
-
-
-def check_hyper(decoder: str, hyper: Mapping[str, object], flag: str, shown: str) -> None:
-    """Refuse hyper-parameters ``decoder`` does not take, naming ``flag`` and its value."""
-    from vaxis.decoders.hyper import hyper_problem
-
-    if problem := hyper_problem(decoder, hyper):
-        raise OptionError(flag, shown, problem, None)

@@ -15,9 +15,9 @@ import torch
 from tests.decoders.planted import planted_units
 from tests.decoders.test_train import config, same_weights, study_regime
 from vaxis.decoders.accel import OutOfMemory, _tf32_flags, resolve_device, tf32
+from vaxis.decoders.numerics import DEVICE_VARIABLE
 from vaxis.decoders.train import Batch, TrainConfig, evaluate, fit
 from vaxis.ensemble.recipe import EnsembleConfig
-from vaxis.sweep.executors import DEVICE_VARIABLE
 from vaxis.sweep.jobs import Job
 
 #: TrainConfig().key() and an ensemble member's keys, computed on main before precision existed

@@ -151,8 +151,8 @@ def test_stage_precision_enters_job_keys_and_compute_devices_do_not(tmp_path: Pa
 
 
 def test_compute_devices_place_one_worker_per_slot_and_bad_devices_are_named() -> None:
+    from vaxis.decoders.numerics import COMPILE_VARIABLE
     from vaxis.sweep import LocalExecutor
-    from vaxis.sweep.compute import COMPILE_VARIABLE
 
     text = "[compute]\nworkers = 2\ndevices = ['cuda:0', 'cuda:1']\njobs_per_device = 3\n"
     text += "compile = true"

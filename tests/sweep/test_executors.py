@@ -14,9 +14,9 @@ from typing import cast
 
 import pytest
 
+from vaxis.decoders.numerics import DEVICE_VARIABLE
 from vaxis.sweep import LocalExecutor, SerialExecutor
 from vaxis.sweep.executors import (
-    DEVICE_VARIABLE,
     EXECUTOR_KINDS,
     check_devices,
     device_slots,

@@ -9,15 +9,10 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from vaxis.checks import (
-    NanOption,
-    check_hyper,
-    check_out_dir,
-    parse_ints,
-    parse_json_object,
-    parse_nan_policy,
-)
+from vaxis.checks import check_out_dir, parse_ints, parse_json_object
 from vaxis.console import SYNTHETIC_BANNER, console, fail
+from vaxis.data.options import NanOption, parse_nan_policy
+from vaxis.decoders.hyper import check_hyper
 from vaxis.errors import OptionError, VaxisError
 from vaxis.sweep.options import (
     AddressOption,

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from vaxis.checks import NanOption, check_out_dir, parse_nan_policy
+from vaxis.checks import check_out_dir
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data import sources
+from vaxis.data.options import NanOption, parse_nan_policy
 from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:

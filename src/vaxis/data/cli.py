@@ -9,10 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vaxis.checks import NanOption, check_out_dir, check_out_file, parse_nan_policy
+from vaxis.checks import check_out_dir, check_out_file
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data import sources
 from vaxis.data.datasets import SEEDV_BANDPASS_HZ
+from vaxis.data.options import NanOption, parse_nan_policy
 from vaxis.data.seedv_layout import LAYOUTS, SeedvLayout, check_layout_name
 from vaxis.data.summary import CohortSummary, compact_ids, summarize
 from vaxis.errors import VaxisError

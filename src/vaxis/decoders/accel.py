@@ -31,9 +31,8 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from vaxis.decoders.numerics import COMPILE_VARIABLE, DEVICE_VARIABLE, Precision
 from vaxis.errors import VaxisError
-from vaxis.sweep.compute import COMPILE_VARIABLE, Precision
-from vaxis.sweep.executors import DEVICE_VARIABLE
 
 AUTOCAST_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 
+from vaxis.errors import OptionError
+
 #: constructor arguments that the training engine fills, not the user
 _FILLED = frozenset({"self", "n_channels", "n_bands", "n_classes", "seed"})
 
@@ -38,3 +40,9 @@ def hyper_problem(decoder: str, hyper: Mapping[str, object]) -> str | None:
     allowed = ", ".join(names or ()) or "none"
     listed = ", ".join(repr(key) for key in unknown)
     return f"unknown hyper-parameter(s) {listed} of decoder {decoder!r} (allowed: {allowed})"
+
+
+def check_hyper(decoder: str, hyper: Mapping[str, object], flag: str, shown: str) -> None:
+    """Refuse hyper-parameters ``decoder`` does not take, naming ``flag`` and its value."""
+    if problem := hyper_problem(decoder, hyper):
+        raise OptionError(flag, shown, problem, None)

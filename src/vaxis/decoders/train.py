@@ -55,8 +55,8 @@ from vaxis.decoders.base import Decoder, build_decoder
 from vaxis.decoders.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
 from vaxis.decoders.distill import Distillation, distillation_loss, soft_targets
 from vaxis.decoders.metrics import Metrics, compute_metrics
+from vaxis.decoders.numerics import Precision, keyed_only_if_set
 from vaxis.decoders.units import Units
-from vaxis.sweep.compute import Precision, keyed_only_if_set
 
 #: Settings that change how a run executes but not what it computes.
 RUNTIME_FIELDS = frozenset(

@@ -8,15 +8,10 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from vaxis.checks import (
-    NanOption,
-    check_hyper,
-    check_out_dir,
-    parse_ints,
-    parse_json_object,
-    parse_nan_policy,
-)
+from vaxis.checks import check_out_dir, parse_ints, parse_json_object
 from vaxis.console import SYNTHETIC_BANNER, console, fail
+from vaxis.data.options import NanOption, parse_nan_policy
+from vaxis.decoders.hyper import check_hyper
 from vaxis.errors import VaxisError
 from vaxis.sweep.options import (
     AddressOption,

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vaxis.checks import check_out_dir, parse_nan_policy
+from vaxis.checks import check_out_dir
 from vaxis.console import SYNTHETIC_BANNER, console, fail
+from vaxis.data.options import parse_nan_policy
 from vaxis.errors import OptionError, VaxisError
 
 if TYPE_CHECKING:

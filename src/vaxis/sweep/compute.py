@@ -14,27 +14,12 @@ Light on purpose (no torch): configs import it before anything trains.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from vaxis.decoders.numerics import COMPILE_VARIABLE, Precision, keyed_only_if_set
 from vaxis.sweep.executors import check_devices
-
-Precision = Literal["fp32", "bf16", "fp16"]
-#: Settings that change results but came after results were cached: left out of job params and
-#: keys at these values (vaxis.decoders.train.TrainConfig.identity does the same).
-KEYED_UNLESS_DEFAULT: dict[str, object] = {"precision": "fp32", "tf32": False}
-#: a worker's switch for torch.compile (read by vaxis.decoders.accel)
-COMPILE_VARIABLE = "VAXIS_COMPILE"
-
-
-def keyed_only_if_set(settings: dict[str, Any]) -> dict[str, Any]:
-    """``settings`` without the entries of :data:`KEYED_UNLESS_DEFAULT` at their defaults."""
-    return {
-        name: value
-        for name, value in settings.items()
-        if name not in KEYED_UNLESS_DEFAULT or value != KEYED_UNLESS_DEFAULT[name]
-    }
 
 
 class NumericSettings(BaseModel):

@@ -24,6 +24,8 @@ from typing import Literal, Protocol, TypeVar, get_args
 
 from threadpoolctl import threadpool_limits
 
+from vaxis.decoders.numerics import DEVICE_VARIABLE
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -39,8 +41,6 @@ THREAD_VARIABLES = (
     "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
 )
-#: the environment variable that names a worker's device (read by vaxis.decoders.accel)
-DEVICE_VARIABLE = "VAXIS_DEVICE"
 DEVICE_KINDS = ("cpu", "cuda")
 
 

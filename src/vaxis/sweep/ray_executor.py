@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any, TypeVar
 
-from vaxis.sweep.executors import DEVICE_VARIABLE, check_devices, pin_threads, place
+from vaxis.decoders.numerics import DEVICE_VARIABLE
+from vaxis.sweep.executors import check_devices, pin_threads, place
 
 T = TypeVar("T")
 R = TypeVar("R")

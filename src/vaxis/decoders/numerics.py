@@ -1,0 +1,31 @@
+"""Settings of the training engine that workers and configs share, with no torch: the
+precision names, which settings enter a job's key, and the environment variables through
+which an executor tells its workers their device and whether to compile.
+
+Here, in the engine's package, because the engine reads them and the sweep (which imports the
+engine's jobs) sets them: the sweep depends on the decoders, never the other way round.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+Precision = Literal["fp32", "bf16", "fp16"]
+#: Settings that change results but came after results were cached: left out of job params and
+#: keys at these values (vaxis.decoders.train.TrainConfig.identity does the same).
+KEYED_UNLESS_DEFAULT: dict[str, object] = {"precision": "fp32", "tf32": False}
+#: a worker's switch for torch.compile (read by vaxis.decoders.accel)
+COMPILE_VARIABLE = "VAXIS_COMPILE"
+
+
+def keyed_only_if_set(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` without the entries of :data:`KEYED_UNLESS_DEFAULT` at their defaults."""
+    return {
+        name: value
+        for name, value in settings.items()
+        if name not in KEYED_UNLESS_DEFAULT or value != KEYED_UNLESS_DEFAULT[name]
+    }
+
+
+#: the environment variable that names a worker's device (read by vaxis.decoders.accel)
+DEVICE_VARIABLE = "VAXIS_DEVICE"
