@@ -72,8 +72,8 @@ def train_pool(cohort: Cohort, split: Split, out: Path) -> tuple[list[Part], lis
             run = out / f"block{g}-seed{seed}"
             config = TrainConfig(**TRAIN, batch_size=64, seed=seed, num_threads=1)
             run_experiment(part, split, config, run, InputConfig(task="binary", unit="window"))
-            vals.append(load_part(run / "val_predictions.npz"))
-            tests.append(load_part(run / "test_predictions.npz"))
+            vals.append(load_part(run, "val"))
+            tests.append(load_part(run, "test"))
     return vals, tests
 
 

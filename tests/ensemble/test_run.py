@@ -60,9 +60,9 @@ def member_parts(config: EnsembleConfig, part: str) -> list[Any]:
         train = record["job"]["params"]["train"]
         if record["job"]["kind"] == "train" and train["hyper"]["depth"] == config.depth:
             name = f"d{config.depth}-{config.regime}-e{train['epochs']}-s{train['seed']}"
-            by_name[name] = store.work_dir(record["key"]) / f"{part}_predictions.npz"
+            by_name[name] = store.work_dir(record["key"])
     names = [f"d2-aug-kd-e{e}-s{s}" for e in config.epochs for s in config.seeds]
-    return [load_part(by_name[n]) for n in names]
+    return [load_part(by_name[n], part) for n in names]
 
 
 @pytest.mark.slow

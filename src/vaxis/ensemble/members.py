@@ -1,6 +1,6 @@
 """A trained member's held-out predictions, read from its run folder.
 
-:func:`vaxis.decoders.experiment.run_experiment` writes ``val_predictions.npz`` and
+The run record (:mod:`vaxis.core.runs`) holds ``val_predictions.npz`` and
 ``test_predictions.npz`` (probabilities, penultimate features and each sample's subject,
 stimulus, category and target); a :class:`Part` holds one of them.
 """
@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaxis.data.safe_pickle import load_npz
-from vaxis.errors import DataFormatError
+from vaxis.core.runs import read_predictions
 from vaxis.probe.measures import StimulusTable
 
 _FIELDS = ("probs", "features", "y_true", "subject", "stimulus", "label")
@@ -35,19 +34,16 @@ class Part:
         return StimulusTable.from_samples(self.features, self.subject, self.stimulus, self.label)
 
 
-def load_part(path: Path) -> Part:
-    """Read one ``*_predictions.npz`` (the file's name is in every error)."""
-    arrays = load_npz(path)
-    missing = [name for name in _FIELDS if name not in arrays]
-    if missing:
-        raise DataFormatError(path, f"missing arrays {missing}", "re-run the member's training")
+def load_part(run_dir: Path, part: str) -> Part:
+    """Read the predictions of ``part`` ("val" or "test") of a member's run folder."""
+    arrays = read_predictions(run_dir, part, _FIELDS, "re-run the member's training")
     return Part(
-        probs=np.asarray(arrays["probs"], float),
-        features=np.asarray(arrays["features"], float),
-        y=np.asarray(arrays["y_true"]),
-        subject=np.asarray(arrays["subject"]),
-        stimulus=np.asarray(arrays["stimulus"]),
-        label=np.asarray(arrays["label"]),
+        probs=arrays["probs"].astype(float),
+        features=arrays["features"].astype(float),
+        y=arrays["y_true"],
+        subject=arrays["subject"],
+        stimulus=arrays["stimulus"],
+        label=arrays["label"],
     )
 
 

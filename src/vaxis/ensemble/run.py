@@ -177,7 +177,7 @@ def plan_jobs(
 
 def _parts(store: ResultStore, job: Job) -> tuple[Part, Part]:
     work = store.work_dir(job.key())
-    return load_part(work / "val_predictions.npz"), load_part(work / "test_predictions.npz")
+    return load_part(work, "val"), load_part(work, "test")
 
 
 def _arm(

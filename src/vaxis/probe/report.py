@@ -28,8 +28,8 @@ from scipy import stats
 
 from vaxis.core.positions import StimulusPositions
 from vaxis.core.reported import Stat, json_ready
+from vaxis.core.runs import find_runs, predictions_path, read_metrics, read_predictions
 from vaxis.data.datasets import DATASETS
-from vaxis.data.safe_pickle import load_npz
 from vaxis.data.synthetic import stimulus_classes
 from vaxis.errors import DataFormatError
 from vaxis.plotting import save_figure
@@ -42,9 +42,8 @@ from vaxis.probe.nulls import (
     probe_checkpoint,
 )
 
-METRICS_NAME = "metrics.json"  # as vaxis.decoders.experiment writes it
 PROBE_FILE = "probe.json"
-_NPZ_FIELDS = ("features", "subject", "stimulus", "label")
+_TABLE_FIELDS = ("features", "subject", "stimulus", "label")
 #: The study's figures (docs/REFERENCE.md sec. 1.5), written beside ours for comparison,
 #: never mixed in.
 STUDY_FIGURES = {
@@ -83,14 +82,6 @@ class Target:
 
 
 # ------------------------------------------------------------------------------ loading
-def find_runs(root: str | Path) -> list[Path]:
-    """Every finished run folder (one holding ``metrics.json``) under ``root``, sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DataFormatError(root, "not a folder", "pass the output folder of `vaxis train`")
-    return sorted(path.parent for path in root.rglob(METRICS_NAME))
-
-
 def dataset_of(root: str | Path) -> str:
     """The dataset of the first run under ``root`` (to read positions for it)."""
     runs = find_runs(root)
@@ -99,46 +90,23 @@ def dataset_of(root: str | Path) -> str:
     return str(read_metrics(runs[0]).get("dataset", "faced"))
 
 
-def read_metrics(run_dir: Path) -> dict[str, Any]:
-    """A finished run's ``metrics.json`` (clear error when it is not one)."""
-    path = run_dir / METRICS_NAME
-    try:
-        metrics = json.loads(path.read_text())
-        float(metrics["test"]["balanced_accuracy"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise DataFormatError(
-            path, f"not a finished run's metrics ({error!r})", "re-run `vaxis train`"
-        ) from None
-    return dict(metrics)
-
-
 def load_run(path: Path, root: Path) -> Run:
     """Read one run folder (metrics and predictions); DataFormatError names what is missing."""
     metrics = read_metrics(path)
-    val = path / "val_predictions.npz"
     return Run(
         name=path.relative_to(root).as_posix() if path != root else path.name,
         dataset=str(metrics.get("dataset", "")),
         synthetic=bool(metrics.get("synthetic", False)),
         balanced_accuracy=float(metrics["test"]["balanced_accuracy"]),
         shuffled_labels=bool(metrics.get("config", {}).get("shuffle_labels", False)),
-        test=_table(path / "test_predictions.npz"),
-        val=_table(val) if val.exists() else None,
+        test=_table(path, "test"),
+        val=_table(path, "val") if predictions_path(path, "val").exists() else None,
     )
 
 
-def _table(path: Path) -> StimulusTable:
-    arrays = load_npz(path)
-    missing = [name for name in _NPZ_FIELDS if name not in arrays]
-    if missing:
-        raise DataFormatError(
-            path,
-            f"no {', '.join(missing)} in the predictions",
-            "re-run `vaxis train`: it saves penultimate features and each sample's ids",
-        )
-    if not np.isfinite(arrays["features"]).all():
-        raise DataFormatError(path, "non-finite penultimate features", "re-train this run")
-    return StimulusTable.from_samples(*(arrays[name] for name in _NPZ_FIELDS))
+def _table(run_dir: Path, part: str) -> StimulusTable:
+    arrays = read_predictions(run_dir, part, _TABLE_FIELDS)
+    return StimulusTable.from_samples(*(arrays[name] for name in _TABLE_FIELDS))
 
 
 def target_of(positions: StimulusPositions) -> Target:

@@ -38,14 +38,14 @@ import torch
 from sklearn.metrics import balanced_accuracy_score
 
 from vaxis.core.positions import StimulusPositions
-from vaxis.data.safe_pickle import load_npz
+from vaxis.core.runs import METRICS_NAME, read_metrics, read_predictions
 from vaxis.decoders.base import Decoder, build_decoder
 from vaxis.errors import DataFormatError
 from vaxis.probe.measures import StimulusTable, within_class_residuals
-from vaxis.probe.report import METRICS_NAME, read_metrics
 
 Head = Callable[[np.ndarray], np.ndarray]
-_NPZ_FIELDS = ("features", "y_true", "subject", "stimulus", "label")
+_FIELDS = ("features", "y_true", "subject", "stimulus", "label")
+_NEEDS_VAL = "re-run `vaxis train` with validation subjects"
 
 
 @dataclass(frozen=True)
@@ -218,16 +218,6 @@ def load_decoder(run_dir: str | Path) -> Decoder:
     return model
 
 
-def _predictions(path: Path) -> dict[str, np.ndarray]:
-    if not path.exists():
-        raise DataFormatError(path, "missing", "re-run `vaxis train` with validation subjects")
-    arrays = load_npz(path)
-    missing = [name for name in _NPZ_FIELDS if name not in arrays]
-    if missing:
-        raise DataFormatError(path, f"no {', '.join(missing)} in the predictions", "re-train")
-    return arrays
-
-
 def ablate_run(
     run_dir: str | Path,
     positions: StimulusPositions,
@@ -238,8 +228,8 @@ def ablate_run(
     """Ablate the residual direction found on the run's validation features from its test
     features, through its own head (``model.pt``), against the ``null`` directions."""
     run_dir = Path(run_dir)
-    test = _predictions(run_dir / "test_predictions.npz")
-    val = _predictions(run_dir / "val_predictions.npz")
+    test = read_predictions(run_dir, "test", _FIELDS, _NEEDS_VAL)
+    val = read_predictions(run_dir, "val", _FIELDS, _NEEDS_VAL)
     samples = (val["features"], val["label"], val["stimulus"])
     direction = _val_direction(val, positions)
     nulls = None
@@ -258,7 +248,7 @@ def ablate_run(
 
 def run_residual_direction(run_dir: str | Path, positions: StimulusPositions) -> np.ndarray:
     """The residual direction of a run, from its validation predictions only."""
-    return _val_direction(_predictions(Path(run_dir) / "val_predictions.npz"), positions)
+    return _val_direction(read_predictions(run_dir, "val", _FIELDS, _NEEDS_VAL), positions)
 
 
 def _val_direction(val: dict[str, np.ndarray], positions: StimulusPositions) -> np.ndarray:

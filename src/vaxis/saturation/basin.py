@@ -20,9 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaxis.data.safe_pickle import load_npz
-from vaxis.errors import DataFormatError
-from vaxis.probe.report import find_runs
+from vaxis.core.runs import find_runs, read_predictions
 
 
 def _centred_class_means(
@@ -102,14 +100,7 @@ def saturation_epoch(epochs: np.ndarray, rho: np.ndarray, eps: float = 0.05) -> 
 
 def run_basin_strength(run_dir: str | Path, class_positions: np.ndarray) -> float:
     """Basin strength of one finished run, from its held-out (test) penultimate features."""
-    path = Path(run_dir) / "test_predictions.npz"
-    if not path.exists():
-        raise DataFormatError(path, "no test predictions here", "pass a finished `vaxis train` run")
-    arrays = load_npz(path)
-    if "features" not in arrays or "label" not in arrays:
-        raise DataFormatError(
-            path, "no penultimate features or labels in the predictions", "re-run `vaxis train`"
-        )
+    arrays = read_predictions(run_dir, "test", ("features", "label"))
     return basin_strength(arrays["features"], arrays["label"], class_positions)
 
 

@@ -300,7 +300,7 @@ def _by_arm(table: dict[tuple[str, int], float]) -> dict[str, dict[int, float]]:
 # ----------------------------------------------------------------------------- the call
 def run_saturation(config: SaturationConfig) -> SaturationReport:
     """Read ``config.align_out``, compute every measure, write saturation.json and plots."""
-    from vaxis.probe.report import read_metrics
+    from vaxis.core.runs import read_metrics
 
     runs, params = load_align_runs(config.align_out)
     positions = _positions(config, params)
