@@ -40,7 +40,6 @@ of the runs' nulls (:func:`combine`). Calibration: ``tests/decoders/test_chance_
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -87,10 +86,6 @@ class LabelUnits:
     def index(self, units: Units) -> np.ndarray:
         """Unit index (into ``ids``) of every sample."""
         return np.searchsorted(self.ids, units.stimulus if self.kind == "clip" else units.label)
-
-    def relabel(self, units: Units, targets: np.ndarray) -> Units:
-        """``units`` with each sample's target taken from its unit in ``targets`` (one row)."""
-        return replace(units, y=targets[self.index(units)])
 
     def draw(self, n: int, seed: int, strata: Sequence[int]) -> np.ndarray:
         """(n, units) targets, permuted within each of ``strata`` (others kept)."""
@@ -219,8 +214,10 @@ def chance_test(
     if refit is not None and config.refits > 0:
         kind: TestKind = "refit"
         targets = design.draw(config.refits, config.seed, (FITTING, HELD_OUT, SHARED))
-        relabelled = ((design.relabel(train, t), design.relabel(val, t)) for t in targets)
-        preds = np.stack([refit(*parts) for parts in relabelled])
+        at = design.index(train), design.index(val)
+        preds = np.stack(
+            [refit(replace(train, y=row[at[0]]), replace(val, y=row[at[1]])) for row in targets]
+        )
         null = subject_balanced_accuracy(preds, design, test, targets).mean(axis=1)
     elif held_out and config.permutations > 0:
         kind = "predictions"
@@ -255,9 +252,10 @@ def _why_not(held_out: bool, config: ChanceConfig) -> str:
 
 
 def _key(kind: str, design: LabelUnits, test: Units, targets: np.ndarray) -> str:
-    payload = [kind, design.kind, design.ids.tolist(), design.strata.tolist()]
-    payload += [test.subjects.tolist(), targets.tolist()]
-    return hashlib.sha256(json.dumps(payload).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{kind} {design.kind}".encode())
+    for values in (design.ids, design.strata, test.subjects, targets):
+        digest.update(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def combine(tests: Sequence[ChanceTest]) -> ChanceTest:
