@@ -173,9 +173,8 @@ class ChanceTest:
     def describe(self) -> str:
         """The protocol of the test, naming its unit and n at both levels."""
         units, n = f"{self.unit}s", len(self.null)
-        level = (
-            f"{self.n_test_units} test {units} of {self.n_units}, {self.n_subjects} test subjects"
-        )
+        people = f"{self.n_subjects} test subject{'s' * (self.n_subjects != 1)}"
+        level = f"{self.n_test_units} test {units} of {self.n_units}, {people}"
         if self.kind == "none":
             return f"no test of above chance ({level}): {self.reason}"
         how = (
