@@ -8,6 +8,8 @@ out), while the t over test subjects against 1/K that vaxis used before does not
 cohorts (valence and arousal patterns) measure power. Each replicate is a new cohort (16
 subjects, one 10-s segment per clip); the decoder is the closed-form ridge classifier of
 test_chance.py, refitted 99 times (p <= 0.05 iff at most 4 of 99 refits reach the observed).
+Measured (seeds 0-999; DESIGN): false positives 3.9 / 5.3 / 4.8% (refit), 5.8 / 4.8%
+(predictions); the old t 100 / 14.8 / 5.9%. About 5 minutes on one busy core.
 """
 
 from __future__ import annotations
