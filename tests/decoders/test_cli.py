@@ -31,9 +31,27 @@ def cohort_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_small_zoo_writes_one_folder_per_run_and_reruns_skip(
     cohort_file: Path, tmp_path: Path
 ) -> None:
-    args = [str(cohort_file), "--decoder", "linear,svm", "--regimes", "plain,aug",
-            "--seeds", "0,1", "--epochs", "2", "--threads", "1", "--unit", "segment",
-            "--segment-seconds", "10", "-o", str(tmp_path)]  # fmt: skip
+    args = [
+        str(cohort_file),
+        "--decoder",
+        "linear,svm",
+        "--regimes",
+        "plain,aug",
+        "--seeds",
+        "0,1",
+        "--epochs",
+        "2",
+        "--threads",
+        "1",
+        "--unit",
+        "segment",
+        "--segment-seconds",
+        "10",
+        "--chance-refits",
+        "0",
+        "-o",
+        str(tmp_path),
+    ]  # fmt: skip  (refits: tests/decoders/test_chance_cli.py)
     code, text = run(*args)
     assert code == 0, text
     assert "SYNTHETIC DATA" in text and "holdout" in text

@@ -28,12 +28,14 @@ from rich.table import Table
 from vaxis.checks import check_out_dir, parse_ints
 from vaxis.console import SYNTHETIC_BANNER, console, fail
 from vaxis.data.options import NanOption, parse_nan_policy
+from vaxis.decoders.chance import DEFAULT_REFITS
 from vaxis.decoders.hyper import check_hyper
 from vaxis.errors import OptionError, VaxisError
 
 if TYPE_CHECKING:
     from vaxis.data.cohort import Cohort
     from vaxis.data.splits import Split
+    from vaxis.decoders.chance import ChanceConfig
     from vaxis.decoders.experiment import InputConfig, RunSummary
     from vaxis.decoders.train import EpochRecord, TrainConfig
 
@@ -135,6 +137,15 @@ def train(
     device: Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda, ...")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads for torch.")] = None,
     checkpoint_every: Annotated[int, typer.Option(help="Epochs between checkpoints.")] = 5,
+    chance_refits: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Refits of linear/svm on clip-permuted labels for the test against chance; "
+            "each retrains the decoder (0: none; other decoders are tested on held-out clips "
+            "only).",
+        ),
+    ] = DEFAULT_REFITS,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs"),
     nan_policy: NanOption = "raise",
 ) -> None:
@@ -144,6 +155,7 @@ def train(
     """
     from vaxis.data.sources import open_any
     from vaxis.data.splits import SPLITTERS
+    from vaxis.decoders.chance import ChanceConfig
     from vaxis.decoders.experiment import REGIMES, InputConfig
     from vaxis.decoders.train import TrainConfig
     from vaxis.decoders.units import default_task
@@ -185,7 +197,8 @@ def train(
     if cohort.meta.synthetic:
         console.print(SYNTHETIC_BANNER)
     console.print(f"{len(jobs)} run(s): {protocol} protocol, {inputs.task}, results in {out}")
-    _print_summary(_run_all(jobs, cohort, inputs, protocol))
+    chance = ChanceConfig(refits=chance_refits)
+    _print_summary(_run_all(jobs, cohort, inputs, protocol, chance))
 
 
 Job = tuple["Split", str, "TrainConfig", Path]
@@ -231,7 +244,7 @@ def _folds(splits: list[Split], folds: str) -> list[Split]:
 
 
 def _run_all(
-    jobs: list[Job], cohort: Cohort, inputs: InputConfig, protocol: str
+    jobs: list[Job], cohort: Cohort, inputs: InputConfig, protocol: str, chance: ChanceConfig
 ) -> list[tuple[str, RunSummary]]:
     """Run the jobs in order with one progress bar each; stop at the first error."""
     from vaxis.decoders.experiment import run_experiment
@@ -246,7 +259,7 @@ def _run_all(
             try:
                 summary = run_experiment(
                     cohort, split, config, run_dir, inputs, protocol,
-                    on_epoch=partial(_show_epoch, progress, bar),
+                    on_epoch=partial(_show_epoch, progress, bar), chance=chance,
                 )  # fmt: skip
             except (VaxisError, ValueError) as error:
                 progress.stop()
@@ -299,3 +312,38 @@ def _print_summary(rows: list[tuple[str, RunSummary]]) -> None:
         sd = f"{np.std(values, ddof=1):.3f}" if len(values) > 1 else "-"
         overview.add_row(name, regime, str(len(values)), f"{np.mean(values):.3f}", sd)
     console.print(overview)
+    _print_chance(rows)
+
+
+def _print_chance(rows: list[tuple[str, RunSummary]]) -> None:
+    """The test against chance per split, decoder and regime, seeds combined (as the study's
+    zoo reports it); its unit and n at both levels are in the table."""
+    from vaxis.decoders.chance import combine
+
+    groups: dict[tuple[str, str, str], list[RunSummary]] = {}
+    for regime, s in rows:
+        groups.setdefault((s.split, s.decoder, regime), []).append(s)
+    table = Table(
+        title="above chance at the unit of the claim (mean per-subject balanced accuracy, "
+        "seeds combined)",
+        title_justify="left",
+    )
+    for column in ("split", "decoder", "regime", "seeds", "subjects", "test units", "mean",
+                   "p", "test"):  # fmt: skip
+        table.add_column(column)
+    notes = []
+    for (split, name, regime), runs in groups.items():
+        tests = [s.chance for s in runs if s.chance is not None]
+        if len(tests) < len(runs):
+            table.add_row(split, name, regime, str(len(runs)), "-", "-", "-", "-", "not recorded")
+            continue
+        tested = combine(tests)
+        p = "-" if tested.p is None else f"{tested.p:.3g}"
+        kind = tested.kind if tested.kind == "none" else f"{tested.kind} x{len(tested.null)}"
+        table.add_row(split, name, regime, str(len(runs)), str(tested.n_subjects),
+                      f"{tested.n_test_units} of {tested.n_units} {tested.unit}s",
+                      f"{tested.statistic:.3f}", p, kind)  # fmt: skip
+        notes.append(f"{split} {name}/{regime}: {tested.describe()}")
+    console.print(table)
+    for note in notes:
+        console.print(f"  {note}", highlight=False)

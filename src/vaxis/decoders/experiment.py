@@ -6,9 +6,10 @@ test subjects, and writes:
 
 * ``metrics.json`` - protocol, split, subjects of each part, synthetic flag, configs, training
   history, and the metrics of validation and test (balanced accuracy first, per-subject
-  balanced accuracy for paired statistics). Written last: its presence means "done", so a
-  re-run skips finished runs and resumes unfinished ones from ``checkpoint.pt`` (which is
-  deleted once the run is done).
+  balanced accuracy for paired statistics), and ``chance``: the test of the test accuracy
+  against chance at the unit of the claim (:mod:`vaxis.decoders.chance`). Written last: its
+  presence means "done", so a re-run skips finished runs and resumes unfinished ones from
+  ``checkpoint.pt`` (which is deleted once the run is done).
 * ``val_predictions.npz``, ``test_predictions.npz`` - logits, probabilities, predictions,
   penultimate features and each sample's subject, stimulus, segment, category and target.
 * ``model.pt`` - the selected weights of a torch decoder (a state dict).
@@ -33,6 +34,7 @@ from vaxis.data.normalize import subject_zscore
 from vaxis.data.splits import Split
 from vaxis.decoders.augment import Augmentation
 from vaxis.decoders.base import Decoder, build_decoder
+from vaxis.decoders.chance import ChanceConfig, ChanceTest, FitPredict, chance_test
 from vaxis.decoders.checkpoint import CHECKPOINT_NAME
 from vaxis.decoders.distill import Distillation
 from vaxis.decoders.metrics import Metrics, compute_metrics
@@ -97,6 +99,8 @@ class RunSummary:
     val_balanced_accuracy: float | None
     test_balanced_accuracy: float
     skipped: bool
+    #: the chance test recorded in metrics.json (None for runs finished before it existed)
+    chance: ChanceTest | None = None
 
 
 def with_regime(config: TrainConfig, regime: str) -> TrainConfig:
@@ -118,6 +122,7 @@ def run_experiment(
     on_epoch_state: EpochObserver | None = None,
     trainer: Trainer | None = None,
     notes: dict[str, Any] | None = None,
+    chance: ChanceConfig | None = None,
 ) -> RunSummary:
     """Train and score one decoder on one split; write everything to ``out_dir``.
 
@@ -126,7 +131,9 @@ def run_experiment(
     ``trainer(train_units, val_units, out_dir)`` replaces the training step (a multi-stage
     procedure, e.g. pretrain then fine-tune); it returns the :class:`TrainResult` of the
     weights to score and never sees the test units. ``notes`` are recorded in
-    ``metrics.json`` under ``procedure``.
+    ``metrics.json`` under ``procedure``. ``chance`` sets the test against chance (default:
+    no refits, so the predictions test where the test clips are held out, else none); only a
+    plain run (no extra loss, no trainer) of a decoder in ``chance.refit_decoders`` is refitted.
 
     A folder whose ``metrics.json`` records the same config and split is skipped; one that
     records another raises :class:`DataFormatError` (results are never overwritten).
@@ -185,6 +192,10 @@ def run_experiment(
             units.y, predictions[name].y_pred, units.subject, units.n_classes
         )
         _save_predictions(out / f"{name}_predictions.npz", units, predictions[name])
+    chance = chance or ChanceConfig()
+    plain = extra_loss_factory is None and trainer is None
+    refit = _refit(config, test) if plain and config.decoder in chance.refit_decoders else None
+    tested = chance_test(train, val, test, predictions["test"].y_pred, chance, refit)
     report = {
         "vaxis_version": _version(),
         "synthetic": bool(cohort.meta.synthetic),
@@ -202,6 +213,7 @@ def run_experiment(
         "training": training,
         **({"procedure": notes} if notes is not None else {}),
         **{name: m.to_dict() for name, m in metrics.items()},
+        "chance": tested.to_dict(),
     }
     _write_json(out / METRICS_NAME, report)
     (out / CHECKPOINT_NAME).unlink(missing_ok=True)  # model.pt holds the selected weights
@@ -244,6 +256,18 @@ def _fit_sklearn(
     return {"best_epoch": None, "selected_by": "none (closed-form fit)"}, predictions
 
 
+def _refit(config: TrainConfig, test: Units) -> FitPredict:
+    """The run's own training step (no checkpoints), for refits on permuted targets."""
+
+    def refit(train: Units, val: Units) -> np.ndarray:
+        if config.decoder in SKLEARN_DECODERS:
+            return _fit_sklearn(config, train, {"test": test})[1]["test"].y_pred
+        model, _ = _with_extra_loss(config, train, None)
+        return evaluate(fit(config, train, val, model=model).model, test)[1].y_pred
+
+    return refit
+
+
 def _save_predictions(path: Path, units: Units, predictions: Predictions) -> None:
     np.savez_compressed(
         path,
@@ -284,6 +308,7 @@ def _summary(out: Path, report: dict[str, Any], skipped: bool) -> RunSummary:
         val_balanced_accuracy=None if val is None else val["balanced_accuracy"],
         test_balanced_accuracy=report["test"]["balanced_accuracy"],
         skipped=skipped,
+        chance=ChanceTest.from_dict(report["chance"]) if "chance" in report else None,
     )
 
 

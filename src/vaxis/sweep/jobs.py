@@ -176,11 +176,13 @@ def train_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
     Params: ``cohort`` (file), ``split`` (a name in ``SPLITTERS``), ``fold`` (index, default
     0), ``split_options`` (splitter keywords), ``train`` (TrainConfig fields), ``regime``
-    (optional name in ``REGIMES``), ``inputs`` (InputConfig fields). Artefacts go to
+    (optional name in ``REGIMES``), ``inputs`` (InputConfig fields), ``chance`` (optional
+    ChanceConfig fields: the test against chance, e.g. ``{"refits": 99}``). Artefacts go to
     ``workdir``; an interrupted run resumes from its checkpoint there.
     """
     # torch is imported only by the jobs that train, not by every sweep process
     from vaxis.data.splits import split_fold
+    from vaxis.decoders.chance import ChanceConfig
     from vaxis.decoders.experiment import METRICS_NAME, InputConfig, run_experiment, with_regime
     from vaxis.decoders.train import TrainConfig
 
@@ -191,7 +193,8 @@ def train_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     if params.get("regime"):
         config = with_regime(config, params["regime"])
     inputs = InputConfig(**params.get("inputs", {}))
-    summary = run_experiment(cohort, split, config, workdir, inputs)
+    chance = ChanceConfig(**params["chance"]) if "chance" in params else None
+    summary = run_experiment(cohort, split, config, workdir, inputs, chance=chance)
     report: dict[str, Any] = json.loads((summary.path / METRICS_NAME).read_text())
     return report
 
