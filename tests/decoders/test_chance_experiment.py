@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from vaxis.core.runs import METRICS_NAME
 from vaxis.data.cohort import Cohort
 from vaxis.data.normalize import subject_zscore
 from vaxis.data.splits import split_fold
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.chance import ChanceConfig, ChanceTest, combine
 from vaxis.decoders.cli import app
-from vaxis.decoders.experiment import METRICS_NAME, RunSummary, _refit, run_experiment
+from vaxis.decoders.experiment import RunSummary, _refit, run_experiment
 from vaxis.decoders.train import TrainConfig
 from vaxis.decoders.units import make_units
 

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from vaxis.core.runs import METRICS_NAME
 from vaxis.data.cohort import Cohort
 from vaxis.data.splits import split_fold
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.chance import ChanceConfig, ChanceTest, combine
-from vaxis.decoders.experiment import METRICS_NAME, run_experiment
+from vaxis.decoders.experiment import run_experiment
 from vaxis.decoders.train import TrainConfig
 from vaxis.study.stages.zoo import _accuracy_figures
 

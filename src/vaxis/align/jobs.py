@@ -6,7 +6,6 @@ runner hands the function to its workers by reference, so spawned workers import
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -50,9 +49,10 @@ def align_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """
     # torch is imported only by the jobs that train, not by every sweep process
     from vaxis.core.positions import StimulusPositions
+    from vaxis.core.runs import read_metrics
     from vaxis.data.cohort import Cohort
     from vaxis.data.splits import split_fold
-    from vaxis.decoders.experiment import METRICS_NAME, InputConfig, run_experiment
+    from vaxis.decoders.experiment import InputConfig, run_experiment
     from vaxis.decoders.train import TrainConfig
 
     cohort = Cohort.load(params["cohort"])
@@ -93,7 +93,7 @@ def align_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
             extra_loss_factory=None if name is None else factory,
             on_epoch_state=observer,
         )
-    report: dict[str, Any] = json.loads((summary.path / METRICS_NAME).read_text())
+    report = read_metrics(summary.path)
     return {"arm": params["arm"], "weight": weight, **report}
 
 

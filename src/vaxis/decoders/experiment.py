@@ -18,7 +18,6 @@ test subjects, and writes:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -29,6 +28,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
+from vaxis.core.runs import METRICS_NAME, write_metrics, write_predictions
 from vaxis.data.cohort import Cohort
 from vaxis.data.normalize import subject_zscore
 from vaxis.data.splits import Split
@@ -53,7 +53,6 @@ from vaxis.decoders.train import (
 from vaxis.decoders.units import Task, Unit, Units, make_units, shuffle_stimulus_labels
 from vaxis.errors import DataFormatError
 
-METRICS_NAME = "metrics.json"
 #: a training step for :func:`run_experiment`: (train units, val units, run folder) -> result
 Trainer = Callable[[Units, Units, Path], TrainResult]
 #: Training regimes of the study's ablation (docs/REFERENCE.md sec. 1.8): plain,
@@ -191,7 +190,7 @@ def run_experiment(
         metrics[name] = compute_metrics(
             units.y, predictions[name].y_pred, units.subject, units.n_classes
         )
-        _save_predictions(out / f"{name}_predictions.npz", units, predictions[name])
+        _save_predictions(out, name, units, predictions[name])
     chance = chance or ChanceConfig()
     plain = extra_loss_factory is None and trainer is None
     refit = _refit(config, test) if plain and config.decoder in chance.refit_decoders else None
@@ -215,7 +214,7 @@ def run_experiment(
         **{name: m.to_dict() for name, m in metrics.items()},
         "chance": tested.to_dict(),
     }
-    _write_json(out / METRICS_NAME, report)
+    write_metrics(out, report)
     (out / CHECKPOINT_NAME).unlink(missing_ok=True)  # model.pt holds the selected weights
     return _summary(out, report, skipped=False)
 
@@ -268,19 +267,12 @@ def _refit(config: TrainConfig, test: Units) -> FitPredict:
     return refit
 
 
-def _save_predictions(path: Path, units: Units, predictions: Predictions) -> None:
-    np.savez_compressed(
-        path,
-        logits=predictions.logits,
-        probs=predictions.probs,
-        y_pred=predictions.y_pred,
-        features=predictions.features,
-        y_true=units.y,
-        subject=units.subject,
-        stimulus=units.stimulus,
-        segment=units.segment,
-        label=units.label,
-    )
+def _save_predictions(out: Path, part: str, units: Units, predictions: Predictions) -> None:
+    arrays = {"logits": predictions.logits, "probs": predictions.probs,
+              "y_pred": predictions.y_pred, "features": predictions.features, "y_true": units.y,
+              "subject": units.subject, "stimulus": units.stimulus, "segment": units.segment,
+              "label": units.label}  # fmt: skip
+    write_predictions(out, part, arrays)
 
 
 def _finished(out: Path, config: TrainConfig, split: Split) -> dict[str, Any] | None:
@@ -310,20 +302,6 @@ def _summary(out: Path, report: dict[str, Any], skipped: bool) -> RunSummary:
         skipped=skipped,
         chance=ChanceTest.from_dict(report["chance"]) if "chance" in report else None,
     )
-
-
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(payload, indent=1, default=_jsonable))
-    os.replace(tmp, path)
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray | tuple):
-        return list(value)
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
 def _version() -> str:

@@ -181,9 +181,10 @@ def train_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     ``workdir``; an interrupted run resumes from its checkpoint there.
     """
     # torch is imported only by the jobs that train, not by every sweep process
+    from vaxis.core.runs import read_metrics
     from vaxis.data.splits import split_fold
     from vaxis.decoders.chance import ChanceConfig
-    from vaxis.decoders.experiment import METRICS_NAME, InputConfig, run_experiment, with_regime
+    from vaxis.decoders.experiment import InputConfig, run_experiment, with_regime
     from vaxis.decoders.train import TrainConfig
 
     cohort = _load_cohort(params["cohort"])
@@ -195,7 +196,7 @@ def train_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     inputs = InputConfig(**params.get("inputs", {}))
     chance = ChanceConfig(**params["chance"]) if "chance" in params else None
     summary = run_experiment(cohort, split, config, workdir, inputs, chance=chance)
-    report: dict[str, Any] = json.loads((summary.path / METRICS_NAME).read_text())
+    report = read_metrics(summary.path)
     return report
 
 

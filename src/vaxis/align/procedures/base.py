@@ -22,9 +22,9 @@ from torch import nn
 from vaxis.align.interventions import CONTROLS, AlignmentTargets, AuxLoss, Control
 from vaxis.align.interventions.base import LabelSmoothingControl
 from vaxis.align.interventions.readout import FeatureReadout
+from vaxis.core.runs import METRICS_NAME
 from vaxis.decoders.base import Decoder, build_decoder
 from vaxis.decoders.experiment import (
-    METRICS_NAME,
     InputConfig,
     RunSummary,
     Trainer,
