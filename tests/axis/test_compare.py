@@ -11,6 +11,7 @@ import pytest
 from scipy.stats import pearsonr, spearmanr
 
 from tests.axis.planted_words import write_stories
+from vaxis.axis.agreement import permutation_p
 from vaxis.axis.axis import VAxis
 from vaxis.axis.build import AxisBuildConfig
 from vaxis.axis.compare import (
@@ -114,3 +115,23 @@ def test_compare_needs_two_models_and_no_shared_gguf_file(tmp_path: Path) -> Non
         compare_models(["a"], AxisBuildConfig(), tmp_path)
     with pytest.raises(ValueError, match="gguf"):
         compare_models(["a", "b"], AxisBuildConfig(gguf_file="x.gguf"), tmp_path)
+
+
+def test_the_library_gives_the_agreement_p_values_the_study_reports(compared: tuple) -> None:
+    """`vaxis axis compare` and `vaxis study` report the same figures: the library computes
+    the permutation p of each r (exact over 9! relabelings) and writes it to consistency.json."""
+    report, out = compared
+    stats = {s.name: s for s in report.stats}
+    assert set(stats) == {
+        "agreement r llama vs gpt2",
+        "mean agreement r",
+        "reference r llama",
+        "reference r gpt2",
+    }
+    pair = stats["agreement r llama vs gpt2"]
+    assert pair.value == pytest.approx(report.pearson[0, 1]) and pair.n == 9
+    rows = [np.array(m.class_positions) for m in report.models]
+    assert pair.p_value == pytest.approx(permutation_p(rows[0], rows[1], 1000, 0))
+    assert stats["reference r llama"].note == f"tier: {report.models[0].tier}"
+    saved = json.loads((out / CONSISTENCY_FILE).read_text())
+    assert [s["name"] for s in saved["stats"]] == list(stats)

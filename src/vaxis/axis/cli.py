@@ -358,23 +358,29 @@ def compare(
             overwrite=overwrite,
         )
     )
+    p_of = {stat.name: stat.p_value for stat in report.stats}
     table = Table(title=f"agreement with the reference ({report.reference_source})")
-    for column in ("model", "layer", "Pearson r", "Spearman", "tier", "diagnosis", "weights"):
+    for column in ("model", "layer", "Pearson r", "p", "Spearman", "tier", "diagnosis", "weights"):
         table.add_column(column)
     for m in report.models:
         table.add_row(
             m.label,
             str(m.layer),
             _fmt(m.reference_pearson, 2),
+            _fmt(p_of.get(f"reference r {m.label}"), 3),
             _fmt(m.reference_spearman, 2),
             m.tier,
             "ok" if m.diagnosis_ok else "[red]not ok[/]",
             m.model_note,
         )
     console.print(table)
+    for stat in report.stats:
+        if stat.name.startswith(("agreement r", "mean agreement r")):
+            console.print(f"{stat.name}: {stat.describe()}")
     console.print(
         f"mean off-diagonal Pearson {mean_off_diagonal(report.pearson):.3f}, Spearman "
-        f"{mean_off_diagonal(report.spearman):.3f} ({kind.replace('_', '-')} positions)"
+        f"{mean_off_diagonal(report.spearman):.3f} ({kind.replace('_', '-')} positions); "
+        "p: permutation over class labels (consistency.json)"
     )
     console.print(f"wrote {out}/: {CONSISTENCY_FILE}, {HEATMAP_PLOT}, axes/")
 

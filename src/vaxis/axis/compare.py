@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,8 +26,10 @@ import numpy as np
 from scipy.stats import rankdata
 
 from vaxis.axis import plots
+from vaxis.axis.agreement import agreement_stats
 from vaxis.axis.axis import VAxis
 from vaxis.axis.build import AxisBuildConfig, build_axis, read_build, write_json
+from vaxis.core.reported import Stat
 from vaxis.errors import DataFormatError
 
 CONSISTENCY_FILE, HEATMAP_PLOT = "consistency.json", "agreement.png"
@@ -124,6 +126,9 @@ class ConsistencyReport:
     pearson: np.ndarray
     spearman: np.ndarray
     config: dict[str, Any]
+    #: agreement, its mean and each model against the reference, with permutation p-values
+    #: (vaxis.axis.agreement)
+    stats: list[Stat] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready apart from NaN (undefined correlations), which ``write_json`` nulls."""
@@ -141,6 +146,7 @@ class ConsistencyReport:
                 "spearman": mean_off_diagonal(self.spearman),
             },
             "config": self.config,
+            "stats": [stat.to_dict() for stat in self.stats],
         }
 
 
@@ -169,9 +175,12 @@ def compare_models(
     positions: Positions = "held_out",
     progress: bool = True,
     overwrite: bool = False,
+    n_null: int = 1000,
+    seed: int = 0,
 ) -> ConsistencyReport:
     """Build an axis per model (``config`` with its ``model`` replaced) into
-    ``out_dir/axes/<n>-<label>/`` and write ``consistency.json`` and ``agreement.png``."""
+    ``out_dir/axes/<n>-<label>/`` and write ``consistency.json`` and ``agreement.png``; the
+    agreement figures carry permutation p-values (``n_null`` draws where not exact)."""
     if len(models) < 2:
         raise ValueError("compare needs at least two models")
     if config.gguf_file is not None:
@@ -220,6 +229,7 @@ def compare_models(
         spearman=spearman,
         config=config.model_dump(mode="json"),
     )
+    report = replace(report, stats=agreement_stats(report, n_null, seed))
     write_json(out / CONSISTENCY_FILE, report.to_dict())
     labels = [f"{e.label} ({e.tier})" for e in entries]
     by_note: dict[str, list[str]] = {}
