@@ -43,6 +43,7 @@ from vaxis.decoders.units import default_task
 from vaxis.sweep import Job, ResultStore, make_job, run_sweep
 from vaxis.sweep.compute import DeviceSettings, NumericSettings
 from vaxis.sweep.executors import ExecutorKind, make_executor
+from vaxis.sweep.jobs import split_params
 from vaxis.sweep.runner import SweepSummary
 
 if TYPE_CHECKING:
@@ -321,13 +322,8 @@ def plan_jobs(
     task = config.task
     if task == "auto":
         task = default_task(dataset)
-    base = {
-        "cohort": str(config.cohort.resolve()),
-        "split": config.protocol,
-        "fold": config.fold,
-        "inputs": {"task": task},
-        "positions": positions.model_dump(mode="json"),
-    }
+    base = split_params(config.cohort, config.protocol, config.fold, task)
+    base["positions"] = positions.model_dump(mode="json")
     train = {"decoder": config.decoder, "hyper": config.hyper, "epochs": config.epochs,
              "batch_size": config.batch_size, "lr": config.lr, "device": config.device,
              "num_threads": config.threads, **config.numeric_params()}  # fmt: skip

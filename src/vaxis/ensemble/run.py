@@ -35,6 +35,7 @@ from vaxis.ensemble.recipe import EnsembleConfig, member_name
 from vaxis.ensemble.report import REPORT_NAME, Arm, EnsembleReport, paired_family
 from vaxis.ensemble.selection import Selection, select_members
 from vaxis.sweep import Job, ResultStore, make_executor, make_job, run_sweep
+from vaxis.sweep.jobs import split_params
 
 Parts = dict[str, tuple[Part, Part]]  # member name -> (validation, test)
 
@@ -128,12 +129,7 @@ def plan_jobs(
     task = config.task
     if task == "auto":
         task = default_task(dataset)
-    base = {
-        "cohort": str(config.cohort.resolve()),
-        "split": config.protocol,
-        "fold": config.fold,
-        "inputs": {"task": task},
-    }
+    base = split_params(config.cohort, config.protocol, config.fold, task)
 
     if config.path_b:
         import vaxis.align.jobs  # noqa: F401  (registers the ``align`` job kind)

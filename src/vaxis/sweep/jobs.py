@@ -157,6 +157,13 @@ def _set(params: dict[str, Any], dotted: str, value: Any) -> None:
     params[leaf] = value
 
 
+def split_params(cohort: Path, protocol: str, fold: int, task: str) -> dict[str, Any]:
+    """The params every training job of a stage shares: which cohort file, which fold of which
+    protocol, and the task (``train_job`` and ``align`` read them the same way)."""
+    return {"cohort": str(cohort.resolve()), "split": protocol, "fold": fold,
+            "inputs": {"task": task}}  # fmt: skip
+
+
 @job_kind("sleep")
 def sleep_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """A job for testing the engine: appends ``start <tag> <time>`` to ``params["log"]`` (if given),

@@ -32,14 +32,10 @@ def plan_jobs(config: StudyConfig, cohort: Path, task: str) -> dict[str, Job]:
     from vaxis.decoders import SKLEARN_DECODERS
     from vaxis.decoders.chance import DEFAULT_REFITS
     from vaxis.sweep import make_job
+    from vaxis.sweep.jobs import split_params
 
     settings = config.stages.zoo
-    base = {
-        "cohort": str(cohort.resolve()),
-        "split": settings.protocol,
-        "fold": 0,
-        "inputs": {"task": task},
-    }
+    base = split_params(cohort, settings.protocol, 0, task)
     jobs = {}
     for decoder in settings.decoders:
         for regime in ("plain",) if decoder in SKLEARN_DECODERS else settings.regimes:
