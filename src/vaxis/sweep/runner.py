@@ -153,7 +153,8 @@ def _share(
     """Wait for the jobs another live process claimed: each one it finishes counts as done
     here; one whose claim is dropped unfinished (that process failed or died) runs here.
     Ctrl-C stops the wait like the sweep (``interrupted``)."""
-    owners = sorted({f"{h}:{p}" for job in busy if (o := store.holder(job.key())) for h, p in [o]})
+    holders = [held for job in busy if (held := store.holder(job.key())) is not None]
+    owners = sorted({f"{host}:{pid}" for host, pid in holders})
     _say(
         progress,
         f"sweep: waiting for {len(busy)} jobs run by another process ({', '.join(owners)})",
