@@ -302,13 +302,48 @@ def test_a_file_name_without_a_subject_is_refused(tmp_path: Path) -> None:
         ("event,stimulus,label\na,0,x\n", "row 1: label:"),
         ("event,stimulus,label,valence\na,0,0,2\n", "row 1: valence:"),
         ("event,stimulus,label,class\na,0,0,sad\nb,1,0,calm\n", "label 0 is called 'sad'"),
+        ("event,stimulus,label,valence\na,0,0,1\nb,1,0,\n", "not for row 2"),
+        ("[1, 2]", "expected a list of objects"),
     ],
 )
 def test_a_bad_events_mapping_is_refused_naming_the_row(
     tmp_path: Path, text: str, message: str
 ) -> None:
-    path = tmp_path / "events.csv"
+    path = tmp_path / ("events.json" if text.startswith("[") else "events.csv")
     path.write_text(text)
     with pytest.raises(DataFormatError, match="fix:") as error:
         read_event_mapping(path)
     assert message in str(error.value) and str(path) in str(error.value)
+
+
+def test_stored_epochs_are_cropped_to_the_window_and_refused_outside_it(tmp_path: Path) -> None:
+    data = np.arange(3 * 2 * 300, dtype=float).reshape(3, 2, 300) * 1e-6
+    events = np.array([[0, 0, 1], [300, 0, 2], [600, 0, 1]])
+    epochs = mne.EpochsArray(
+        data, mne.create_info(["Cz", "Pz"], SFREQ, "eeg"), events, tmin=-1.0,
+        event_id={"film/a": 1, "film/b": 2}, verbose=0,
+    )  # fmt: skip
+    epochs.save(tmp_path / "sub-09-epo.fif", verbose=0)
+    mapping = tmp_path / "events.csv"
+    mapping.write_text("event,stimulus,label\nfilm/a,0,0\nfilm/b,1,1\n")
+    out = tmp_path / "o.cohort.h5"
+    code, text = run("data", "import", str(tmp_path / "sub-09-epo.fif"), str(out), "--events",
+                     str(mapping), "--tmin", "0", "--tmax", "1.5")  # fmt: skip
+    assert code == 0, text
+    cohort = Cohort.load(out)
+    assert cohort.subjects.tolist() == [9] and cohort.stimulus.tolist() == [0, 1, 0]
+    # t = 0 is sample 100 of each stored epoch (tmin -1 s); 1.5 s keeps 150 samples
+    np.testing.assert_allclose(cohort.data, data[:, :, 100:250] * 1e6, rtol=1e-6)
+    code, text = run("data", "import", str(tmp_path / "sub-09-epo.fif"), str(out), "--events",
+                     str(mapping), "--tmax", "5", "--overwrite")  # fmt: skip
+    assert code == 2 and "the epochs span -1..1.99 s, not --tmin 0 --tmax 5" in text
+
+
+def test_a_file_mne_cannot_read_is_named_without_mne_s_text(tmp_path: Path) -> None:
+    (tmp_path / "sub-01_raw.fif").write_bytes(b"not a fif file at all")
+    mapping = tmp_path / "events.csv"
+    mapping.write_text(MAPPING)
+    code, text = run("data", "import", str(tmp_path), str(tmp_path / "o.cohort.h5"),
+                     "--events", str(mapping))  # fmt: skip
+    assert code == 2 and "sub-01_raw.fif: MNE cannot read this file" in text
+    assert "Traceback" not in text and not (tmp_path / "o.cohort.h5").exists()

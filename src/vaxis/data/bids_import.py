@@ -111,6 +111,10 @@ def _bids_recordings(root: Path) -> list[Recording]:
     ]
 
 
+def _relative(path: Path, src: Path) -> str:
+    return str(path.relative_to(src)) if path.is_relative_to(src) else path.name
+
+
 def subject_ids(recordings: list[Recording]) -> dict[str, int]:
     """Subject label -> integer id: the label itself when every label is a number."""
     labels = sorted({r.subject for r in recordings})
@@ -137,6 +141,10 @@ def import_eeg(
         raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
     if not tmax > tmin:
         raise VaxisError(f"--tmax {tmax} must be greater than --tmin {tmin}")
+    try:
+        import pandas  # noqa: F401  (epochs metadata are pandas tables)
+    except ImportError:
+        raise VaxisError("importing EEG needs pandas: pip install 'vaxis[bids]'") from None
     mapping = read_event_mapping(events)
     recordings = find_recordings(src)
     ids = subject_ids(recordings)
@@ -147,7 +155,7 @@ def import_eeg(
         "events": str(mapping.path.resolve()),
         "epoch_seconds": [tmin, tmax],
         "subjects": ids,
-        "recordings": [str(r.path) for r in recordings],
+        "recordings": [_relative(r.path, Path(src)) for r in recordings],
     }
     parts = _subject_cohorts(recordings, ids, mapping, (tmin, tmax), provenance, tally)
     cohort = None

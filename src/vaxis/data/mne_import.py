@@ -282,6 +282,13 @@ def _read_records(path: Path, fix: str) -> list[dict[str, Any]]:
 
 
 def _check_mapping(rows: list[EventStimulus], path: Path) -> None:
+    without = [number for number, row in enumerate(rows, start=1) if row.valence is None]
+    if 0 < len(without) < len(rows):
+        raise DataFormatError(
+            path,
+            f"valence is given for some events but not for row {without[0]}",
+            "give every row a valence (-1, 0 or 1), or none",
+        )
     seen: dict[str, int] = {}
     stimulus_label: dict[int, int] = {}
     label_class: dict[int, str] = {}
