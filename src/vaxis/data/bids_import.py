@@ -237,10 +237,11 @@ def _epochs(
     path = recording.path
     if path.name.endswith(("-epo.fif", "_epo.fif")):
         epochs = _read(path, lambda: mne.read_epochs(path, preload=True, verbose="error"))
-        names = {name: code for name, code in epochs.event_id.items()}
+        names = dict(epochs.event_id)
         keep = {name: code for name, code in names.items() if name in mapping.by_event()}
         _require_mapped(path, names, keep, mapping, tally)
-        epochs = epochs[list(keep)]
+        # by code, not name: MNE's name selection also matches '/'-tags ("a" picks "a/b")
+        epochs = epochs[np.isin(epochs.events[:, 2], list(keep.values()))]
         if tmin < epochs.tmin - 1e-9 or tmax > epochs.tmax + 1 / epochs.info["sfreq"] + 1e-9:
             raise DataFormatError(
                 path,
