@@ -205,6 +205,70 @@ def convert(
     console.print(f"wrote {path}: {meta.dataset} {meta.kind}")
 
 
+@app.command("import")
+def import_(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SRC",
+            help="A BIDS root (needs vaxis[bids]), a folder of MNE-readable recordings "
+            "(.fif .edf .bdf .set .vhdr; subject from sub-<id> in the name) or one file.",
+        ),
+    ],
+    out: Annotated[Path, typer.Argument(help="The cohort file to write (*.cohort.h5).")],
+    events: Annotated[
+        Path,
+        typer.Option(
+            help="Events mapping (.csv or .json): event (annotation name or trigger code), "
+            "stimulus, label, optional class, valence (-1/0/1), description.",
+        ),
+    ],
+    tmin: Annotated[float, typer.Option(help="Epoch start, seconds from each event.")] = 0.0,
+    tmax: Annotated[
+        float, typer.Option(help="Epoch end, seconds from each event (exclusive).")
+    ] = 30.0,
+    features: Annotated[
+        str, typer.Option(help="none (write raw epochs) or de (write DE features directly).")
+    ] = "none",
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Import stimulus-labelled EEG (MNE files or BIDS) as a cohort of dataset 'custom': one
+    row per mapped event, epoched TMIN <= t < TMAX, DE bands of FACED in 1 s windows.
+
+    Python: ``vaxis.data.bids_import.import_eeg(src, out, events, tmin, tmax)``, or
+    ``Cohort.from_epochs(epochs, stimulus=..., label=..., subject=...)``.
+    """
+    from vaxis.data.bids_import import import_eeg
+
+    if features not in ("none", "de"):
+        raise typer.BadParameter(f"'{features}': choose none or de")
+    try:
+        cohort, report = import_eeg(
+            source,
+            check_out_file(out),
+            events,
+            tmin=tmin,
+            tmax=tmax,
+            features=features,  # type: ignore[arg-type]
+            overwrite=overwrite,
+        )
+    except (VaxisError, FileExistsError) as error:
+        fail(error)
+    subjects = ", ".join(f"{label}->{sid}" for label, sid in report.subjects.items())
+    console.print(
+        f"read {report.n_recordings} recording(s) of {len(report.subjects)} subject(s) "
+        f"({subjects}): {report.n_epochs} epochs of {tmin:g}..{tmax:g} s"
+    )
+    if report.dropped:
+        console.print(f"dropped {report.dropped} epoch(s) whose window runs outside the recording")
+    if report.ignored_events:
+        console.print(f"events not in the mapping (ignored): {', '.join(report.ignored_events)}")
+    if cohort is None:
+        console.print(f"wrote {out}: custom raw; DE features: vaxis data features {out} OUT")
+    else:
+        console.print(f"wrote {out}: custom DE features, {cohort.n_samples} samples")
+
+
 @app.command()
 def synth(
     out: Annotated[

@@ -88,6 +88,15 @@ class Cohort:
     def __post_init__(self) -> None:
         self.validate()
 
+    @classmethod
+    def from_epochs(cls, epochs: Any, **columns: Any) -> Cohort:
+        """A raw cohort from :class:`mne.Epochs` labelled by ``epochs.metadata`` columns
+        (``stimulus=``, ``label=``, ``subject=``, ...); see
+        :func:`vaxis.data.mne_import.cohort_from_epochs`."""
+        from vaxis.data.mne_import import cohort_from_epochs
+
+        return cohort_from_epochs(epochs, **columns)
+
     # ------------------------------------------------------------------ structure
     def validate(self, path: str | Path | None = None) -> None:
         """Check shapes and label ranges; raise a :class:`DataFormatError` naming the problem."""

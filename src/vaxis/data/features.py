@@ -106,19 +106,26 @@ def raw_to_features(
 
     Each trial becomes ``n_windows`` samples (rows ordered trial by trial, windows in time
     order, ``window`` = index within the trial) with data (channels x bands). Bands and window
-    length default to the dataset's (:data:`vaxis.data.datasets.DATASETS`). Works on any subset
+    length default to the dataset's (:data:`vaxis.data.datasets.DATASETS`), or for a dataset
+    outside it (an imported one) to those its raw cohort's metadata carries. Works on any subset
     of subjects, so a large cohort can be streamed with :func:`vaxis.data.cohort.iter_subjects`.
     """
     if raw.meta.kind != "raw":
         raise ValueError(f"raw_to_features needs a raw cohort, got kind={raw.meta.kind!r}")
     spec = DATASETS.get(raw.meta.dataset)
-    if bands is None or window_seconds is None:
-        if spec is None:
-            raise ValueError(
-                f"dataset {raw.meta.dataset!r} has no default bands/window; pass both explicitly"
-            )
-        bands = spec.bands if bands is None else bands
-        window_seconds = spec.window_seconds if window_seconds is None else window_seconds
+    default_window: float | None
+    if spec is not None:
+        default_bands, default_window = spec.bands, spec.window_seconds
+    else:  # a dataset outside the registry (an imported one) carries its own
+        edges = zip(raw.meta.band_names, raw.meta.band_edges, strict=True)
+        default_bands = tuple((name, lo, hi) for name, (lo, hi) in edges)
+        default_window = raw.meta.window_seconds
+    bands = default_bands if bands is None else bands
+    window_seconds = default_window if window_seconds is None else window_seconds
+    if not bands or window_seconds is None:
+        raise ValueError(
+            f"dataset {raw.meta.dataset!r} has no default bands/window; pass both explicitly"
+        )
     if not np.isfinite(raw.data).all():
         raise NonFiniteError(None, "raw EEG contains NaN/Inf; DE would be undefined", NAN_FIX)
     de = differential_entropy(
