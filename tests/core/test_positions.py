@@ -158,3 +158,11 @@ def test_resolve_rejects_what_it_cannot_read(tmp_path: Path) -> None:
         resolve_positions(str(tmp_path / "missing"), tmp_path / "c.cohort.h5", "faced")
     with pytest.raises(DataFormatError, match="no ground truth"):
         resolve_positions("truth", tmp_path / "c.cohort.h5", "faced")
+
+
+def test_a_cohort_of_an_unregistered_dataset_is_refused_with_what_it_can_do(
+    tmp_path: Path,
+) -> None:
+    for spec in ("classes", "truth", str(tmp_path)):
+        with pytest.raises(DataFormatError, match="defined for faced and seedv stimuli, not for"):
+            resolve_positions(spec, tmp_path / "mine.cohort.h5", "custom")

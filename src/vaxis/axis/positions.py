@@ -38,6 +38,7 @@ from vaxis.core.positions import (
     from_truth,
     from_valence_groups,
 )
+from vaxis.data.datasets import DATASETS
 from vaxis.data.synthetic import load_truth
 from vaxis.errors import DataFormatError
 
@@ -126,6 +127,14 @@ def project_descriptions(
 def resolve_positions(spec: str, cohort_path: str | Path, dataset: str) -> StimulusPositions:
     """Positions from a command-line value: an axis folder, a file, ``classes`` (the dataset's
     valence groups) or ``truth`` (the ground truth saved beside a synthetic cohort)."""
+    if dataset not in DATASETS:
+        raise DataFormatError(
+            cohort_path,
+            f"V-axis positions are defined for {' and '.join(DATASETS)} stimuli, not for a "
+            f"{dataset!r} cohort",
+            "use the cohort with `vaxis data` and `vaxis train`; positions for your own stimuli "
+            "are not supported yet",
+        )
     if spec == "truth":
         return from_truth(load_truth(cohort_path))
     if spec == "classes":
