@@ -146,6 +146,21 @@ def train(
             "only).",
         ),
     ] = DEFAULT_REFITS,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            help="A local weights file to start from (cbramod): the official encoder "
+            "(pretrained_weights.pth), an official fine-tuning checkpoint or a vaxis model.pt. "
+            "Its sha256 enters each run's key; raw EEG is resampled to the weights' rate.",
+        ),
+    ] = None,
+    resample: Annotated[
+        bool,
+        typer.Option(
+            help="Resample raw EEG to the rate the weights expect (MNE's anti-aliased "
+            "resampler); --no-resample refuses a mismatch instead."
+        ),
+    ] = True,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs"),
     nan_policy: NanOption = "raise",
 ) -> None:
@@ -185,11 +200,13 @@ def train(
             segment_seconds=segment_seconds,
             sequence=not average,
             normalize=normalize,  # type: ignore[arg-type]
+            resample=resample,
         )
+        check_weights(names, weights)
         recipe = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
             warmup_epochs=warmup_epochs, device=device, num_threads=threads,
-            checkpoint_every=checkpoint_every,
+            checkpoint_every=checkpoint_every, weights=None if weights is None else str(weights),
         )  # fmt: skip
         jobs = _plan(splits, names, regime_names, list(seed_values), recipe, hyper or [], out)
     except (ValidationError, VaxisError, ValueError) as error:
@@ -197,11 +214,43 @@ def train(
     if cohort.meta.synthetic:
         console.print(SYNTHETIC_BANNER)
     console.print(f"{len(jobs)} run(s): {protocol} protocol, {inputs.task}, results in {out}")
+    if recipe.weights is not None:
+        console.print(describe_weights(recipe, names, cohort.meta.sfreq, resample), highlight=False)
     chance = ChanceConfig(refits=chance_refits)
     _print_summary(_run_all(jobs, cohort, inputs, protocol, chance))
 
 
 Job = tuple["Split", str, "TrainConfig", Path]
+
+
+def check_weights(names: list[str], weights: Path | None, flag: str = "--weights") -> None:
+    """Refuse a weights file for decoders that cannot start from one, by name."""
+    from vaxis.decoders.base import weights_decoders
+
+    refused = [name for name in names if weights is not None and name not in weights_decoders()]
+    if refused:
+        raise OptionError(
+            flag,
+            weights,
+            f"decoder(s) {', '.join(refused)} take no pretrained weights",
+            ", ".join(weights_decoders()),
+        )
+
+
+def describe_weights(config: TrainConfig, names: list[str], sfreq: float, resample: bool) -> str:
+    """One line on what a run does with its weights file (the rate, the resampling)."""
+    from vaxis.decoders import DECODERS
+
+    rates = {DECODERS[name].weights_sfreq for name in names} - {None}
+    line = f"weights: {config.weights} (sha256 {str(config.weights_sha256)[:12]})"
+    for rate in sorted(r for r in rates if r is not None):
+        if rate == sfreq:
+            line += f"; trained at {rate:g} Hz, as the data"
+        elif resample:
+            line += f"; trained at {rate:g} Hz: raw EEG resampled {sfreq:g} -> {rate:g} Hz (MNE)"
+        else:
+            line += f"; trained at {rate:g} Hz, the data are at {sfreq:g} Hz"
+    return line + " (what loading did is in each run's metrics.json, under weights)"
 
 
 def _plan(
