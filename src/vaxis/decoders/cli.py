@@ -67,6 +67,17 @@ def _decoders(value: str, input_kind: str) -> list[str]:
     return names
 
 
+def _source(path: Path, decoder: str) -> Path:
+    """What to read: a FACED root holds features and raw EEG; raw decoders read the raw."""
+    from vaxis.data.faced_layout import RAW_DIR
+    from vaxis.decoders import DECODERS
+
+    names = _names(decoder)
+    raw = bool(names) and all(n in DECODERS and DECODERS[n].input_kind == "raw" for n in names)
+    folders = [path / name for name in RAW_DIR if (path / name).is_dir()] if raw else []
+    return folders[0] if folders else path
+
+
 def parse_hyper(items: list[str], decoder: str) -> dict[str, Any]:
     """``key=value`` (every decoder) or ``decoder.key=value`` (one decoder); JSON values."""
     hyper: dict[str, Any] = {}
@@ -182,7 +193,7 @@ def train(
     try:
         out = check_out_dir(out)
         seed_values = parse_ints(seeds, "--seeds")
-        cohort = open_any(cohort_path, nan_policy=parse_nan_policy(nan_policy))
+        cohort = open_any(_source(cohort_path, decoder), nan_policy=parse_nan_policy(nan_policy))
         names = _decoders(decoder, "raw" if cohort.meta.kind == "raw" else "de")
         protocol = _protocol(protocol, cohort)
         if protocol not in SPLITTERS:
