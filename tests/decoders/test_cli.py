@@ -105,8 +105,16 @@ def faced_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-TINY_CBRAMOD = ["--hyper", "patch_size=200", "--hyper", "depth=1", "--hyper", "width=50",
-                "--hyper", "heads=2", "--hyper", "feedforward=64"]  # fmt: skip
+TINY_CBRAMOD = [
+    "--hyper",
+    "depth=1",
+    "--hyper",
+    "width=50",
+    "--hyper",
+    "heads=2",
+    "--hyper",
+    "feedforward=64",
+]  # fmt: skip  (patch_size=200: the weights' default)
 
 
 @pytest.mark.slow
@@ -133,6 +141,7 @@ def test_train_fine_tunes_official_weights_on_250_hz_faced_resampled_to_200(
     report = json.loads(metrics.read_text())
     assert report["synthetic"] is True and report["sfreq"] == 200.0
     assert report["units"]["train"]["sample_shape"] == [32, 2000]
+    assert report["config"]["hyper"]["patch_size"] == 200
     assert report["config"]["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert report["weights"]["layout"] == "encoder"
     assert "proj_out.0.weight" in report["weights"]["dropped"]

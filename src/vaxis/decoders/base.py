@@ -37,6 +37,8 @@ class Decoder(nn.Module):
     #: sampling rate (Hz) of the data the decoder's pretrained weights were trained on (None:
     #: no such rate); raw units are resampled to it when a run loads weights
     weights_sfreq: ClassVar[float | None] = None
+    #: hyper-parameters a run with pretrained weights uses unless told otherwise
+    weights_hyper: ClassVar[dict[str, object]] = {}
 
     def __init__(self, n_channels: int, n_bands: int, n_classes: int) -> None:
         super().__init__()

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
@@ -178,6 +178,7 @@ class CBraMod(Decoder):
 
     input_kind = "raw"
     weights_sfreq = 200.0
+    weights_hyper: ClassVar[dict[str, object]] = {"patch_size": 200}
 
     def __init__(
         self,

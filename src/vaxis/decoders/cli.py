@@ -286,11 +286,19 @@ def _plan(
             for regime in ["plain"] if name in SKLEARN_DECODERS else regimes:
                 for seed in seeds:
                     config = recipe.model_copy(
-                        update={"decoder": name, "hyper": parse_hyper(hyper, name), "seed": seed}
+                        update={"decoder": name, "hyper": _hyper(recipe, name, hyper), "seed": seed}
                     )
                     run_dir = out / split.name / name / regime / f"seed{seed}"
                     jobs.append((split, regime, with_regime(config, regime), run_dir))
     return jobs
+
+
+def _hyper(recipe: TrainConfig, name: str, items: list[str]) -> dict[str, Any]:
+    """The decoder's ``--hyper`` values over, with weights, the sizes the weights need."""
+    from vaxis.decoders import DECODERS
+
+    given = parse_hyper(items, name)
+    return given if recipe.weights is None else DECODERS[name].weights_hyper | given
 
 
 def _folds(splits: list[Split], folds: str) -> list[Split]:
