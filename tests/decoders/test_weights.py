@@ -58,22 +58,25 @@ def test_the_official_release_layout_loads_every_tensor_exactly(tmp_path: Path) 
     torch.testing.assert_close(model.classifier.weight, head, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("prefix", ["", "module."])
+@pytest.mark.parametrize(
+    ("prefix", "head", "indices"),
+    [("", "all_patch_reps", (1, 4, 7)), ("module.", "all_patch_reps", (1, 4, 7)),
+     ("", "avgpooling_patch_reps", (3,))],
+)  # fmt: skip
 def test_a_finetuning_checkpoint_maps_its_backbone_and_drops_its_head(
-    tmp_path: Path, prefix: str
+    tmp_path: Path, prefix: str, head: str, indices: tuple[int, ...]
 ) -> None:
     torch.manual_seed(4)
-    source = official_finetuned("all_patch_reps", 4, 2, 9, **TINY)
+    source = official_finetuned(head, 4, 2, 9, **TINY)
     state = {prefix + k: v for k, v in source.state_dict().items()}
     path = tmp_path / "finetuned.pth"
     torch.save(state, path)
     model = tiny()
     loaded = model.load_pretrained(path)
     assert loaded.layout == "official fine-tuning"
-    assert loaded.dropped == (
-        "classifier.1.bias", "classifier.1.weight", "classifier.4.bias", "classifier.4.weight",
-        "classifier.7.bias", "classifier.7.weight", "patch_embedding.mask_encoding",
-    )  # fmt: skip
+    head_keys = sorted(f"classifier.{i}.{p}" for i in indices for p in ("bias", "weight"))
+    assert loaded.dropped == (*head_keys, "patch_embedding.mask_encoding")
+    assert loaded.initialised == ("classifier.bias", "classifier.weight")
     for key, value in source.backbone.state_dict().items():
         if key != "patch_embedding.mask_encoding":
             torch.testing.assert_close(model.state_dict()[key], value, rtol=0, atol=0)

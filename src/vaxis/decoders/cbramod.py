@@ -8,8 +8,8 @@ conditional positional encoding (a depthwise 19 x 7 convolution over the channel
 Each of ``depth`` pre-norm criss-cross layers splits the width in two halves: the first attends
 across channels within a patch (spatial), the second across patches within a channel (temporal),
 each with ``heads / 2`` heads, in parallel; the halves are concatenated and followed by a GELU
-MLP of ``feedforward`` units. The penultimate representation is the mean over all channel x
-patch tokens (``width`` values); the head is one linear layer.
+MLP of ``feedforward`` units. By default the penultimate representation is the mean over all
+channel x patch tokens (``width`` values) and the head is one linear layer (``head`` below).
 
 Hyper-parameters: ``patch_size`` (250 = 1 s at FACED's 250 Hz; it must equal the data's
 sampling rate unless ``any_patch_rate``), ``depth`` (12), ``width`` (200, a multiple of 25),

@@ -243,7 +243,9 @@ def at_decoder_rate(cohort: Cohort, config: TrainConfig, inputs: InputConfig) ->
     """A raw cohort at the rate the run's decoder needs: the weights' rate when it loads
     weights (resampled, or refused naming both rates when resampling is off), and a rate its
     hyper-parameters fit (CBraMod: 1-s patches)."""
-    decoder = DECODERS[config.decoder]
+    decoder = DECODERS.get(config.decoder)
+    if decoder is None:  # a scikit-learn baseline: DE features only, refused where units are cut
+        return cohort
     have = float(cohort.meta.sfreq)
     expected = decoder.weights_sfreq if config.weights is not None else None
     want = inputs.sfreq or expected or have
@@ -251,7 +253,7 @@ def at_decoder_rate(cohort: Cohort, config: TrainConfig, inputs: InputConfig) ->
         raise DataFormatError(
             config.weights,
             f"the weights expect {expected:g} Hz but the run asks for {want:g} Hz",
-            f"build the units at {expected:g} Hz (drop the sampling-rate setting)",
+            f"build the units at {expected:g} Hz (leave InputConfig.sfreq unset)",
         )
     if want != have:
         whose = "the weights expect" if expected else "the run asks for"
@@ -259,7 +261,8 @@ def at_decoder_rate(cohort: Cohort, config: TrainConfig, inputs: InputConfig) ->
             raise DataFormatError(
                 None,
                 f"the data are at {have:g} Hz but {whose} {want:g} Hz, and resampling is off",
-                f"turn resampling on to resample {have:g} -> {want:g} Hz (MNE, anti-aliased)",
+                f"turn resampling on (drop --no-resample; InputConfig(resample=True)) to "
+                f"resample {have:g} -> {want:g} Hz with MNE's anti-aliased resampler",
             )
         cohort = resample_raw(cohort, want)
     if problem := decoder.rate_problem(config.hyper, want):
