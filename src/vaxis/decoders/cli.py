@@ -182,7 +182,7 @@ def train(
     from vaxis.data.sources import open_any
     from vaxis.data.splits import SPLITTERS
     from vaxis.decoders.chance import ChanceConfig
-    from vaxis.decoders.experiment import REGIMES, InputConfig
+    from vaxis.decoders.experiment import REGIMES, InputConfig, at_decoder_rate
     from vaxis.decoders.train import TrainConfig
     from vaxis.decoders.units import default_task
 
@@ -220,13 +220,17 @@ def train(
             checkpoint_every=checkpoint_every, weights=None if weights is None else str(weights),
         )  # fmt: skip
         jobs = _plan(splits, names, regime_names, list(seed_values), recipe, hyper or [], out)
+        sfreq = cohort.meta.sfreq
+        if recipe.weights is not None and cohort.meta.kind == "raw" and jobs:
+            # once for every run (they all load the same weights), not once per run
+            cohort = at_decoder_rate(cohort, jobs[0][2], inputs)
     except (ValidationError, VaxisError, ValueError) as error:
         fail(error)
     if cohort.meta.synthetic:
         console.print(SYNTHETIC_BANNER)
     console.print(f"{len(jobs)} run(s): {protocol} protocol, {inputs.task}, results in {out}")
     if recipe.weights is not None:
-        console.print(describe_weights(recipe, names, cohort.meta.sfreq, resample), highlight=False)
+        console.print(describe_weights(recipe, names, sfreq, resample), highlight=False)
     chance = ChanceConfig(refits=chance_refits)
     _print_summary(_run_all(jobs, cohort, inputs, protocol, chance))
 
