@@ -183,6 +183,7 @@ def train(
     from vaxis.data.splits import SPLITTERS
     from vaxis.decoders.chance import ChanceConfig
     from vaxis.decoders.experiment import REGIMES, InputConfig, at_decoder_rate
+    from vaxis.decoders.pretrained import check_weights, describe_weights
     from vaxis.decoders.train import TrainConfig
     from vaxis.decoders.units import default_task
 
@@ -213,7 +214,7 @@ def train(
             normalize=normalize,  # type: ignore[arg-type]
             resample=resample,
         )
-        check_weights(names, weights)
+        check_weights(names, weights, "--weights")
         recipe = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
             warmup_epochs=warmup_epochs, device=device, num_threads=threads,
@@ -236,36 +237,6 @@ def train(
 
 
 Job = tuple["Split", str, "TrainConfig", Path]
-
-
-def check_weights(names: list[str], weights: Path | None, flag: str = "--weights") -> None:
-    """Refuse a weights file for decoders that cannot start from one, by name."""
-    from vaxis.decoders.base import weights_decoders
-
-    refused = [name for name in names if weights is not None and name not in weights_decoders()]
-    if refused:
-        raise OptionError(
-            flag,
-            weights,
-            f"decoder(s) {', '.join(refused)} take no pretrained weights",
-            ", ".join(weights_decoders()),
-        )
-
-
-def describe_weights(config: TrainConfig, names: list[str], sfreq: float, resample: bool) -> str:
-    """One line on what a run does with its weights file (the rate, the resampling)."""
-    from vaxis.decoders import DECODERS
-
-    rates = {DECODERS[name].weights_sfreq for name in names} - {None}
-    line = f"weights: {config.weights} (sha256 {str(config.weights_sha256)[:12]})"
-    for rate in sorted(r for r in rates if r is not None):
-        if rate == sfreq:
-            line += f"; trained at {rate:g} Hz, as the data"
-        elif resample:
-            line += f"; trained at {rate:g} Hz: raw EEG resampled {sfreq:g} -> {rate:g} Hz (MNE)"
-        else:
-            line += f"; trained at {rate:g} Hz, the data are at {sfreq:g} Hz"
-    return line + " (what loading did is in each run's metrics.json, under weights)"
 
 
 def _plan(

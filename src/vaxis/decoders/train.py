@@ -51,13 +51,13 @@ from vaxis.decoders.accel import (
     tf32,
 )
 from vaxis.decoders.augment import Augmentation, augment
-from vaxis.decoders.base import Decoder, LoadedWeights, build_decoder, weights_decoders
+from vaxis.decoders.base import Decoder, LoadedWeights, build_decoder
 from vaxis.decoders.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
 from vaxis.decoders.distill import Distillation, distillation_loss, soft_targets
 from vaxis.decoders.metrics import Metrics, compute_metrics
 from vaxis.decoders.numerics import Precision, keyed_only_if_set
+from vaxis.decoders.pretrained import file_sha256, load_weights
 from vaxis.decoders.units import Units
-from vaxis.errors import DataFormatError
 
 #: Settings that change how a run executes but not what it computes.
 RUNTIME_FIELDS = frozenset(
@@ -202,17 +202,6 @@ class Predictions:
         return torch.softmax(torch.as_tensor(self.logits), dim=1).numpy()
 
 
-def file_sha256(path: Path) -> str:
-    """The sha256 of a file (read in 1 MiB blocks); a missing file is a clear error."""
-    if not path.is_file():
-        raise DataFormatError(path, "weights file not found", "give the path of a local .pth")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def initial_model(config: TrainConfig, train: Units) -> tuple[Decoder, LoadedWeights | None]:
     """A fresh ``config.decoder`` for ``train`` (from torch's current random state), with the
     weights of ``config.weights`` loaded when set, and what loading did."""
@@ -221,20 +210,7 @@ def initial_model(config: TrainConfig, train: Units) -> tuple[Decoder, LoadedWei
     )
     if config.weights is None:
         return model, None
-    path = Path(config.weights)
-    if config.decoder not in weights_decoders():
-        raise DataFormatError(
-            path,
-            f"decoder {config.decoder!r} takes no pretrained weights",
-            f"drop the weights, or use one of: {', '.join(weights_decoders())}",
-        )
-    if file_sha256(path) != config.weights_sha256:
-        raise DataFormatError(
-            path,
-            "the weights file changed after the run was planned (its sha256 differs)",
-            "plan the run again with this file (a different file is a different run)",
-        )
-    return model, model.load_pretrained(path)
+    return model, load_weights(model, config.decoder, config.weights, config.weights_sha256)
 
 
 def warmup_cosine(step: int, warmup: int, total: int) -> float:
