@@ -93,3 +93,70 @@ def test_all_means_every_decoder_for_the_cohorts_kind_of_input() -> None:
     assert "svm" not in _decoders("all", "raw")
     with pytest.raises(typer.BadParameter, match="take DE features"):
         _decoders("linear", "raw")
+
+
+@pytest.fixture(scope="module")
+def faced_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SYNTHETIC raw FACED at 250 Hz in the official folder layout (Processed_data)."""
+    from vaxis.data.synthetic_files import export_official
+
+    root = tmp_path_factory.mktemp("faced") / "FACED"
+    export_official(SynthConfig(n_subjects=4, n_windows=30, seed=0, raw=True), root)
+    return root
+
+
+TINY_CBRAMOD = [
+    "--hyper",
+    "depth=1",
+    "--hyper",
+    "width=50",
+    "--hyper",
+    "heads=2",
+    "--hyper",
+    "feedforward=64",
+]  # fmt: skip  (patch_size=200: the weights' default)
+
+
+@pytest.mark.slow
+def test_train_fine_tunes_official_weights_on_250_hz_faced_resampled_to_200(
+    faced_root: Path, tmp_path: Path
+) -> None:
+    """`vaxis train FACED_ROOT --decoder cbramod --weights W`: the raw EEG is read, resampled
+    to 200 Hz, cut into 10-s segments of 10 one-second patches, and the run records it."""
+    import hashlib
+
+    import torch
+
+    from tests.decoders.official_cbramod import official_backbone
+
+    weights = tmp_path / "pretrained_weights.pth"
+    torch.manual_seed(0)
+    torch.save(official_backbone(width=50, depth=1, heads=2, feedforward=64).state_dict(), weights)
+    args = [str(faced_root), "--decoder", "cbramod", "--weights", str(weights), *TINY_CBRAMOD,
+            "--epochs", "1", "--threads", "1", "--chance-refits", "0"]  # fmt: skip
+    code, text = run(*args, "-o", str(tmp_path / "runs"))
+    assert code == 0, text
+    assert "resampled 250 -> 200 Hz" in text
+    (metrics,) = (tmp_path / "runs").rglob("metrics.json")
+    report = json.loads(metrics.read_text())
+    assert report["synthetic"] is True and report["sfreq"] == 200.0
+    assert report["units"]["train"]["sample_shape"] == [32, 2000]
+    assert report["config"]["hyper"]["patch_size"] == 200
+    assert report["config"]["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert report["weights"]["layout"] == "encoder"
+    assert "proj_out.0.weight" in report["weights"]["dropped"]
+    code, text = run(*args, "--no-resample", "-o", str(tmp_path / "refused"))
+    assert code == 2 and "data are at 250 Hz but the weights expect 200 Hz" in text
+
+
+def test_weights_are_refused_by_name_for_decoders_that_cannot_take_them(
+    cohort_file: Path, tmp_path: Path
+) -> None:
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(b"anything")
+    code, text = run(str(cohort_file), "--decoder", "mlp", "--weights", str(weights),
+                     "-o", str(tmp_path / "runs"))  # fmt: skip
+    assert code == 2 and "decoder(s) mlp take no pretrained weights" in text and "cbramod" in text
+    code, text = run(str(cohort_file), "--decoder", "mlp", "--weights", str(tmp_path / "no.pth"),
+                     "-o", str(tmp_path / "runs"))  # fmt: skip
+    assert code == 2 and "no.pth" in text

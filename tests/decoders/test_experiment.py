@@ -17,6 +17,7 @@ from vaxis.decoders import build_decoder
 from vaxis.decoders.experiment import (
     REGIMES,
     InputConfig,
+    at_decoder_rate,
     run_experiment,
     with_regime,
 )
@@ -120,3 +121,55 @@ def test_regimes_set_the_studys_augmentation_and_distillation() -> None:
     assert not with_regime(null, "plain").shuffle_labels, "regimes are complete settings"
     with pytest.raises(ValueError, match="unknown regime"):
         with_regime(MLP, "fancy")
+
+
+# ---------------------------------------------------------------- sampling rates
+def _raw(sfreq: float) -> Cohort:
+    from tests.decoders.test_units import raw_cohort
+
+    return raw_cohort(sfreq, np.zeros((2, 4, int(30 * sfreq)), np.float32))
+
+
+def _weights(tmp_path: Path) -> str:
+    from tests.decoders.official_cbramod import official_backbone
+
+    path = tmp_path / "w.pth"
+    torch.save(official_backbone(width=50, depth=1, heads=2, feedforward=64).state_dict(), path)
+    return str(path)
+
+
+CBRAMOD_200 = {"patch_size": 200, "width": 50, "depth": 1, "heads": 2, "feedforward": 64}
+
+
+def test_raw_eeg_is_resampled_to_the_rate_the_weights_expect(tmp_path: Path) -> None:
+    config = TrainConfig(decoder="cbramod", hyper=CBRAMOD_200, weights=_weights(tmp_path))
+    out = at_decoder_rate(_raw(250.0), config, InputConfig())
+    assert out.meta.sfreq == 200.0 and out.data.shape[-1] == 6000
+    plain = TrainConfig(decoder="cbramod")  # no weights: the data's own rate
+    assert at_decoder_rate(_raw(250.0), plain, InputConfig()).meta.sfreq == 250.0
+
+
+def test_a_rate_mismatch_without_resampling_names_both_rates(tmp_path: Path) -> None:
+    config = TrainConfig(decoder="cbramod", hyper=CBRAMOD_200, weights=_weights(tmp_path))
+    with pytest.raises(DataFormatError, match=r"data are at 250 Hz but the weights expect 200 Hz"):
+        at_decoder_rate(_raw(250.0), config, InputConfig(resample=False))
+    with pytest.raises(DataFormatError, match=r"weights expect 200 Hz but the run asks for 250"):
+        at_decoder_rate(_raw(250.0), config, InputConfig(sfreq=250.0))
+    assert at_decoder_rate(_raw(200.0), config, InputConfig(resample=False)).meta.sfreq == 200
+
+
+@pytest.mark.parametrize(
+    ("patch", "sfreq", "allowed"),
+    [(200, 250.0, False), (250, 200.0, False), (250, 250.0, True), (200, 200.0, True)],
+)
+def test_patches_must_be_one_second(patch: int, sfreq: float, allowed: bool) -> None:
+    """patch_size=200 on 250 Hz data would run on 0.8-s patches whenever a segment is a
+    multiple of 200 samples (10 s = 2500 = 12.5 patches is refused by shape, 8 s is not)."""
+    config = TrainConfig(decoder="cbramod", hyper={"patch_size": patch})
+    if allowed:
+        assert at_decoder_rate(_raw(sfreq), config, InputConfig()).meta.sfreq == sfreq
+        return
+    with pytest.raises(DataFormatError, match=f"patch_size={patch} samples at {sfreq:g} Hz"):
+        at_decoder_rate(_raw(sfreq), config, InputConfig())
+    anyway = TrainConfig(decoder="cbramod", hyper={"patch_size": patch, "any_patch_rate": True})
+    assert at_decoder_rate(_raw(sfreq), anyway, InputConfig()).meta.sfreq == sfreq

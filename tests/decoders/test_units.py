@@ -15,6 +15,7 @@ from vaxis.decoders.units import (
     Units,
     default_task,
     make_units,
+    resample_raw,
     shuffle_stimulus_labels,
 )
 from vaxis.errors import DataFormatError
@@ -194,3 +195,52 @@ def test_shuffled_labels_move_whole_stimuli_and_keep_class_sizes() -> None:
 def test_each_dataset_defaults_to_its_own_multi_class_task() -> None:
     for dataset in ("faced", "seedv"):
         assert TASK_DATASET[default_task(dataset)] == dataset
+
+
+def raw_cohort(sfreq: float, data: np.ndarray) -> Cohort:
+    """A FACED-labelled raw cohort, one subject, one row per clip of ``data``."""
+    n = data.shape[0]
+    label = np.asarray(FACED_CLIP_LABELS)[:n]
+    meta = CohortMeta(
+        dataset="faced", kind="raw", channel_names=tuple(f"c{i}" for i in range(data.shape[1])),
+        label_names=FACED_CLASSES, sfreq=sfreq, synthetic=True,
+    )  # fmt: skip
+    return Cohort(
+        data=data, subject=np.zeros(n, int), stimulus=np.arange(n), window=np.zeros(n, int),
+        label=label, valence=np.asarray(FACED.class_valence)[label], session=np.zeros(n, int),
+        meta=meta,
+    )  # fmt: skip
+
+
+def test_resampling_is_mnes_resampler_trial_by_trial() -> None:
+    from mne.filter import resample
+
+    data = np.random.default_rng(1).standard_normal((5, 3, 7500)).astype(np.float32)
+    out = resample_raw(raw_cohort(250.0, data), 200.0, block=2)  # blocks must not matter
+    assert out.meta.sfreq == 200.0 and out.data.shape == (5, 3, 6000)
+    assert out.data.dtype == np.float32
+    expected = resample(data.astype(np.float64), up=200.0, down=250.0, axis=-1)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-6, atol=1e-6)
+    assert out.meta.provenance["resampled"]["from_hz"] == 250.0
+    np.testing.assert_array_equal(out.label, raw_cohort(250.0, data).label)
+
+
+def test_resampling_keeps_a_10_hz_sine_and_removes_what_is_above_the_new_nyquist() -> None:
+    """250 -> 200 Hz: 10 Hz stays at 10 Hz with its amplitude; a 110 Hz tone (above 100 Hz)
+    is filtered out, not aliased to 90 Hz."""
+    t = np.arange(7500) / 250.0
+    sine = np.sin(2 * np.pi * 10 * t)
+    data = np.stack([sine, sine + np.sin(2 * np.pi * 110 * t)])[None].astype(np.float32)
+    out = resample_raw(raw_cohort(250.0, data), 200.0).data[0]
+    freqs = np.fft.rfftfreq(6000, 1 / 200.0)
+    for channel in out:
+        amplitude = 2 * np.abs(np.fft.rfft(channel)) / 6000
+        assert freqs[amplitude.argmax()] == 10.0
+        assert abs(amplitude.max() - 1.0) < 0.01
+        assert amplitude[np.isclose(freqs, 90.0)].item() < 0.01  # no alias
+    np.testing.assert_allclose(out[0], np.sin(2 * np.pi * 10 * np.arange(6000) / 200), atol=0.02)
+
+
+def test_resampling_to_the_same_rate_changes_nothing() -> None:
+    cohort = raw_cohort(200.0, np.ones((1, 2, 400), np.float32))
+    assert resample_raw(cohort, 200.0) is cohort

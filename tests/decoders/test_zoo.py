@@ -277,7 +277,8 @@ def test_cbramod_weights_round_trip_through_a_file(tmp_path: Path) -> None:
     path = tmp_path / "weights.pth"
     torch.save(saved.state_dict(), path)
     assert not torch.allclose(fresh(x), saved(x))
-    assert fresh.load_pretrained(path) == []
+    loaded = fresh.load_pretrained(path)
+    assert (loaded.initialised, loaded.dropped) == ((), ())
     torch.testing.assert_close(fresh(x), saved(x), rtol=0, atol=0)
 
 
@@ -289,8 +290,9 @@ def test_cbramod_loads_an_official_layout_encoder_and_keeps_its_own_head(tmp_pat
     official["module.patch_embedding.mask_encoding"] = torch.zeros(250)
     head_before = target.state_dict()["classifier.weight"].clone()
     torch.save(official, tmp_path / "pretrained_weights.pth")
-    kept = target.load_pretrained(tmp_path / "pretrained_weights.pth")
-    assert kept == ["classifier.bias", "classifier.weight"]
+    loaded = target.load_pretrained(tmp_path / "pretrained_weights.pth")
+    assert loaded.initialised == ("classifier.bias", "classifier.weight")
+    assert loaded.dropped == ("patch_embedding.mask_encoding", "proj_out.0.weight")
     torch.testing.assert_close(
         target.state_dict()["classifier.weight"], head_before, rtol=0, atol=0
     )

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar, Literal
 
 import torch
 from torch import nn
+
+from vaxis.errors import DataFormatError
 
 
 class Decoder(nn.Module):
@@ -30,6 +34,11 @@ class Decoder(nn.Module):
     feature_dim: int
     #: maps the penultimate representation to class logits; built by subclasses
     classifier: nn.Module
+    #: sampling rate (Hz) of the data the decoder's pretrained weights were trained on (None:
+    #: no such rate); raw units are resampled to it when a run loads weights
+    weights_sfreq: ClassVar[float | None] = None
+    #: hyper-parameters a run with pretrained weights uses unless told otherwise
+    weights_hyper: ClassVar[dict[str, object]] = {}
 
     def __init__(self, n_channels: int, n_bands: int, n_classes: int) -> None:
         super().__init__()
@@ -53,10 +62,45 @@ class Decoder(nn.Module):
         logits = self.head(features)
         return (logits, features) if return_features else logits
 
+    def load_pretrained(self, path: str | Path) -> LoadedWeights:
+        """Load a local weights file (decoders that can start from pretrained weights)."""
+        raise DataFormatError(
+            path,
+            f"decoder {type(self).__name__} takes no pretrained weights",
+            f"drop --weights, or use one of: {', '.join(weights_decoders())}",
+        )
+
+    @classmethod
+    def rate_problem(cls, hyper: dict[str, object], sfreq: float) -> str | None:
+        """What is wrong with running ``hyper`` on raw data at ``sfreq`` Hz (None: nothing)."""
+        return None
+
     @staticmethod
     def pool_seconds(x: torch.Tensor) -> torch.Tensor:
         """(batch, seconds, channels, bands) -> (batch, channels, bands) by averaging seconds."""
         return x.mean(dim=1) if x.dim() == 4 else x
+
+
+@dataclass(frozen=True)
+class LoadedWeights:
+    """What :meth:`Decoder.load_pretrained` did: the file's layout, the model keys it left at
+    their initial values (the task head) and the file's keys it dropped (another task's head,
+    pre-training-only layers)."""
+
+    layout: str
+    initialised: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"layout": self.layout, "initialised": list(self.initialised),
+                "dropped": list(self.dropped)}  # fmt: skip
+
+
+def weights_decoders() -> list[str]:
+    """Registered decoders that can start from a pretrained weights file."""
+    return sorted(
+        name for name, cls in DECODERS.items() if cls.load_pretrained is not Decoder.load_pretrained
+    )
 
 
 DecoderFactory = Callable[..., Decoder]

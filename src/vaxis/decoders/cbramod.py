@@ -8,46 +8,61 @@ conditional positional encoding (a depthwise 19 x 7 convolution over the channel
 Each of ``depth`` pre-norm criss-cross layers splits the width in two halves: the first attends
 across channels within a patch (spatial), the second across patches within a channel (temporal),
 each with ``heads / 2`` heads, in parallel; the halves are concatenated and followed by a GELU
-MLP of ``feedforward`` units. The penultimate representation is the mean over all channel x
-patch tokens (``width`` values); the head is one linear layer.
+MLP of ``feedforward`` units. By default the penultimate representation is the mean over all
+channel x patch tokens (``width`` values) and the head is one linear layer (``head`` below).
 
-Hyper-parameters: ``patch_size`` (250 = 1 s at FACED's 250 Hz), ``depth`` (12), ``width`` (200,
-a multiple of 25), ``heads`` (8, even), ``feedforward`` (800), ``dropout`` (0.1),
-``input_scale`` (0.01: microvolts to the 100 uV units CBraMod was pre-trained on).
+Hyper-parameters: ``patch_size`` (250 = 1 s at FACED's 250 Hz; it must equal the data's
+sampling rate unless ``any_patch_rate``), ``depth`` (12), ``width`` (200, a multiple of 25),
+``heads`` (8, even), ``feedforward`` (800), ``dropout`` (0.1), ``input_scale`` (0.01:
+microvolts to the 100 uV units CBraMod was pre-trained on), ``head``: the read-out of the
+official fine-tuning code - ``avgpool`` (default: mean over tokens, one linear layer),
+``all_patch_reps`` (all C x S x width token values flattened, then Linear to S x width, ELU,
+Linear to width, ELU, Linear to classes; what the CBraMod maintainers say their FACED numbers
+need), ``all_patch_reps_twolayer`` (flattened, Linear to width, ELU, Linear to classes) or
+``all_patch_reps_onelayer`` (flattened, one Linear). The flattened heads tie the model to one
+segment length. For FACED's 32 channels x 10 patches x 200 with 9 classes the heads have
+1,809 (avgpool), 128,404,009 (all_patch_reps), 12,802,009 (two-layer) and 576,009 (one-layer)
+parameters.
 
-Weights start random. :meth:`CBraMod.load_pretrained` loads a local state dict: either one saved
-from this class, or the encoder of the official release (``pretrained_weights.pth``, whose
-parameter names this module keeps; its pre-training-only ``proj_out`` and ``mask_encoding`` are
-ignored and the classifier keeps its initial values). Nothing is ever downloaded. The official
-weights were trained on 200 Hz data: they need ``patch_size=200`` (resample first) and the
-default sizes above.
+Weights start random. :meth:`CBraMod.load_pretrained` loads a local state dict: one saved from
+this class, the encoder of the official release (``pretrained_weights.pth``, whose parameter
+names this module keeps; its pre-training-only ``proj_out`` and ``mask_encoding`` are dropped
+and the task head keeps its initial values), or a checkpoint of the official fine-tuning code
+(``backbone.`` keys onto the encoder; its ``classifier.N`` head, trained for another task, is
+dropped and reported). Nothing is ever downloaded. The official weights were trained on 200 Hz
+data (:attr:`CBraMod.weights_sfreq`): they need ``patch_size=200`` and the default sizes above;
+a run that loads them resamples raw units to 200 Hz (:mod:`vaxis.decoders.units`).
 
 Reference: Wang et al. 2025, "CBraMod: a criss-cross brain foundation model for EEG decoding",
 ICLR 2025 (arXiv:2412.07236).
 
 Differences from the original: the time-domain branch is average-pooled to ``width / 25`` steps
-so any patch size works; the read-out is mean pooling plus one linear layer (the original FACED
-head flattens all tokens into an MLP, tying it to the segment length); default PyTorch
-initialisation.
+so any patch size works; the default read-out is mean pooling plus one linear layer (the
+flattened heads are options); default PyTorch initialisation.
 """
 
 from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vaxis.decoders.base import Decoder, register
+from vaxis.decoders.base import Decoder, LoadedWeights, register
 from vaxis.errors import DataFormatError
 
 #: keys of the official pre-training checkpoint that a decoder does not use
 PRETRAINING_ONLY = ("proj_out.", "patch_embedding.mask_encoding")
 #: keys a weights file may lack: the task head is trained per dataset
-HEAD_PREFIX = "classifier."
+HEAD_PREFIXES = ("classifier.", "readout.")
+#: prefixes of a checkpoint saved by the official fine-tuning code (encoder, task head)
+BACKBONE, FINETUNED_HEAD = "backbone.", "classifier."
 OFFICIAL_SIZES = "patch_size=200, depth=12, width=200, heads=8, feedforward=800"
+DEFAULT_PATCH = 250
+Head = Literal["avgpool", "all_patch_reps", "all_patch_reps_onelayer", "all_patch_reps_twolayer"]
 
 
 class PatchEmbedding(nn.Module):
@@ -129,24 +144,56 @@ class CrissCrossEncoder(nn.Module):
         return x
 
 
+class TokenMean(nn.Module):
+    """(batch, channels, patches, width) -> (batch, width): the mean over all tokens."""
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return tokens.mean(dim=(1, 2))
+
+
+def readout(
+    head: Head, n_channels: int, n_patches: int, width: int, dropout: float
+) -> tuple[nn.Module, int]:
+    """The layers from the token grid to the penultimate representation, and its width."""
+    flat = n_channels * n_patches * width
+    if head == "avgpool":
+        return TokenMean(), width
+    if head == "all_patch_reps_onelayer":
+        return nn.Flatten(), flat
+    if head == "all_patch_reps_twolayer":
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(flat, width), nn.ELU(), nn.Dropout(dropout)
+        ), width
+    if head == "all_patch_reps":
+        hidden = n_patches * width
+        layers = (nn.Flatten(), nn.Linear(flat, hidden), nn.ELU(), nn.Dropout(dropout),
+                  nn.Linear(hidden, width), nn.ELU(), nn.Dropout(dropout))  # fmt: skip
+        return nn.Sequential(*layers), width
+    raise ValueError(f"unknown head {head!r}; choose one of {', '.join(Head.__args__)}")
+
+
 @register("cbramod")
 class CBraMod(Decoder):
     """Criss-cross transformer over (channel, 1 s patch) tokens of raw EEG; ``n_bands`` unused."""
 
     input_kind = "raw"
+    weights_sfreq = 200.0
+    weights_hyper: ClassVar[dict[str, object]] = {"patch_size": 200}
 
     def __init__(
         self,
         n_channels: int,
         n_bands: int,
         n_classes: int,
-        patch_size: int = 250,
+        patch_size: int = DEFAULT_PATCH,
         depth: int = 12,
         width: int = 200,
         heads: int = 8,
         feedforward: int = 800,
         dropout: float = 0.1,
         input_scale: float = 0.01,
+        head: Head = "avgpool",
+        any_patch_rate: bool = False,
     ) -> None:
         super().__init__(n_channels, n_bands, n_classes)
         if width % 25 or heads % 2 or (width // 2) % (heads // 2):
@@ -154,12 +201,32 @@ class CBraMod(Decoder):
                 f"need width a multiple of 25, heads even and width/2 divisible by heads/2; "
                 f"got width={width}, heads={heads}"
             )
+        if head != "avgpool" and n_bands % patch_size:
+            raise ValueError(
+                f"head {head!r} flattens a fixed token grid: need samples ({n_bands}) a "
+                f"multiple of patch_size={patch_size}"
+            )
         self.patch_size = patch_size
         self.input_scale = input_scale
         self.patch_embedding = PatchEmbedding(patch_size, width, dropout)
         self.encoder = CrissCrossEncoder(depth, width, heads, feedforward, dropout)
-        self.feature_dim = width
-        self.classifier = nn.Linear(width, n_classes)
+        self.readout, self.feature_dim = readout(
+            head, n_channels, n_bands // patch_size, width, dropout
+        )
+        self.classifier = nn.Linear(self.feature_dim, n_classes)
+
+    @classmethod
+    def rate_problem(cls, hyper: dict[str, object], sfreq: float) -> str | None:
+        """Patches are 1 s: ``patch_size`` must equal the sampling rate (else a 200-sample
+        patch of 250 Hz data runs silently on 0.8-s patches)."""
+        patch = hyper.get("patch_size", DEFAULT_PATCH)
+        if hyper.get("any_patch_rate") or patch == sfreq:
+            return None
+        return (
+            f"cbramod's patches are 1 s, but patch_size={patch} samples at {sfreq:g} Hz is "
+            f"{float(patch) / sfreq:g} s (hyper patch_size={sfreq:g}, or any_patch_rate=true "  # type: ignore[arg-type]
+            "to run it anyway)"
+        )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3 or x.shape[-1] % self.patch_size:
@@ -168,29 +235,35 @@ class CBraMod(Decoder):
                 f"patch_size={self.patch_size}; got shape {tuple(x.shape)}"
             )
         patches = (x * self.input_scale).unflatten(-1, (-1, self.patch_size))
-        return self.encoder(self.patch_embedding(patches)).mean(dim=(1, 2))
+        features: torch.Tensor = self.readout(self.encoder(self.patch_embedding(patches)))
+        return features
 
-    def load_pretrained(self, path: str | Path) -> list[str]:
-        """Load weights from a local state-dict file; return the keys left at their initial values.
+    def load_pretrained(self, path: str | Path) -> LoadedWeights:
+        """Load weights from a local state-dict file (layouts: see the module docstring).
 
-        Accepts a state dict of this class or the official CBraMod encoder; a ``module.`` prefix
-        (DataParallel) is stripped. Only tensors are unpickled (``weights_only=True``).
+        A ``module.`` prefix (DataParallel) is stripped. Only tensors are unpickled
+        (``weights_only=True``). Keys are checked strictly: a missing encoder key, an unexpected
+        key or a wrong shape refuses the whole file (nothing is half-loaded).
         """
         path = Path(path)
-        fix = f"save weights with torch.save(model.state_dict(), path); official: {OFFICIAL_SIZES}"
-        if not path.is_file():
-            raise DataFormatError(path, "weights file not found", fix)
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as error:
-            raise DataFormatError(
-                path, f"not a loadable torch state dict ({error})", fix
-            ) from error
-        if not isinstance(state, dict) or not all(
-            isinstance(v, torch.Tensor) for v in state.values()
-        ):
-            raise DataFormatError(path, "the file does not hold a state dict of tensors", fix)
-        state = {key.removeprefix("module."): value for key, value in state.items()}
+        state = _read_state_dict(path)
+        dropped: list[str] = []
+        layout = "encoder"
+        if any(key.startswith(BACKBONE) for key in state):
+            layout = "official fine-tuning"
+            other = sorted(k for k in state if not k.startswith((BACKBONE, FINETUNED_HEAD)))
+            if other:
+                raise DataFormatError(
+                    path,
+                    "a fine-tuning checkpoint holds backbone.* and classifier.* keys only; "
+                    "unexpected:\n" + "\n".join(f"  unexpected: {k}" for k in other),
+                    "save the fine-tuned model's state_dict() as the official code does",
+                )
+            dropped = sorted(k for k in state if k.startswith(FINETUNED_HEAD))
+            state = {
+                k.removeprefix(BACKBONE): v for k, v in state.items() if k.startswith(BACKBONE)
+            }
+        dropped += [k for k in state if k.startswith(PRETRAINING_ONLY)]
         state = {key: value for key, value in state.items() if not key.startswith(PRETRAINING_ONLY)}
         own = self.state_dict()
         problems = _mismatches(state, own)
@@ -202,14 +275,37 @@ class CBraMod(Decoder):
                 "for the official release)",
             )
         self.load_state_dict(state, strict=False)
-        return sorted(set(own) - set(state))
+        return LoadedWeights(layout, tuple(sorted(set(own) - set(state))), tuple(sorted(dropped)))
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a state-dict file, unpickled with ``weights_only=True``."""
+    fix = f"save weights with torch.save(model.state_dict(), path); official: {OFFICIAL_SIZES}"
+    if not path.is_file():
+        raise DataFormatError(path, "weights file not found", fix)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise DataFormatError(
+            path,
+            "not a loadable torch state dict: it holds Python objects other than tensors, "
+            "which are never unpickled (torch.load with weights_only=True)",
+            fix,
+        ) from error
+    except (RuntimeError, EOFError, ValueError) as error:
+        raise DataFormatError(
+            path, "not a loadable torch state dict (not a torch file, or a truncated one)", fix
+        ) from error
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise DataFormatError(path, "the file does not hold a state dict of tensors", fix)
+    return {str(key).removeprefix("module."): value for key, value in state.items()}
 
 
 def _mismatches(
     state: dict[str, torch.Tensor], own: dict[str, torch.Tensor], limit: int = 20
 ) -> list[str]:
     """Readable lines for missing, unexpected and wrongly shaped keys (``limit`` of each)."""
-    missing = sorted(k for k in own.keys() - state.keys() if not k.startswith(HEAD_PREFIX))
+    missing = sorted(k for k in own.keys() - state.keys() if not k.startswith(HEAD_PREFIXES))
     unexpected = sorted(state.keys() - own.keys())
     shapes = [
         f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"

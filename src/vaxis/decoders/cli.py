@@ -67,6 +67,17 @@ def _decoders(value: str, input_kind: str) -> list[str]:
     return names
 
 
+def _source(path: Path, decoder: str) -> Path:
+    """What to read: a FACED root holds features and raw EEG; raw decoders read the raw."""
+    from vaxis.data.faced_layout import RAW_DIR
+    from vaxis.decoders import DECODERS
+
+    names = _names(decoder)
+    raw = bool(names) and all(n in DECODERS and DECODERS[n].input_kind == "raw" for n in names)
+    folders = [path / name for name in RAW_DIR if (path / name).is_dir()] if raw else []
+    return folders[0] if folders else path
+
+
 def parse_hyper(items: list[str], decoder: str) -> dict[str, Any]:
     """``key=value`` (every decoder) or ``decoder.key=value`` (one decoder); JSON values."""
     hyper: dict[str, Any] = {}
@@ -146,6 +157,21 @@ def train(
             "only).",
         ),
     ] = DEFAULT_REFITS,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            help="A local weights file to start from (cbramod): the official encoder "
+            "(pretrained_weights.pth), an official fine-tuning checkpoint or a vaxis model.pt. "
+            "Its sha256 enters each run's key; raw EEG is resampled to the weights' rate.",
+        ),
+    ] = None,
+    resample: Annotated[
+        bool,
+        typer.Option(
+            help="Resample raw EEG to the rate the weights expect (MNE's anti-aliased "
+            "resampler); --no-resample refuses a mismatch instead."
+        ),
+    ] = True,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs"),
     nan_policy: NanOption = "raise",
 ) -> None:
@@ -156,7 +182,8 @@ def train(
     from vaxis.data.sources import open_any
     from vaxis.data.splits import SPLITTERS
     from vaxis.decoders.chance import ChanceConfig
-    from vaxis.decoders.experiment import REGIMES, InputConfig
+    from vaxis.decoders.experiment import REGIMES, InputConfig, at_decoder_rate
+    from vaxis.decoders.pretrained import check_weights, describe_weights
     from vaxis.decoders.train import TrainConfig
     from vaxis.decoders.units import default_task
 
@@ -167,7 +194,7 @@ def train(
     try:
         out = check_out_dir(out)
         seed_values = parse_ints(seeds, "--seeds")
-        cohort = open_any(cohort_path, nan_policy=parse_nan_policy(nan_policy))
+        cohort = open_any(_source(cohort_path, decoder), nan_policy=parse_nan_policy(nan_policy))
         names = _decoders(decoder, "raw" if cohort.meta.kind == "raw" else "de")
         protocol = _protocol(protocol, cohort)
         if protocol not in SPLITTERS:
@@ -185,18 +212,26 @@ def train(
             segment_seconds=segment_seconds,
             sequence=not average,
             normalize=normalize,  # type: ignore[arg-type]
+            resample=resample,
         )
+        check_weights(names, weights, "--weights")
         recipe = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
             warmup_epochs=warmup_epochs, device=device, num_threads=threads,
-            checkpoint_every=checkpoint_every,
+            checkpoint_every=checkpoint_every, weights=None if weights is None else str(weights),
         )  # fmt: skip
         jobs = _plan(splits, names, regime_names, list(seed_values), recipe, hyper or [], out)
+        sfreq = cohort.meta.sfreq
+        if recipe.weights is not None and cohort.meta.kind == "raw" and jobs:
+            # once for every run (they all load the same weights), not once per run
+            cohort = at_decoder_rate(cohort, jobs[0][2], inputs)
     except (ValidationError, VaxisError, ValueError) as error:
         fail(error)
     if cohort.meta.synthetic:
         console.print(SYNTHETIC_BANNER)
     console.print(f"{len(jobs)} run(s): {protocol} protocol, {inputs.task}, results in {out}")
+    if recipe.weights is not None:
+        console.print(describe_weights(recipe, names, sfreq, resample), highlight=False)
     chance = ChanceConfig(refits=chance_refits)
     _print_summary(_run_all(jobs, cohort, inputs, protocol, chance))
 
@@ -226,11 +261,19 @@ def _plan(
             for regime in ["plain"] if name in SKLEARN_DECODERS else regimes:
                 for seed in seeds:
                     config = recipe.model_copy(
-                        update={"decoder": name, "hyper": parse_hyper(hyper, name), "seed": seed}
+                        update={"decoder": name, "hyper": _hyper(recipe, name, hyper), "seed": seed}
                     )
                     run_dir = out / split.name / name / regime / f"seed{seed}"
                     jobs.append((split, regime, with_regime(config, regime), run_dir))
     return jobs
+
+
+def _hyper(recipe: TrainConfig, name: str, items: list[str]) -> dict[str, Any]:
+    """The decoder's ``--hyper`` values over, with weights, the sizes the weights need."""
+    from vaxis.decoders import DECODERS
+
+    given = parse_hyper(items, name)
+    return given if recipe.weights is None else DECODERS[name].weights_hyper | given
 
 
 def _folds(splits: list[Split], folds: str) -> list[Split]:

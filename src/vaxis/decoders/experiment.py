@@ -26,14 +26,14 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from vaxis.core.runs import METRICS_NAME, write_metrics, write_predictions
 from vaxis.data.cohort import Cohort
 from vaxis.data.normalize import subject_zscore
 from vaxis.data.splits import Split
 from vaxis.decoders.augment import Augmentation
-from vaxis.decoders.base import Decoder, build_decoder
+from vaxis.decoders.base import DECODERS, Decoder, LoadedWeights
 from vaxis.decoders.chance import ChanceConfig, ChanceTest, FitPredict, chance_test
 from vaxis.decoders.checkpoint import CHECKPOINT_NAME
 from vaxis.decoders.distill import Distillation
@@ -48,9 +48,17 @@ from vaxis.decoders.train import (
     TrainResult,
     evaluate,
     fit,
+    initial_model,
     resolve_device,
 )
-from vaxis.decoders.units import Task, Unit, Units, make_units, shuffle_stimulus_labels
+from vaxis.decoders.units import (
+    Task,
+    Unit,
+    Units,
+    make_units,
+    resample_raw,
+    shuffle_stimulus_labels,
+)
 from vaxis.errors import DataFormatError
 
 #: a training step for :func:`run_experiment`: (train units, val units, run folder) -> result
@@ -84,6 +92,11 @@ class InputConfig(BaseModel):
     #: every subject, test subjects included, uses only its own data); "none": as loaded.
     #: Raw cohorts are never normalised here (raw decoders scale their input themselves).
     normalize: Literal["subject-zscore", "none"] = "subject-zscore"
+    #: raw EEG: the rate (Hz) units are built at; None: the rate the decoder's weights expect
+    #: when the run loads weights, else the cohort's own
+    sfreq: float | None = Field(default=None, gt=0)
+    #: resample raw EEG to that rate (MNE's anti-aliased resampler); off: refuse a mismatch
+    resample: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,8 @@ def run_experiment(
     split.check_disjoint(cohort)
     if inputs.normalize == "subject-zscore" and cohort.meta.kind == "features":
         cohort = subject_zscore(cohort)
+    if cohort.meta.kind == "raw":
+        cohort = at_decoder_rate(cohort, config, inputs)
     parts = {
         name: make_units(part, inputs.task, inputs.unit, inputs.segment_seconds, inputs.sequence)
         for name, part in zip(("train", "val", "test"), split.cohorts(cohort), strict=True)
@@ -154,6 +169,7 @@ def run_experiment(
     train, val, test = parts["train"], parts["val"], parts["test"]
     scored: dict[str, Units] = {"val": val, "test": test} if len(val) else {"test": test}
     out.mkdir(parents=True, exist_ok=True)
+    loaded: LoadedWeights | None = None
     if config.decoder in SKLEARN_DECODERS:
         if extra_loss_factory is not None or trainer is not None:
             raise ValueError(f"decoder {config.decoder!r} is not trained by gradient descent")
@@ -161,9 +177,11 @@ def run_experiment(
     elif trainer is not None:
         if extra_loss_factory is not None:
             raise ValueError("give a trainer or an extra_loss_factory, not both")
+        if config.weights is not None:  # never ignored silently
+            raise ValueError("a trainer builds its own model: load config.weights there")
         result = trainer(train, val, out)
     else:
-        model, extra = _with_extra_loss(config, train, extra_loss_factory)
+        model, extra, loaded = _with_extra_loss(config, train, extra_loss_factory)
         result = fit(
             config,
             train,
@@ -207,8 +225,10 @@ def run_experiment(
         "held_out_stimuli": list(split.held_out_stimuli),
         "inputs": inputs.model_dump(mode="json"),
         "units": {n: u.describe() for n, u in parts.items()},
+        **({"sfreq": cohort.meta.sfreq} if cohort.meta.kind == "raw" else {}),
         "config": config.model_dump(mode="json"),
         "config_key": config.key(),
+        **({"weights": loaded.to_dict()} if loaded is not None else {}),
         "training": training,
         **({"procedure": notes} if notes is not None else {}),
         **{name: m.to_dict() for name, m in metrics.items()},
@@ -219,13 +239,44 @@ def run_experiment(
     return _summary(out, report, skipped=False)
 
 
+def at_decoder_rate(cohort: Cohort, config: TrainConfig, inputs: InputConfig) -> Cohort:
+    """A raw cohort at the rate the run's decoder needs: the weights' rate when it loads
+    weights (resampled, or refused naming both rates when resampling is off), and a rate its
+    hyper-parameters fit (CBraMod: 1-s patches)."""
+    decoder = DECODERS.get(config.decoder)
+    if decoder is None:  # a scikit-learn baseline: DE features only, refused where units are cut
+        return cohort
+    have = float(cohort.meta.sfreq)
+    expected = decoder.weights_sfreq if config.weights is not None else None
+    want = inputs.sfreq or expected or have
+    if expected is not None and want != expected:
+        raise DataFormatError(
+            config.weights,
+            f"the weights expect {expected:g} Hz but the run asks for {want:g} Hz",
+            f"build the units at {expected:g} Hz (leave InputConfig.sfreq unset)",
+        )
+    if want != have:
+        whose = "the weights expect" if expected else "the run asks for"
+        if not inputs.resample:
+            raise DataFormatError(
+                None,
+                f"the data are at {have:g} Hz but {whose} {want:g} Hz, and resampling is off",
+                f"turn resampling on (drop --no-resample; InputConfig(resample=True)) to "
+                f"resample {have:g} -> {want:g} Hz with MNE's anti-aliased resampler",
+            )
+        cohort = resample_raw(cohort, want)
+    if problem := decoder.rate_problem(config.hyper, want):
+        raise DataFormatError(None, problem)
+    return cohort
+
+
 def _with_extra_loss(
     config: TrainConfig,
     train: Units,
     factory: Callable[[Decoder, Units], ExtraLoss] | None,
-) -> tuple[Decoder, ExtraLoss | None]:
-    """The decoder, built from the seed, and its extra loss (on the decoder's device; None
-    without a factory).
+) -> tuple[Decoder, ExtraLoss | None, LoadedWeights | None]:
+    """The decoder, built from the seed (with ``config.weights`` loaded), its extra loss (on
+    the decoder's device; None without a factory) and what loading the weights did.
 
     Built here for every run, with or without an extra loss, so that an arm with an
     auxiliary loss starts from the baseline's weights *and* draws the baseline's random
@@ -233,13 +284,11 @@ def _with_extra_loss(
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = build_decoder(
-            config.decoder, train.n_channels, train.n_bands, train.n_classes, **config.hyper
-        )
+        model, loaded = initial_model(config, train)
         extra = None if factory is None else factory(model, train)
     if isinstance(extra, torch.nn.Module):
         extra.to(resolve_device(config.device))
-    return model, extra
+    return model, extra, loaded
 
 
 def _fit_sklearn(
@@ -261,7 +310,7 @@ def _refit(config: TrainConfig, test: Units) -> FitPredict:
     def refit(train: Units, val: Units) -> np.ndarray:
         if config.decoder in SKLEARN_DECODERS:
             return _fit_sklearn(config, train, {"test": test})[1]["test"].y_pred
-        model, _ = _with_extra_loss(config, train, None)
+        model = _with_extra_loss(config, train, None)[0]
         return evaluate(fit(config, train, val, model=model).model, test)[1].y_pred
 
     return refit

@@ -13,7 +13,11 @@ from typing import Any, Literal
 Precision = Literal["fp32", "bf16", "fp16"]
 #: Settings that change results but came after results were cached: left out of job params and
 #: keys at these values (vaxis.decoders.train.TrainConfig.identity does the same).
-KEYED_UNLESS_DEFAULT: dict[str, object] = {"precision": "fp32", "tf32": False}
+KEYED_UNLESS_DEFAULT: dict[str, object] = {
+    "precision": "fp32",
+    "tf32": False,
+    "weights_sha256": None,
+}
 #: a worker's switch for torch.compile (read by vaxis.decoders.accel)
 COMPILE_VARIABLE = "VAXIS_COMPILE"
 

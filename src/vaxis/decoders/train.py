@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sklearn.metrics import balanced_accuracy_score
 from torch import nn
 from torch.nn import functional as F
@@ -51,16 +51,17 @@ from vaxis.decoders.accel import (
     tf32,
 )
 from vaxis.decoders.augment import Augmentation, augment
-from vaxis.decoders.base import Decoder, build_decoder
+from vaxis.decoders.base import Decoder, LoadedWeights, build_decoder
 from vaxis.decoders.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
 from vaxis.decoders.distill import Distillation, distillation_loss, soft_targets
 from vaxis.decoders.metrics import Metrics, compute_metrics
 from vaxis.decoders.numerics import Precision, keyed_only_if_set
+from vaxis.decoders.pretrained import file_sha256, load_weights
 from vaxis.decoders.units import Units
 
 #: Settings that change how a run executes but not what it computes.
 RUNTIME_FIELDS = frozenset(
-    {"device", "num_threads", "checkpoint_every", "eval_batch_size", "compile"}
+    {"device", "num_threads", "checkpoint_every", "eval_batch_size", "compile", "weights"}
 )
 
 
@@ -95,6 +96,17 @@ class TrainConfig(BaseModel):
     tf32: bool = False
     #: train through torch.compile (speed only: not part of the key)
     compile: bool = False
+    #: a local weights file the decoder starts from (decoders with ``load_pretrained``); the
+    #: path is not part of the key, the file's sha256 (filled in from the file) is
+    weights: str | None = None
+    weights_sha256: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hash_weights(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("weights") and not data.get("weights_sha256"):
+            data = data | {"weights_sha256": file_sha256(Path(data["weights"]))}
+        return data
 
     def identity(self) -> dict[str, Any]:
         """The fields that decide the result (runtime settings, and the later settings at
@@ -190,6 +202,17 @@ class Predictions:
         return torch.softmax(torch.as_tensor(self.logits), dim=1).numpy()
 
 
+def initial_model(config: TrainConfig, train: Units) -> tuple[Decoder, LoadedWeights | None]:
+    """A fresh ``config.decoder`` for ``train`` (from torch's current random state), with the
+    weights of ``config.weights`` loaded when set, and what loading did."""
+    model = build_decoder(
+        config.decoder, train.n_channels, train.n_bands, train.n_classes, **config.hyper
+    )
+    if config.weights is None:
+        return model, None
+    return model, load_weights(model, config.decoder, config.weights, config.weights_sha256)
+
+
 def warmup_cosine(step: int, warmup: int, total: int) -> float:
     """LR factor at ``step``: linear warm-up over ``warmup`` steps, then cosine decay to 0."""
     if step < warmup:
@@ -213,8 +236,9 @@ def fit(
     """Train a decoder on ``train``, select the epoch on ``val``; see the module docstring.
 
     ``model`` starts from given weights (it is trained in place); by default a fresh
-    ``config.decoder`` is built from the seed. ``run_dir`` enables checkpoints and resumes from
-    one found there. ``until_epoch`` stops early (checkpointed) for time-sliced jobs.
+    ``config.decoder`` is built from the seed (with ``config.weights``: :func:`initial_model`).
+    ``run_dir`` enables checkpoints and resumes from one found there. ``until_epoch`` stops
+    early (checkpointed) for time-sliced jobs.
     ``extra_loss(logits, features, batch)`` is added to the loss (alignment strategies).
     ``on_epoch_state`` observes the model after each epoch (:class:`EpochState`): it runs in
     eval mode under a forked random state, and the model's train/eval mode, its parameter
@@ -229,9 +253,7 @@ def fit(
     device = resolve_device(config.device)
     with _seeded(config.seed, device), _threads(config.num_threads), tf32(config.tf32, device):
         if model is None:
-            model = build_decoder(
-                config.decoder, train.n_channels, train.n_bands, train.n_classes, **config.hyper
-            )
+            model = initial_model(config, train)[0]
         if model.input_kind != train.input_kind:
             raise ValueError(
                 f"decoder {type(model).__name__} takes {model.input_kind} input but the units "

@@ -11,7 +11,8 @@ built from it, both vectorised (one sort, one reshape; no per-sample Python):
 * ``unit="window"`` - one sample per window, as the FACED paper's 1-s samples.
 
 Raw cohorts (one row per trial, channels x time) are cut into segments along time, for
-raw-EEG decoders (``input_kind="raw"``).
+raw-EEG decoders (``input_kind="raw"``), after :func:`resample_raw` where the decoder's weights
+expect another rate (FACED's 250 Hz to CBraMod's 200 Hz).
 
 The task decides the target ``y``: ``faced9`` (FACED's nine categories), ``seedv5`` (SEED-V's
 five) or ``binary`` (valence: negative 0 / positive 1, neutral samples dropped, as in the FACED
@@ -228,6 +229,29 @@ def _units(
         input_kind=input_kind,
         synthetic=bool(cohort.meta.synthetic),
     )
+
+
+#: how :func:`resample_raw` resamples (recorded in the cohort's provenance)
+RESAMPLER = "mne.filter.resample (FFT, anti-aliased: frequencies above the new Nyquist removed)"
+
+
+def resample_raw(cohort: Cohort, sfreq: float, block: int = 64) -> Cohort:
+    """A raw cohort resampled along time to ``sfreq`` Hz with MNE's anti-aliased resampler,
+    each trial on its own (``block`` trials at a time to bound memory); same dtype."""
+    from mne.filter import resample
+
+    if cohort.meta.kind != "raw":
+        raise DataFormatError(None, "only raw cohorts can be resampled")
+    source = float(cohort.meta.sfreq)
+    if source == sfreq:
+        return cohort
+    parts = [
+        resample(cohort.data[i : i + block].astype(np.float64), up=sfreq, down=source, axis=-1)
+        for i in range(0, cohort.n_samples, block)
+    ]
+    data = np.concatenate(parts).astype(cohort.data.dtype, copy=False)
+    step = {"resampled": {"from_hz": source, "to_hz": float(sfreq), "method": RESAMPLER}}
+    return cohort.with_data(data, sfreq=float(sfreq), provenance=cohort.meta.provenance | step)
 
 
 def shuffle_stimulus_labels(parts: dict[str, Units], seed: int) -> dict[str, Units]:
