@@ -12,7 +12,9 @@ nothing). The agreement matrix is the 3 x 3 Pearson matrix of held-out class pos
 p the study stage's permutation test over class labels.
 
 Skips (with the command to run) when a model or the rated sets are absent; fails instead under
-CI, where ``make test`` installs them.
+CI, where ``make test`` installs them. Cost, measured: 683 s of CPU on one thread (as under
+``make test``), 3.7 GB peak; about a third is loading each GGUF twice (dequantizing takes 25 s
+for SmolLM2, 57 s Gemma, 45 s Qwen: once to build, once to validate).
 """
 
 from __future__ import annotations
