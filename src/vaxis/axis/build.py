@@ -35,7 +35,7 @@ from vaxis.axis import plots
 from vaxis.axis.axis import RECIPES, VAxis
 from vaxis.axis.cache import StateCache
 from vaxis.axis.layers import LayerRule
-from vaxis.axis.lm import HiddenStates, Loader, extract_states, load_model
+from vaxis.axis.lm import MAX_TOKENS_PER_BATCH, HiddenStates, Loader, extract_states, load_model
 from vaxis.axis.methods import get_method
 from vaxis.axis.models import ModelSpec, resolve_model
 from vaxis.axis.stories import StorySet, TextTable, load_bundled_stories, load_stories
@@ -65,6 +65,7 @@ class AxisBuildConfig(BaseModel):
     pooling: Literal["last", "mean"] = "last"
     holdout: Literal["auto", "class", "story"] = "auto"
     batch_size: int = Field(16, ge=1)
+    max_tokens_per_batch: int | None = Field(4096, ge=1)  # padded tokens per forward pass
     max_length: int | None = 512
     device: str | None = None
     allow_download: bool = False
@@ -140,8 +141,10 @@ class ModelStates:
         cache: StateCache | None = None,
         progress: bool = False,
         loader: Loader = load_model,
+        max_tokens_per_batch: int | None = MAX_TOKENS_PER_BATCH,
     ) -> None:
         self.spec, self.pooling = spec, pooling
+        self.max_tokens_per_batch = max_tokens_per_batch
         self.batch_size, self.max_length, self.device = batch_size, max_length, device
         self.cache, self.progress, self.loader = cache, progress, loader
         self._loaded: tuple[Any, Any] | None = None
@@ -159,6 +162,7 @@ class ModelStates:
             config.device,
             StateCache(config.cache_dir),
             progress,
+            max_tokens_per_batch=config.max_tokens_per_batch,
         )
 
     def _load(self, spec: ModelSpec, device: str, dtype: str) -> tuple[Any, Any]:
@@ -178,6 +182,7 @@ class ModelStates:
             cache=self.cache,
             loader=self._load,
             progress=self.progress,
+            max_tokens_per_batch=self.max_tokens_per_batch,
         )
 
     def __call__(self, texts: list[str]) -> np.ndarray:

@@ -96,6 +96,13 @@ Holdout = Annotated[
     ),
 ]
 BatchSize = Annotated[int, typer.Option(help="Texts per forward pass (results do not change).")]
+MaxTokens = Annotated[
+    int,
+    typer.Option(
+        help="Padded tokens per forward pass (texts x longest text; results do not change). "
+        "A batch that runs out of memory is halved and retried."
+    ),
+]
 Device = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 or auto (default: detect).")]
 CacheDir = Annotated[
     Path | None, typer.Option(help="Hidden-state cache (default: $VAXIS_CACHE or ~/.cache/vaxis).")
@@ -158,6 +165,7 @@ def build(
     paraphrases: Paraphrases = True,
     holdout: Holdout = "auto",
     batch_size: BatchSize = 16,
+    max_tokens_per_batch: MaxTokens = 4096,
     device: Device = None,
     cache_dir: CacheDir = None,
     allow_download: Annotated[
