@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from vaxis.axis.lm import HiddenStateExtractor, layers_per_chunk, token_batches
+from vaxis.axis.cache import StateCache
+from vaxis.axis.lm import HiddenStateExtractor, extract_states, load_model, token_batches
+from vaxis.axis.models import ModelSpec, resolve_model
+from vaxis.axis.sizing import layers_per_chunk
 from vaxis.decoders.accel import OutOfMemory
 
 
@@ -111,3 +115,68 @@ def test_other_errors_are_not_taken_for_out_of_memory(
     monkeypatch.setattr(extractor, "_forward", broken)
     with pytest.raises(RuntimeError, match="shape mismatch"):
         extractor.extract(["w1 w2", "w3"])
+
+
+def test_layer_chunks_assemble_to_the_unchunked_states(
+    tiny_model_dirs: dict[str, Path], tiny_loaded: Callable, random_texts: Callable, tmp_path: Path
+) -> None:
+    model, tokenizer = tiny_loaded("gemma3")  # 4 states: chunks of 1, 3 (3 + 1) and all
+    texts = random_texts(15, seed=7)
+    extractor = HiddenStateExtractor(model, tokenizer, max_tokens_per_batch=20)
+    whole, n_tokens = extractor.extract(texts)
+    for per_chunk in (1, 3):
+        chunks = list(extractor.iter_chunks(texts, per_chunk))
+        assert [(start, chunk.shape[0]) for start, chunk, _ in chunks] == [
+            (s, min(per_chunk, 4 - s)) for s in range(0, 4, per_chunk)
+        ]
+        assembled = np.concatenate([chunk for _, chunk, _ in chunks])
+        np.testing.assert_array_equal(np.moveaxis(assembled, 0, 1), whole)
+    # Through the cache: a one-layer budget (15 texts x 32 x 4 bytes) gives four chunks whose
+    # file equals the in-memory result, under the same key as an unchunked extraction.
+    cache = StateCache(tmp_path / "cache")
+    spec = resolve_model(tiny_model_dirs["gemma3"], cache=cache)
+    calls: list[int] = []
+
+    def counting(spec: ModelSpec, device: str, dtype: str) -> tuple:
+        loaded, tok = load_model(spec, device, dtype)
+        loaded.register_forward_hook(lambda *_: calls.append(1))
+        return loaded, tok
+
+    chunked = extract_states(
+        spec, texts, device="cpu", cache=cache, max_tokens_per_batch=20,
+        max_state_bytes=15 * 128, loader=counting,
+    )  # fmt: skip
+    n_batches = len(token_batches(n_tokens, 20, 16))
+    assert not chunked.from_cache and len(calls) == 4 * n_batches  # one pass per chunk
+    np.testing.assert_array_equal(chunked.states, whole)
+    np.testing.assert_array_equal(chunked.n_tokens, n_tokens)
+    again = extract_states(spec, texts, device="cpu", cache=cache, loader=_refuse)
+    assert again.from_cache and again.path == chunked.path
+
+
+def _refuse(spec: ModelSpec, device: str, dtype: str) -> tuple:
+    raise AssertionError("the model was loaded although the states were cached")
+
+
+def test_entries_written_batch_by_batch_are_read_as_before(tmp_path: Path) -> None:
+    """Entries from before layer chunks (written per batch) and chunked ones are one format."""
+    rng = np.random.default_rng(1)
+    full = rng.normal(size=(3, 5, 4)).astype(np.float32)
+    cache = StateCache(tmp_path)
+    with cache.writer("batches", 5, 3, 4, {}) as writer:
+        writer.write(np.array([4, 1]), full[:, [4, 1]], np.array([9, 8]))
+        writer.write(np.array([0, 2, 3]), full[:, [0, 2, 3]], np.array([7, 6, 5]))
+    with cache.writer("layers", 5, 3, 4, {}) as writer:
+        writer.write_layers(0, full[:2], np.array([7, 8, 6, 5, 9]))
+        writer.write_layers(2, full[2:], np.array([7, 8, 6, 5, 9]))
+    for key in ("batches", "layers"):
+        entry = cache.load(key)
+        assert entry is not None
+        np.testing.assert_array_equal(entry.states, full.transpose(1, 0, 2))
+        assert entry.n_tokens.tolist() == [7, 8, 6, 5, 9]
+    with (
+        pytest.raises(RuntimeError, match="before every text"),
+        cache.writer("x", 5, 3, 4, {}) as w,
+    ):
+        w.write_layers(0, full[:2], np.zeros(5))  # the last layer never came
+    assert cache.load("x") is None
