@@ -75,7 +75,8 @@ def test_plan_numbers_follow_the_config(tiny_model_dirs: dict[str, Path]) -> Non
     )  # fmt: skip
     assert plan.weight_bytes == LLAMA_PARAMETERS * 4
     assert plan.disk_bytes == 3 * 4 * 32 * 4 == plan.chunk_bytes  # one chunk holds every layer
-    assert plan.batch_bytes == 8 * 3 * 32 * 4
+    # Budget 8: the 12-token text runs alone, the largest batch (12 padded tokens x 3 states).
+    assert plan.batch_bytes == 12 * 3 * 32 * 4
     assert plan.flops == 2 * LLAMA_PARAMETERS * 27
     assert plan.seconds == pytest.approx(plan.flops / 5e10)
     assert plan.file_bytes > LLAMA_PARAMETERS * 4  # float32 safetensors + config + tokenizer
@@ -84,6 +85,7 @@ def test_plan_numbers_follow_the_config(tiny_model_dirs: dict[str, Path]) -> Non
     assert (chunked.layers_per_chunk, chunked.n_chunks) == (1, 3)
     assert chunked.chunk_bytes == 4 * 32 * 4 and chunked.disk_bytes == 3 * 4 * 32 * 4
     assert chunked.weight_bytes == LLAMA_PARAMETERS * 2
+    assert chunked.batch_bytes == 4 * 12 * 3 * 32 * 2  # default budget: one batch of all four
     assert chunked.flops == 3 * plan.flops and chunked.seconds == pytest.approx(
         chunked.flops / 1e14
     )

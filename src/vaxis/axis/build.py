@@ -35,9 +35,20 @@ from vaxis.axis import plots
 from vaxis.axis.axis import RECIPES, VAxis
 from vaxis.axis.cache import StateCache
 from vaxis.axis.layers import LayerRule
-from vaxis.axis.lm import MAX_TOKENS_PER_BATCH, HiddenStates, Loader, extract_states, load_model
+from vaxis.axis.lm import (
+    MAX_TOKENS_PER_BATCH,
+    HiddenStates,
+    Loader,
+    choose_device,
+    choose_dtype,
+    extract_states,
+    load_model,
+    load_tokenizer,
+    tokenize,
+)
 from vaxis.axis.methods import get_method
 from vaxis.axis.models import ModelSpec, resolve_model
+from vaxis.axis.sizing import ExtractionPlan, plan_extraction
 from vaxis.axis.stories import StorySet, TextTable, load_bundled_stories, load_stories
 from vaxis.errors import DataFormatError
 
@@ -264,6 +275,33 @@ def _stimulus_positions(axis: VAxis, config: AxisBuildConfig, out_dir: Path) -> 
     positions = project_descriptions(axis, dataset="faced")
     path = positions.save(out_dir / STIMULUS_POSITIONS_FILE)
     return {"file": path.name, "source": positions.source, "note": positions.note}
+
+
+def plan_build(config: AxisBuildConfig) -> ExtractionPlan:
+    """What :func:`build_axis` will cost (sizes, memory, disk, time), loading no weights: the
+    model's description and tokenizer only. Texts: the stories, plus the FACED clip
+    descriptions that a FACED axis places on itself."""
+    from vaxis.axis.positions import faced_clips
+
+    spec = resolve_model(
+        config.model,
+        gguf_file=config.gguf_file,
+        allow_download=config.allow_download,
+        cache=StateCache(config.cache_dir),
+    )
+    texts = list(story_texts(config)[1].texts)
+    if config.dataset == "faced":
+        texts += [clip.description for clip in faced_clips()]
+    ids = tokenize(load_tokenizer(spec), texts, config.max_length, add_special_tokens=True)
+    device = choose_device(config.device)
+    return plan_extraction(
+        spec,
+        [len(row) for row in ids],
+        device,
+        choose_dtype(spec, device),
+        config.max_tokens_per_batch,
+        batch_size=config.batch_size,
+    )
 
 
 def build_axis(

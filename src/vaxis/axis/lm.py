@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from vaxis import __version__
+from vaxis.axis.batches import PaddingSide, pad, token_batches, tokenize
 from vaxis.axis.cache import StateCache, StateWriter, state_key, texts_sha256
 from vaxis.axis.models import ModelSpec, resolve_model
 from vaxis.axis.sizing import (
@@ -48,7 +49,6 @@ if TYPE_CHECKING:  # torch and transformers are optional extras: imported where 
 EXTRACTOR_VERSION = 1
 
 Pooling = Literal["last", "mean"]
-PaddingSide = Literal["left", "right"]
 Loader = Callable[[ModelSpec, str, str], tuple[Any, Any]]
 
 
@@ -72,28 +72,6 @@ def choose_dtype(spec: ModelSpec, device: str, dtype: str | None = None) -> str:
     return spec.dtype if spec.dtype in HALF_DTYPES else "bfloat16"
 
 
-def token_batches(
-    lengths: Sequence[int] | np.ndarray, max_tokens: int | None, max_texts: int | None
-) -> list[np.ndarray]:
-    """Text indices of each batch, longest texts first (a batch too big for memory fails at
-    once): a batch holds at most ``max_texts`` texts and ``max_tokens`` padded tokens (texts x
-    its longest); a text longer than the budget runs alone. ``None``: no limit."""
-    lengths = np.asarray(lengths)
-    order = np.argsort(-lengths, kind="stable")
-    batches: list[np.ndarray] = []
-    start = 0
-    while start < len(order):
-        longest = int(lengths[order[start]])
-        size = len(order) - start
-        if max_texts is not None:
-            size = min(size, max_texts)
-        if max_tokens is not None:
-            size = min(size, max(1, max_tokens // longest))
-        batches.append(order[start : start + size])
-        start += size
-    return batches
-
-
 def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> tuple[Any, Any]:
     """Load the base model and its tokenizer from local files only.
 
@@ -106,7 +84,7 @@ def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> 
     (:func:`vaxis.axis.sizing.device_map_for`). Weights go straight to the device.
     """
     import torch
-    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModel, AutoModelForCausalLM
 
     gguf = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     if device == "cpu":
@@ -127,8 +105,15 @@ def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> 
         local_files_only=True,
         **gguf,
     )
-    tokenizer = AutoTokenizer.from_pretrained(spec.path, local_files_only=True, **gguf)
-    return model.eval(), tokenizer
+    return model.eval(), load_tokenizer(spec)
+
+
+def load_tokenizer(spec: ModelSpec) -> Any:
+    """The model's tokenizer from local files only (no weights are read)."""
+    from transformers import AutoTokenizer
+
+    gguf = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
+    return AutoTokenizer.from_pretrained(spec.path, local_files_only=True, **gguf)
 
 
 def _last_index(mask: torch.Tensor) -> torch.Tensor:
@@ -163,20 +148,6 @@ def pool(hidden: Sequence[torch.Tensor], mask: torch.Tensor, pooling: Pooling) -
         weights = _mean_weights(mask)[:, None, :]
         return torch.stack([torch.bmm(weights, h.float()).squeeze(1) for h in hidden])
     raise ValueError(f"unknown pooling {pooling!r}; choose 'last' or 'mean'")
-
-
-def pad(ids: Sequence[Sequence[int]], pad_id: int, side: PaddingSide) -> tuple[Any, Any]:
-    """(input_ids, attention_mask) int64 tensors padded to the longest sequence."""
-    import torch
-
-    width = max(len(row) for row in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for i, row in enumerate(ids):
-        span = slice(width - len(row), width) if side == "left" else slice(0, len(row))
-        input_ids[i, span] = torch.tensor(row, dtype=torch.long)
-        mask[i, span] = 1
-    return input_ids, mask
 
 
 class HiddenStateExtractor:
@@ -236,17 +207,7 @@ class HiddenStateExtractor:
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text (truncated to ``max_length``); empty texts are an error."""
-        truncate = self.max_length is not None
-        encoded = self.tokenizer(
-            list(texts),
-            add_special_tokens=self.add_special_tokens,
-            truncation=truncate,
-            max_length=self.max_length if truncate else None,
-        )["input_ids"]
-        for i, ids in enumerate(encoded):
-            if not ids:
-                raise ValueError(f"text {i} ({texts[i]!r}) has no tokens")
-        return [list(ids) for ids in encoded]
+        return tokenize(self.tokenizer, texts, self.max_length, self.add_special_tokens)
 
     def _pad_id(self) -> int:
         for token_id in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id):

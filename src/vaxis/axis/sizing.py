@@ -19,8 +19,10 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from vaxis.axis.batches import token_batches
 from vaxis.axis.models import ModelSpec
 
 #: Default bound on one chunk of pooled states in memory (the bound: see vaxis.axis.lm).
@@ -129,11 +131,13 @@ def plan_extraction(
     dtype: str,
     max_tokens_per_batch: int | None = MAX_TOKENS_PER_BATCH,
     max_state_bytes: int = MAX_STATE_BYTES,
+    batch_size: int | None = 16,
 ) -> ExtractionPlan:
     """Sizes of extracting ``spec``'s states for texts of ``n_tokens`` tokens each.
 
-    A batch keeps every layer's states of its tokens (``output_hidden_states``): at most
-    ``max_tokens_per_batch`` (or all tokens) x n_states x width in ``dtype``. Each chunk of
+    A batch keeps every layer's states of its padded tokens (``output_hidden_states``): the
+    largest batch's texts x longest text (the batches the extractor will run) x n_states x width
+    in ``dtype``. Each chunk of
     layers is one forward pass over every token: 2 x parameters FLOPs per token per pass.
     """
     n_texts, total = len(n_tokens), int(sum(n_tokens))
@@ -141,7 +145,14 @@ def plan_extraction(
     value = BYTES_PER_VALUE.get(dtype, 4)
     chunk = layers_per_chunk(spec.n_states, n_texts, spec.width, max_state_bytes)
     n_chunks = math.ceil(spec.n_states / chunk)
-    batch_tokens = min(total, max_tokens_per_batch or total)
+    lengths = np.asarray(n_tokens)
+    batch_tokens = max(
+        (
+            len(b) * int(lengths[b].max())
+            for b in token_batches(lengths, max_tokens_per_batch, batch_size)
+        ),
+        default=0,
+    )
     flops = 2.0 * n_parameters * total * n_chunks
     assumed = ASSUMED_FLOPS["cpu" if device == "cpu" else "cuda"]
     return ExtractionPlan(
