@@ -93,15 +93,14 @@ def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> 
         available = len(usable(0)) if usable else (os.cpu_count() or 1)
         if torch.get_num_threads() > available:
             torch.set_num_threads(available)
+    device_map = None if device == "cpu" else device
+    if device == "cuda":  # no GPU named: "auto" when the weights do not fit on one
+        device_map = cuda_device_map(spec, dtype)
     auto_class = AutoModelForCausalLM if head else AutoModel
     model = auto_class.from_pretrained(
         spec.path,
         dtype=getattr(torch, dtype),
-        device_map=None
-        if device == "cpu"
-        else cuda_device_map(spec, dtype)
-        if device == "cuda"
-        else device,
+        device_map=device_map,
         local_files_only=True,
         **gguf,
     )
@@ -245,7 +244,7 @@ class HiddenStateExtractor:
 
         try:
             return self._forward([ids[i] for i in index], layers).cpu().numpy()
-        except (RuntimeError, MemoryError) as error:
+        except RuntimeError as error:  # torch.OutOfMemoryError is one
             if not is_out_of_memory(error):
                 raise
             failure = str(error).strip().splitlines()[0] if str(error).strip() else "no detail"

@@ -35,8 +35,9 @@ BYTES_PER_VALUE = {"float32": 4, "float16": 2, "bfloat16": 2}
 #: Share of a device's free memory the weights may take (the rest: activations, CUDA context).
 HEADROOM = 0.8
 #: Assumed sustained forward throughput in FLOP/s (a forward pass costs 2 x parameters FLOPs per
-#: token). CPU: measured with bench/bench_extract.py on SmolLM2-135M, 2 cores (about 5e10);
-#: CUDA: a conservative 30% of an A100's 312 TFLOP/s bf16 peak. An estimate, not a promise.
+#: token). CPU: a few cores in float32; CUDA: a conservative 30% of an A100's 312 TFLOP/s bf16
+#: peak. An estimate, not a promise: bench/bench_extract.py measures the real figure and prints
+#: its ratio to this one.
 ASSUMED_FLOPS = {"cpu": 5e10, "cuda": 1e14}
 
 
