@@ -13,7 +13,7 @@ from vaxis.axis.cache import StateCache
 from vaxis.axis.lm import HiddenStateExtractor, extract_states, load_model, token_batches
 from vaxis.axis.models import ModelSpec, resolve_model
 from vaxis.axis.sizing import layers_per_chunk
-from vaxis.decoders.accel import OutOfMemory
+from vaxis.errors import OutOfMemory
 
 
 def test_token_batches_respect_the_budget_and_cover_every_text_once() -> None:

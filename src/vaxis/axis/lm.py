@@ -41,6 +41,7 @@ from vaxis.axis.sizing import (
     layers_per_chunk,
 )
 from vaxis.console import progress_counter
+from vaxis.errors import OutOfMemory, is_out_of_memory
 
 if TYPE_CHECKING:  # torch and transformers are optional extras: imported where used
     import torch
@@ -240,8 +241,6 @@ class HiddenStateExtractor:
     def _run(self, ids: list[list[int]], index: np.ndarray, layers: range) -> np.ndarray:
         """States of texts ``index``; on out-of-memory, halve the batch and retry (and keep
         later batches at that size), down to one text, then a clear error."""
-        from vaxis.decoders.accel import is_out_of_memory
-
         try:
             return self._forward([ids[i] for i in index], layers).cpu().numpy()
         except RuntimeError as error:  # torch.OutOfMemoryError is one
@@ -258,8 +257,6 @@ class HiddenStateExtractor:
         )
 
     def _out_of_memory(self, n_tokens: int, failure: str) -> Exception:
-        from vaxis.decoders.accel import OutOfMemory
-
         name = getattr(self.model.config, "name_or_path", "") or type(self.model).__name__
         device = self._body.get_input_embeddings().weight.device
         return OutOfMemory(
