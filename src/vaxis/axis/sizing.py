@@ -90,7 +90,10 @@ def cuda_device_map(spec: ModelSpec, dtype: str) -> str:
     if not torch.cuda.is_available():
         return "cuda"
     free = [torch.cuda.mem_get_info(i)[0] for i in range(torch.cuda.device_count())]
-    weights = count_parameters(spec) * BYTES_PER_VALUE.get(dtype, 4)
+    try:
+        weights = count_parameters(spec) * BYTES_PER_VALUE.get(dtype, 4)
+    except (OSError, ValueError, KeyError):  # an architecture the meta build cannot make
+        weights = files_bytes(spec)
     return device_map_for("cuda", weights, free, importlib.util.find_spec("accelerate") is not None)
 
 
