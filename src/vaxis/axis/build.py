@@ -35,9 +35,20 @@ from vaxis.axis import plots
 from vaxis.axis.axis import RECIPES, VAxis
 from vaxis.axis.cache import StateCache
 from vaxis.axis.layers import LayerRule
-from vaxis.axis.lm import HiddenStates, Loader, extract_states, load_model
+from vaxis.axis.lm import (
+    MAX_TOKENS_PER_BATCH,
+    HiddenStates,
+    Loader,
+    choose_device,
+    choose_dtype,
+    extract_states,
+    load_model,
+    load_tokenizer,
+    tokenize,
+)
 from vaxis.axis.methods import get_method
 from vaxis.axis.models import ModelSpec, resolve_model
+from vaxis.axis.sizing import ExtractionPlan, plan_extraction
 from vaxis.axis.stories import StorySet, TextTable, load_bundled_stories, load_stories
 from vaxis.errors import DataFormatError
 
@@ -65,6 +76,7 @@ class AxisBuildConfig(BaseModel):
     pooling: Literal["last", "mean"] = "last"
     holdout: Literal["auto", "class", "story"] = "auto"
     batch_size: int = Field(16, ge=1)
+    max_tokens_per_batch: int | None = Field(4096, ge=1)  # padded tokens per forward pass
     max_length: int | None = 512
     device: str | None = None
     allow_download: bool = False
@@ -140,8 +152,10 @@ class ModelStates:
         cache: StateCache | None = None,
         progress: bool = False,
         loader: Loader = load_model,
+        max_tokens_per_batch: int | None = MAX_TOKENS_PER_BATCH,
     ) -> None:
         self.spec, self.pooling = spec, pooling
+        self.max_tokens_per_batch = max_tokens_per_batch
         self.batch_size, self.max_length, self.device = batch_size, max_length, device
         self.cache, self.progress, self.loader = cache, progress, loader
         self._loaded: tuple[Any, Any] | None = None
@@ -159,6 +173,7 @@ class ModelStates:
             config.device,
             StateCache(config.cache_dir),
             progress,
+            max_tokens_per_batch=config.max_tokens_per_batch,
         )
 
     def _load(self, spec: ModelSpec, device: str, dtype: str) -> tuple[Any, Any]:
@@ -178,6 +193,7 @@ class ModelStates:
             cache=self.cache,
             loader=self._load,
             progress=self.progress,
+            max_tokens_per_batch=self.max_tokens_per_batch,
         )
 
     def __call__(self, texts: list[str]) -> np.ndarray:
@@ -259,6 +275,33 @@ def _stimulus_positions(axis: VAxis, config: AxisBuildConfig, out_dir: Path) -> 
     positions = project_descriptions(axis, dataset="faced")
     path = positions.save(out_dir / STIMULUS_POSITIONS_FILE)
     return {"file": path.name, "source": positions.source, "note": positions.note}
+
+
+def plan_build(config: AxisBuildConfig) -> ExtractionPlan:
+    """What :func:`build_axis` will cost (sizes, memory, disk, time), loading no weights: the
+    model's description and tokenizer only. Texts: the stories, plus the FACED clip
+    descriptions that a FACED axis places on itself."""
+    from vaxis.axis.positions import faced_clips
+
+    spec = resolve_model(
+        config.model,
+        gguf_file=config.gguf_file,
+        allow_download=config.allow_download,
+        cache=StateCache(config.cache_dir),
+    )
+    texts = list(story_texts(config)[1].texts)
+    if config.dataset == "faced":
+        texts += [clip.description for clip in faced_clips()]
+    ids = tokenize(load_tokenizer(spec), texts, config.max_length, add_special_tokens=True)
+    device = choose_device(config.device)
+    return plan_extraction(
+        spec,
+        [len(row) for row in ids],
+        device,
+        choose_dtype(spec, device),
+        config.max_tokens_per_batch,
+        batch_size=config.batch_size,
+    )
 
 
 def build_axis(

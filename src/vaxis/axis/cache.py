@@ -10,7 +10,9 @@ An entry is a folder ``<root>/states/<key>/`` holding
 The key is the sha256 of that description, so any change of model, texts or settings misses.
 Entries are written into a temporary folder and renamed into place when complete: a crash never
 leaves a half-written entry that a later run would read. Writes stream batch by batch into a
-memory-mapped file, so memory stays bounded whatever the number of texts or the model's size.
+memory-mapped file, one batch or one chunk of layers at a time (:mod:`vaxis.axis.lm` states the
+bound), so memory stays bounded whatever the number of texts or the model's size. The format has
+not changed since the first release: every entry ever written is read as it was written.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ class CachedStates:
 
 
 class StateWriter:
-    """Receives pooled states batch by batch and writes them at their texts' positions.
+    """Receives pooled states batch by batch or layer chunk by chunk, at their positions.
 
     ``states`` is layer-major (n_states, n_texts, width): in memory or a memory-mapped file.
     """
@@ -129,13 +131,21 @@ class StateWriter:
     def __init__(self, states: np.ndarray, n_tokens: np.ndarray) -> None:
         self._states = states
         self._n_tokens = n_tokens
-        self._written = np.zeros(states.shape[1], dtype=bool)
+        self._written = np.zeros(states.shape[:2], dtype=bool)
 
     def write(self, indices: np.ndarray, block: np.ndarray, n_tokens: np.ndarray) -> None:
         """Store ``block`` (n_layers + 1, len(indices), width) for texts ``indices``."""
         self._states[:, indices, :] = block
         self._n_tokens[indices] = n_tokens
-        self._written[indices] = True
+        self._written[:, indices] = True
+
+    def write_layers(self, start: int, block: np.ndarray, n_tokens: np.ndarray) -> None:
+        """Store ``block`` (chunk layers, n_texts, width) as states ``start .. start + chunk``:
+        one contiguous slab of the layer-major file."""
+        stop = start + block.shape[0]
+        self._states[start:stop] = block
+        self._n_tokens[:] = n_tokens
+        self._written[start:stop] = True
 
     @property
     def complete(self) -> bool:

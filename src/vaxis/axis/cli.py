@@ -18,6 +18,7 @@ from vaxis.errors import VaxisError
 
 if TYPE_CHECKING:
     from vaxis.axis.build import AxisBuildConfig
+    from vaxis.axis.sizing import ExtractionPlan
 
 T = TypeVar("T")
 
@@ -96,6 +97,13 @@ Holdout = Annotated[
     ),
 ]
 BatchSize = Annotated[int, typer.Option(help="Texts per forward pass (results do not change).")]
+MaxTokens = Annotated[
+    int,
+    typer.Option(
+        help="Padded tokens per forward pass (texts x longest text; results do not change). "
+        "A batch that runs out of memory is halved and retried."
+    ),
+]
 Device = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 or auto (default: detect).")]
 CacheDir = Annotated[
     Path | None, typer.Option(help="Hidden-state cache (default: $VAXIS_CACHE or ~/.cache/vaxis).")
@@ -158,6 +166,7 @@ def build(
     paraphrases: Paraphrases = True,
     holdout: Holdout = "auto",
     batch_size: BatchSize = 16,
+    max_tokens_per_batch: MaxTokens = 4096,
     device: Device = None,
     cache_dir: CacheDir = None,
     allow_download: Annotated[
@@ -166,6 +175,14 @@ def build(
     ] = False,
     overwrite: Overwrite = False,
     progress: Progress = True,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan",
+            help="Print the model's size and the memory, disk and time the extraction will "
+            "take, loading no weights; build nothing.",
+        ),
+    ] = False,
 ) -> None:
     """Fit a V-axis on emotion stories and write OUT/: axis.json + directions.npy, build.json,
     stimulus_positions.csv (FACED clips), class_positions.png, layer_scores.png.
@@ -173,6 +190,11 @@ def build(
     Python: ``vaxis.axis.build.build_axis(AxisBuildConfig(...), out)``.
     """
     options = dict(locals())  # the parameters, before anything else is bound
+    if plan:
+        from vaxis.axis.build import plan_build
+
+        _print_plan(_run(lambda: plan_build(_run(lambda: _config(options)))))
+        return
     _run(lambda: check_out_dir(out))  # refused before the model loads
     from vaxis.axis.build import BUILD_FILE, build_axis, read_build
 
@@ -196,6 +218,45 @@ def build(
     console.print(
         f"wrote {out}/: axis.json, directions.npy, {BUILD_FILE}, " + ", ".join(record["files"])
     )
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n_bytes < 1000:
+            return f"{n_bytes:.3g} {unit}"
+        n_bytes /= 1000
+    return f"{n_bytes:.3g} TB"
+
+
+def _print_plan(plan: ExtractionPlan) -> None:
+    """The extraction plan as a table (nothing was loaded but the tokenizer)."""
+    table = Table(title=f"Plan for {plan.model}", show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    table.add_row(
+        "model",
+        f"{plan.architecture}, {plan.n_parameters:,} parameters, "
+        f"{plan.n_states - 1} layers x width {plan.width}, files {_size(plan.file_bytes)}",
+    )
+    table.add_row("texts", f"{plan.n_texts} texts, {plan.n_tokens} tokens")
+    table.add_row("device", f"{plan.device}, {plan.dtype}")
+    chunks = f"{plan.n_chunks} chunk(s) of {plan.layers_per_chunk} layers"
+    table.add_row(
+        "memory",
+        f"{_size(plan.memory_bytes)} = weights {_size(plan.weight_bytes)} + one batch "
+        f"{_size(plan.batch_bytes)} + pooled states {_size(plan.chunk_bytes)} ({chunks})",
+    )
+    table.add_row(
+        "disk",
+        f"{_size(plan.disk_bytes)} of states ({plan.n_states} x {plan.n_texts} texts x "
+        f"{plan.width} x 4 bytes) in the cache",
+    )
+    table.add_row(
+        "time",
+        f"~{plan.seconds:.3g} s (2 x parameters x tokens x passes = {plan.flops:.2e} FLOPs at "
+        f"an assumed {plan.assumed_flops_per_s:.0e} FLOP/s on {plan.device}; 0 if cached)",
+    )
+    console.print(table)
 
 
 # ---------------------------------------------------------------------------------- validate

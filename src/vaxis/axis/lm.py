@@ -5,9 +5,18 @@ never run: for large vocabularies it dominates the forward time). Each text's st
 per layer, either at its last real token or as a mean over its tokens that leaves out the first
 one (the first position carries massive activations that drown middle-layer means).
 
-Texts are sorted by token count so that each batch pads little; results come back in the
-caller's order and do not depend on the batch size or the padding side. Compute runs in float32
-on CPU and in the model's own dtype on GPU; pooled states are always returned as float32.
+Texts are sorted by token count and cut into batches by a token budget (texts x longest text
+<= ``max_tokens_per_batch``), so each batch pads little and long texts get small batches; a batch
+that runs out of memory is halved and retried, down to one text. Results come back in the
+caller's order and do not depend on the batch size, the budget or the padding side. Compute runs
+in float32 on CPU and in bf16/fp16 on accelerators (the model's stored half dtype, else bf16);
+pooled states are always returned as float32.
+
+Memory bound. States are produced one chunk of layers at a time (``layers_per_chunk``, chosen
+from ``max_state_bytes``): peak memory is the model, one batch of activations, and one chunk of
+pooled states, ``layers_per_chunk x n_texts x width x 4`` bytes, whatever the depth and width.
+Each chunk is one more pass over the texts; with the default 2 GiB budget a 135M model on 10^4
+texts, or a 32B one (65 x 5120) on 1600 texts, fits in one pass.
 """
 
 from __future__ import annotations
@@ -22,9 +31,17 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from vaxis import __version__
+from vaxis.axis.batches import PaddingSide, pad, token_batches, tokenize
 from vaxis.axis.cache import StateCache, StateWriter, state_key, texts_sha256
 from vaxis.axis.models import ModelSpec, resolve_model
+from vaxis.axis.sizing import (
+    MAX_STATE_BYTES,
+    MAX_TOKENS_PER_BATCH,
+    cuda_device_map,
+    layers_per_chunk,
+)
 from vaxis.console import progress_counter
+from vaxis.errors import OutOfMemory, is_out_of_memory
 
 if TYPE_CHECKING:  # torch and transformers are optional extras: imported where used
     import torch
@@ -33,7 +50,6 @@ if TYPE_CHECKING:  # torch and transformers are optional extras: imported where 
 EXTRACTOR_VERSION = 1
 
 Pooling = Literal["last", "mean"]
-PaddingSide = Literal["left", "right"]
 Loader = Callable[[ModelSpec, str, str], tuple[Any, Any]]
 
 
@@ -44,9 +60,17 @@ def choose_device(device: str | None = None) -> str:
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+HALF_DTYPES = ("bfloat16", "float16")
+
+
 def choose_dtype(spec: ModelSpec, device: str, dtype: str | None = None) -> str:
-    """float32 on CPU (fast and exact there); the model's stored dtype on accelerators."""
-    return dtype or ("float32" if device == "cpu" else spec.dtype)
+    """float32 on CPU (fast and exact there); on accelerators the model's stored half dtype,
+    else bfloat16 (a float32 or dequantized checkpoint runs at half the memory)."""
+    if dtype:
+        return dtype
+    if device == "cpu":
+        return "float32"
+    return spec.dtype if spec.dtype in HALF_DTYPES else "bfloat16"
 
 
 def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> tuple[Any, Any]:
@@ -56,10 +80,12 @@ def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> 
     (``head=True`` loads ``AutoModelForCausalLM``).
 
     ``device`` is "cpu", a torch device ("cuda", "cuda:1") or "auto" (accelerate spreads a model
-    too large for one GPU over every GPU and the CPU). Weights go straight to the device.
+    too large for one GPU over every GPU and the CPU). Plain "cuda" becomes "auto" by itself when
+    the weights do not fit on the largest GPU and accelerate is installed
+    (:func:`vaxis.axis.sizing.device_map_for`). Weights go straight to the device.
     """
     import torch
-    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModel, AutoModelForCausalLM
 
     gguf = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
     if device == "cpu":
@@ -68,16 +94,26 @@ def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> 
         available = len(usable(0)) if usable else (os.cpu_count() or 1)
         if torch.get_num_threads() > available:
             torch.set_num_threads(available)
+    device_map = None if device == "cpu" else device
+    if device == "cuda":  # no GPU named: "auto" when the weights do not fit on one
+        device_map = cuda_device_map(spec, dtype)
     auto_class = AutoModelForCausalLM if head else AutoModel
     model = auto_class.from_pretrained(
         spec.path,
         dtype=getattr(torch, dtype),
-        device_map=None if device == "cpu" else device,
+        device_map=device_map,
         local_files_only=True,
         **gguf,
     )
-    tokenizer = AutoTokenizer.from_pretrained(spec.path, local_files_only=True, **gguf)
-    return model.eval(), tokenizer
+    return model.eval(), load_tokenizer(spec)
+
+
+def load_tokenizer(spec: ModelSpec) -> Any:
+    """The model's tokenizer from local files only (no weights are read)."""
+    from transformers import AutoTokenizer
+
+    gguf = {"gguf_file": spec.gguf_file} if spec.gguf_file else {}
+    return AutoTokenizer.from_pretrained(spec.path, local_files_only=True, **gguf)
 
 
 def _last_index(mask: torch.Tensor) -> torch.Tensor:
@@ -114,20 +150,6 @@ def pool(hidden: Sequence[torch.Tensor], mask: torch.Tensor, pooling: Pooling) -
     raise ValueError(f"unknown pooling {pooling!r}; choose 'last' or 'mean'")
 
 
-def pad(ids: Sequence[Sequence[int]], pad_id: int, side: PaddingSide) -> tuple[Any, Any]:
-    """(input_ids, attention_mask) int64 tensors padded to the longest sequence."""
-    import torch
-
-    width = max(len(row) for row in ids)
-    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(ids), width), dtype=torch.long)
-    for i, row in enumerate(ids):
-        span = slice(width - len(row), width) if side == "left" else slice(0, len(row))
-        input_ids[i, span] = torch.tensor(row, dtype=torch.long)
-        mask[i, span] = 1
-    return input_ids, mask
-
-
 class HiddenStateExtractor:
     """Pooled hidden states of every layer for a list of texts.
 
@@ -136,7 +158,9 @@ class HiddenStateExtractor:
     model : a transformers model; its base model (or encoder) is run, never the LM head.
     tokenizer : the model's tokenizer.
     pooling : "last" (last real token) or "mean" (tokens after the first).
-    batch_size : texts per forward pass; results do not depend on it.
+    batch_size : at most this many texts per forward pass (None: no cap).
+    max_tokens_per_batch : at most this many padded tokens per forward pass (None: no cap).
+        Results depend on neither; a batch that runs out of memory is halved and retried.
     max_length : texts are truncated to this many tokens (None: never truncate).
     add_special_tokens : let the tokenizer add BOS / CLS / SEP as the model expects.
     padding_side : "right" is correct for every model; "left" passes 0-based ``position_ids``
@@ -149,16 +173,21 @@ class HiddenStateExtractor:
         model: Any,
         tokenizer: Any,
         pooling: Pooling = "last",
-        batch_size: int = 16,
+        batch_size: int | None = 16,
         max_length: int | None = 512,
         add_special_tokens: bool = True,
         padding_side: PaddingSide = "right",
         progress: bool = False,
+        max_tokens_per_batch: int | None = MAX_TOKENS_PER_BATCH,
     ) -> None:
         if pooling not in ("last", "mean"):
             raise ValueError(f"unknown pooling {pooling!r}; choose 'last' or 'mean'")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        for name, value in (
+            ("batch_size", batch_size),
+            ("max_tokens_per_batch", max_tokens_per_batch),
+        ):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 or None, got {value}")
         self.model = model
         self.tokenizer = tokenizer
         self.pooling: Pooling = pooling
@@ -167,6 +196,8 @@ class HiddenStateExtractor:
         self.add_special_tokens = add_special_tokens
         self.padding_side: PaddingSide = padding_side
         self.progress = progress
+        self.max_tokens_per_batch = max_tokens_per_batch
+        self._oom_cap: int | None = None  # texts per batch after an out-of-memory back-off
         is_seq2seq = getattr(model.config, "is_encoder_decoder", False)
         self._body = model.get_encoder() if is_seq2seq else model.base_model
         self._accepts = set(inspect.signature(self._body.forward).parameters)
@@ -176,17 +207,7 @@ class HiddenStateExtractor:
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text (truncated to ``max_length``); empty texts are an error."""
-        truncate = self.max_length is not None
-        encoded = self.tokenizer(
-            list(texts),
-            add_special_tokens=self.add_special_tokens,
-            truncation=truncate,
-            max_length=self.max_length if truncate else None,
-        )["input_ids"]
-        for i, ids in enumerate(encoded):
-            if not ids:
-                raise ValueError(f"text {i} ({texts[i]!r}) has no tokens")
-        return [list(ids) for ids in encoded]
+        return tokenize(self.tokenizer, texts, self.max_length, self.add_special_tokens)
 
     def _pad_id(self) -> int:
         for token_id in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id):
@@ -194,7 +215,8 @@ class HiddenStateExtractor:
                 return int(token_id)
         return 0  # any id will do: padded positions are masked out and never read
 
-    def _forward(self, ids: list[list[int]]) -> torch.Tensor:
+    def _forward(self, ids: list[list[int]], layers: range) -> torch.Tensor:
+        """Pooled states (len(layers), batch, width) of one padded batch."""
         import torch
 
         input_ids, mask = pad(ids, self._pad_id(), self.padding_side)
@@ -214,34 +236,79 @@ class HiddenStateExtractor:
                 f"model returned {len(hidden)} states of width {hidden[0].shape[-1]}, "
                 f"its config says {self.n_states} of width {self.width}"
             )
-        return pool(hidden, inputs["attention_mask"], self.pooling)
+        return pool(hidden[layers.start : layers.stop], inputs["attention_mask"], self.pooling)
 
-    def iter_batches(
-        self, texts: Sequence[str]
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Yield (text indices, states (n_states, batch, width) float32, tokens per text),
-        longest texts first, so that a batch that does not fit in memory fails at once."""
+    def _run(self, ids: list[list[int]], index: np.ndarray, layers: range) -> np.ndarray:
+        """States of texts ``index``; on out-of-memory, halve the batch and retry (and keep
+        later batches at that size), down to one text, then a clear error."""
+        try:
+            return self._forward([ids[i] for i in index], layers).cpu().numpy()
+        except RuntimeError as error:  # torch.OutOfMemoryError is one
+            if not is_out_of_memory(error):
+                raise
+            failure = str(error).strip().splitlines()[0] if str(error).strip() else "no detail"
+        _free_accelerator_memory()
+        if len(index) == 1:
+            raise self._out_of_memory(len(ids[index[0]]), failure)
+        half = (len(index) + 1) // 2
+        self._oom_cap = half if self._oom_cap is None else min(self._oom_cap, half)
+        return np.concatenate(
+            [self._run(ids, index[:half], layers), self._run(ids, index[half:], layers)], axis=1
+        )
+
+    def _out_of_memory(self, n_tokens: int, failure: str) -> Exception:
+        name = getattr(self.model.config, "name_or_path", "") or type(self.model).__name__
+        device = self._body.get_input_embeddings().weight.device
+        return OutOfMemory(
+            f"model {name} ran out of memory on {device} on a single text of {n_tokens} tokens "
+            f"({failure})\n  fix: a smaller max_length (now {self.max_length}, truncates long "
+            "texts); or device 'auto' (spreads the model over every GPU and the CPU); or a "
+            "half dtype (bfloat16) if it runs in float32; or a device with more memory"
+        )
+
+    def iter_chunks(
+        self, texts: Sequence[str], layers_per_chunk: int | None = None
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield (first state, states (chunk, n_texts, width) float32 in the given order,
+        tokens per text), one chunk of ``layers_per_chunk`` states at a time (None: all at
+        once). Each chunk is one pass over the texts; only its states are kept."""
         ids = self.tokenize(texts)
         lengths = np.array([len(row) for row in ids])
-        order = np.argsort(-lengths, kind="stable")
-        with progress_counter(len(ids), self.progress, "hidden states") as advance:
-            for start in range(0, len(order), self.batch_size):
-                index = order[start : start + self.batch_size]
-                block = self._forward([ids[i] for i in index])
-                yield index, block.cpu().numpy(), lengths[index]
-                advance(len(index))
+        batches = token_batches(lengths, self.max_tokens_per_batch, self.batch_size)
+        step = layers_per_chunk or self.n_states
+        n_chunks = -(-self.n_states // step)
+        with progress_counter(len(ids) * n_chunks, self.progress, "hidden states") as advance:
+            for start in range(0, self.n_states, step):
+                layers = range(start, min(start + step, self.n_states))
+                chunk = np.empty((len(layers), len(ids), self.width), dtype=np.float32)
+                for batch in batches:
+                    cap = self._oom_cap or len(batch)
+                    for first in range(0, len(batch), cap):
+                        index = batch[first : first + cap]
+                        chunk[:, index] = self._run(ids, index, layers)
+                        advance(len(index))
+                yield start, chunk, lengths
 
-    def extract_into(self, texts: Sequence[str], writer: StateWriter) -> None:
-        """Stream every batch to ``writer`` (memory stays bounded by one batch)."""
-        for index, block, n_tokens in self.iter_batches(texts):
-            writer.write(index, block, n_tokens)
+    def extract_into(
+        self, texts: Sequence[str], writer: StateWriter, layers_per_chunk: int | None = None
+    ) -> None:
+        """Write every chunk of layers to ``writer`` (module docstring: the memory bound)."""
+        for start, chunk, n_tokens in self.iter_chunks(texts, layers_per_chunk):
+            writer.write_layers(start, chunk, n_tokens)
 
     def extract(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(states (n_texts, n_states, width), tokens per text) in memory, in the given order."""
-        states = np.empty((self.n_states, len(texts), self.width), dtype=np.float32)
-        n_tokens = np.empty(len(texts), dtype=np.int64)
-        self.extract_into(texts, StateWriter(states, n_tokens))
+        (_, states, n_tokens), *_ = self.iter_chunks(texts)
         return np.moveaxis(states, 0, 1), n_tokens
+
+
+def _free_accelerator_memory() -> None:
+    """Give cached CUDA blocks back after an out-of-memory error, before the retry."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 @dataclass(frozen=True)
@@ -272,7 +339,7 @@ def extract_states(
     texts: Sequence[str],
     *,
     pooling: Pooling = "last",
-    batch_size: int = 16,
+    batch_size: int | None = 16,
     max_length: int | None = 512,
     add_special_tokens: bool = True,
     device: str | None = None,
@@ -281,12 +348,16 @@ def extract_states(
     allow_download: bool = False,
     loader: Loader = load_model,
     progress: bool = False,
+    max_tokens_per_batch: int | None = MAX_TOKENS_PER_BATCH,
+    max_state_bytes: int = MAX_STATE_BYTES,
 ) -> HiddenStates:
     """Resolve ``model``, then return its pooled states for ``texts`` from ``cache`` if present;
     otherwise load the model (once, via ``loader``) and stream the states into ``cache``.
 
     ``cache=None`` keeps states in memory only. The cache key covers the model's content
-    fingerprint, the texts, the pooling and every setting that changes the numbers.
+    fingerprint, the texts, the pooling and every setting that changes the numbers (not the batch
+    sizes or the chunking, which do not). Written to the cache, states go one chunk of layers at a
+    time, each chunk at most ``max_state_bytes`` in memory (module docstring).
     """
     texts = list(texts)
     spec = (
@@ -325,6 +396,7 @@ def extract_states(
         max_length=max_length,
         add_special_tokens=add_special_tokens,
         progress=progress,
+        max_tokens_per_batch=max_tokens_per_batch,
     )
     if cache is None:
         states, n_tokens = extractor.extract(texts)
@@ -337,7 +409,8 @@ def extract_states(
         "vaxis_version": __version__,
     }
     with cache.writer(key, len(texts), extractor.n_states, extractor.width, meta) as writer:
-        extractor.extract_into(texts, writer)
+        chunk = layers_per_chunk(extractor.n_states, len(texts), extractor.width, max_state_bytes)
+        extractor.extract_into(texts, writer, chunk)
     stored = cache.load(key)
     assert stored is not None  # just committed
     return HiddenStates(

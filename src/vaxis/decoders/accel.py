@@ -16,8 +16,8 @@
   agree within rounding), so it is never part of a run's key.
 * **Placement**: a sweep worker given a device by its executor (``VAXIS_DEVICE``, see
   :mod:`vaxis.sweep.executors`) runs its ``device="auto"`` jobs there; an explicit device wins.
-* **Out of memory**: :func:`is_out_of_memory` recognises torch's OOM errors; the engine turns
-  them into :class:`OutOfMemory`, which names the run and what to change.
+* **Out of memory**: :func:`vaxis.errors.is_out_of_memory` recognises torch's OOM errors; the
+  engine turns them into :class:`vaxis.errors.OutOfMemory`, which names the run and the fix.
 """
 
 from __future__ import annotations
@@ -32,13 +32,9 @@ import torch
 from torch import nn
 
 from vaxis.decoders.numerics import COMPILE_VARIABLE, DEVICE_VARIABLE, Precision
-from vaxis.errors import VaxisError
+from vaxis.errors import OutOfMemory
 
 AUTOCAST_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-class OutOfMemory(VaxisError):
-    """A training run did not fit in its device's memory; the message says what to change."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -113,13 +109,6 @@ def forward_of(model: nn.Module, compiled: bool) -> Callable[..., Any]:
 
     inductor.fallback_random = True
     return cast("Callable[..., Any]", torch.compile(model))
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    """torch's OOM error, or a RuntimeError saying "out of memory" (cuDNN, older torch)."""
-    if isinstance(error, torch.OutOfMemoryError):
-        return True
-    return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
 
 
 def out_of_memory(

@@ -45,7 +45,6 @@ from vaxis.decoders.accel import (
     compile_requested,
     forward_of,
     grad_scaler,
-    is_out_of_memory,
     out_of_memory,
     resolve_device,
     tf32,
@@ -58,6 +57,7 @@ from vaxis.decoders.metrics import Metrics, compute_metrics
 from vaxis.decoders.numerics import Precision, keyed_only_if_set
 from vaxis.decoders.pretrained import file_sha256, load_weights
 from vaxis.decoders.units import Units
+from vaxis.errors import is_out_of_memory
 
 #: Settings that change how a run executes but not what it computes.
 RUNTIME_FIELDS = frozenset(
