@@ -13,7 +13,15 @@ from typing import Any, Literal
 Precision = Literal["fp32", "bf16", "fp16"]
 #: Settings that change results but came after results were cached: left out of job params and
 #: keys at these values (vaxis.decoders.train.TrainConfig.identity does the same).
-KEYED_UNLESS_DEFAULT: dict[str, object] = {"precision": "fp32", "tf32": False}
+KEYED_UNLESS_DEFAULT: dict[str, object] = {
+    "precision": "fp32",
+    "tf32": False,
+    "max_epochs": None,
+    "max_steps_per_epoch": None,
+}
+#: a smoke run's cap on each job (``smoke = true``): one epoch of this many mini-batches, with
+#: evaluation on the full validation and test subjects (plumbing at full size, no findings)
+SMOKE_LIMITS: dict[str, int] = {"max_epochs": 1, "max_steps_per_epoch": 4}
 #: a worker's switch for torch.compile (read by vaxis.decoders.accel)
 COMPILE_VARIABLE = "VAXIS_COMPILE"
 
