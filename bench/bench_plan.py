@@ -134,7 +134,8 @@ def main() -> None:
     cohort = CohortParts(Cohort.load(cohort_path(smoke, context)))
     rates: dict[str, dict[str, float]] = {}
     print(
-        f"calibration: {calibration['flops_per_second'] / 1e9:.1f} GFLOP/s ({calibration['model']})"
+        f"calibration: {calibration['flops_per_second'] / 1e9:.1f} GFLOP/s wall "
+        f"({calibration['model']}); it got {cpu_share:.0%} of a core (the rest: other work)"
     )
     totals: dict[str, dict[str, float]] = {}
     for name, config in (("real", real), ("smoke", smoke)):
