@@ -15,14 +15,10 @@ x steps, one validation pass an epoch, a final pass over validation and test; tw
 twice), and compared with the plan's FLOP-based estimate: per model (step and sample) and in
 total, for the real plan (the issue's target: within a factor of 2) and the smoke plan (the
 target: the smoke run <= 2 h on 2 cores, i.e. its total over 2 workers). Training jobs only:
-stages that train nothing (axis, probes, saturation, the ensemble's selection) come on top.
-
-``--run-job LABEL`` also runs one smoke job of the plan end to end (the sweep's ``execute``)
-and prints its measured CPU and wall seconds beside the composed figure (per-job overhead:
-loading, checkpoints, predictions, chance test).
+stages that train nothing (axis, probes, saturation, the ensemble's selection) and each job's
+overhead (loading, checkpoints, the chance test) come on top; no whole job is timed here.
 
     PYTHONPATH=src OMP_NUM_THREADS=1 python bench/bench_plan.py [--out DIR] [--steps 3]
-        [--run-job ensemble:d6-aug-kd-e100-s42]
 """
 
 from __future__ import annotations
@@ -116,7 +112,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="/tmp/vaxis-bench-plan/paper")
     parser.add_argument("--steps", type=int, default=3, help="timed training steps per model")
-    parser.add_argument("--run-job", default=None, help="STAGE:LABEL of a smoke job to run")
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -181,32 +176,6 @@ def main() -> None:
             f"(CPU time, the calibration's share of a core taken out) "
             f"{ratio:.2f}; over 2 workers: {total['cpu'] / 7200:.2f} h"
         )
-    if args.run_job:
-        from vaxis.sweep import ResultStore, execute
-        from vaxis.sweep.jobs import get_kind
-
-        stage, label = args.run_job.split(":", 1)
-        jobs, _ = stage_jobs(stage, smoke, context, cohort, False)
-        job = jobs[label]
-        root = Path(smoke.out) / "bench-store"
-        cpu, wall = _clock()
-        outcome = execute(job, str(root), {job.kind: get_kind(job.kind).fn})
-        cpu_s, wall_s = [b - a for a, b in zip((cpu, wall), _clock(), strict=True)]
-        entry = next(
-            e
-            for s in plans["smoke"]["stages"]
-            for e in s["jobs"]
-            if e["label"] == label and e["stage"] == stage
-        )
-        print(
-            f"ran {args.run_job} ({outcome}, store {root}): "
-            f"{cpu_s:.1f} CPU s, {wall_s:.1f} s wall; plan estimate {entry['cpu_seconds']:.1f} s"
-        )
-        print(
-            json.dumps(
-                ResultStore(root).get(job.key())["result"]["training"]["history"], indent=None
-            )[:400]
-        )  # type: ignore[index]
 
 
 if __name__ == "__main__":
