@@ -199,3 +199,11 @@ def test_compiled_training_on_cuda_agrees_with_eager() -> None:
     compiled = fit(config(epochs=2, device="cuda", compile=True), train, val)
     for a, b in zip(eager.history, compiled.history, strict=True):
         assert b.train_loss == pytest.approx(a.train_loss, rel=1e-3)
+
+
+def test_smoke_adds_its_limits_to_every_member_and_only_when_on() -> None:
+    smoke = EnsembleConfig(cohort=Path("/data/c.h5"), smoke=True)
+    params = smoke.train_params(6, 100, 42)
+    assert (params["max_epochs"], params["max_steps_per_epoch"], params["epochs"]) == (1, 4, 100)
+    assert _member_job(smoke).key() != MEMBER_JOB_KEY
+    assert "max_epochs" not in EnsembleConfig(cohort=Path("/data/c.h5")).train_params(6, 100, 42)

@@ -237,3 +237,23 @@ def test_an_epoch_observer_sees_each_epoch_and_leaves_the_run_bit_identical() ->
     assert [r.train_loss for r in plain.history] == [r.train_loss for r in observed.history]
     assert [(epoch, training) for epoch, training, _ in seen] == [(e, False) for e in (1, 2, 3, 4)]
     assert not torch.equal(seen[0][2], seen[-1][2])  # the model in its state of each epoch
+
+
+def test_smoke_limits_cut_the_run_and_are_keyed_only_when_set() -> None:
+    """max_epochs / max_steps_per_epoch (a smoke run): absent from the key at None, distinct
+    keys when set; max_epochs stops where until_epoch would; max_steps trains that many batches."""
+    train, val = planted_units(seed=0), planted_units(seed=1)  # 120 samples: 4 batches of 32
+    assert TrainConfig(max_epochs=None, max_steps_per_epoch=None).key() == TrainConfig().key()
+    keys = {config().key(), config(max_epochs=1).key(), config(max_steps_per_epoch=2).key()}
+    assert len(keys) == 3
+    stopped = fit(config(max_epochs=1), train, val)
+    sliced = fit(config(), train, val, until_epoch=1)
+    assert same_weights(stopped.model, sliced.model) and len(stopped.history) == 1
+    assert stopped.completed and not sliced.completed  # the smoke job is done, the slice is not
+    unlimited = fit(config(max_steps_per_epoch=4), train, val)  # as many as there are: no change
+    assert same_weights(unlimited.model, fit(config(), train, val).model)
+    model = build_decoder("mlp", train.n_channels, train.n_bands, train.n_classes, **SMALL_MLP)
+    steps: list[int] = []
+    model.register_forward_pre_hook(lambda module, _: steps.append(1) if module.training else None)
+    limited = fit(config(max_epochs=1, max_steps_per_epoch=2), train, val, model=model)
+    assert len(steps) == 2 and limited.n_trained == 64 and limited.completed

@@ -24,6 +24,7 @@ from vaxis.study.presets import (
     paper,
     preset,
     study_interventions,
+    with_smoke,
 )
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "REFERENCE.md"
@@ -159,3 +160,42 @@ def test_init_with_a_preset_writes_a_file_that_reads_back_to_it(tmp_path: Path) 
     assert load_config(path) == paper()
     both = CliRunner().invoke(app, [str(path), "--preset", "paper", "--plan"])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_smoke_keeps_every_job_and_cuts_only_its_training(tmp_path: Path) -> None:
+    """--smoke: the paper's jobs (labels, split, epochs), each with the smoke limits added and
+    nothing else changed; SMOKE labels the training stages and what reads them, no other."""
+    from vaxis.decoders.numerics import SMOKE_LIMITS
+    from vaxis.ensemble.run import plan_jobs as ensemble_jobs
+    from vaxis.study.registry import StudyContext
+    from vaxis.study.results import smoked
+    from vaxis.study.stages.ensemble import ensemble_config
+    from vaxis.study.stages.zoo import plan_jobs
+
+    real, smoke = paper(), with_smoke(paper())
+    assert smoke.smoke and not real.smoke and smoke.out == f"{real.out}-smoke"
+    assert with_smoke(smoke).out == smoke.out
+    cohort = tmp_path / "c.cohort.h5"
+    cohort.write_bytes(b"a cohort")
+    before, after = plan_jobs(real, cohort, "faced9"), plan_jobs(smoke, cohort, "faced9")
+    assert list(before) == list(after) and len(after) == 37
+    for label, job in before.items():
+        cut = after[label].params
+        assert cut["train"] == job.params["train"] | SMOKE_LIMITS
+        assert {k: v for k, v in cut.items() if k != "train"} == {
+            k: v for k, v in job.params.items() if k != "train"
+        }
+    context = StudyContext(out=tmp_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("vaxis.study.stages.ensemble.cohort_path", lambda *_: cohort)
+        members = [
+            ensemble_jobs(ensemble_config(c, context), "faced", {})[0] for c in (real, smoke)
+        ]
+    assert (
+        list(members[0]) == list(members[1]) and len({j.key() for j in members[1].values()}) == 10
+    )
+    import vaxis.study.stages  # noqa: F401  (registers the stages)
+
+    assert [n for n in ("data", "axis", "brain", "zoo", "align", "saturation", "ensemble")
+            if smoked(n, smoke)] == ["zoo", "align", "saturation", "ensemble"]  # fmt: skip
+    assert not any(smoked(n, real) for n in ("zoo", "align", "ensemble"))

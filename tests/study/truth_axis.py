@@ -18,7 +18,7 @@ from vaxis.data.synthetic import load_truth
 from vaxis.study import registry
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import StageResult, StudyContext
-from vaxis.study.stages import align, ensemble
+from vaxis.study.stages import align, ensemble, zoo
 from vaxis.study.stages.data import cohort_path
 
 POSITIONS = "stimulus_positions.csv"
@@ -37,13 +37,13 @@ def _positions(context: StudyContext) -> Path:
 
 @contextmanager
 def truth_axis() -> Iterator[None]:
-    """Within: the axis stage writes planted positions and align/ensemble read them."""
+    """Within: the axis stage writes planted positions and zoo/align/ensemble read them."""
     saved = registry.STAGES["axis"]
     registry.STAGES["axis"] = registry.Stage(
         "axis", _truth_axis, "V-axis (stand-in: planted positions)", ("data",), ("data",)
     )
     with pytest.MonkeyPatch.context() as patch:
-        for module in (align, ensemble):
+        for module in (align, ensemble, zoo):
             patch.setattr(module, "axis_dir", _positions)
         try:
             yield

@@ -17,7 +17,12 @@ KEYED_UNLESS_DEFAULT: dict[str, object] = {
     "precision": "fp32",
     "tf32": False,
     "weights_sha256": None,
+    "max_epochs": None,
+    "max_steps_per_epoch": None,
 }
+#: a smoke run's cap on each job (``smoke = true``): one epoch of this many mini-batches, with
+#: evaluation on the full validation and test subjects (plumbing at full size, no findings)
+SMOKE_LIMITS: dict[str, int] = {"max_epochs": 1, "max_steps_per_epoch": 4}
 #: a worker's switch for torch.compile (read by vaxis.decoders.accel)
 COMPILE_VARIABLE = "VAXIS_COMPILE"
 

@@ -96,6 +96,11 @@ class TrainConfig(BaseModel):
     tf32: bool = False
     #: train through torch.compile (speed only: not part of the key)
     compile: bool = False
+    #: stop after this many epochs, the schedule still spanning ``epochs`` (a smoke run: jobs
+    #: of different lengths stay distinct); None: train all ``epochs``
+    max_epochs: int | None = Field(default=None, ge=1)
+    #: train only the first this many mini-batches of each epoch (a smoke run); None: all
+    max_steps_per_epoch: int | None = Field(default=None, ge=1)
     #: a local weights file the decoder starts from (decoders with ``load_pretrained``); the
     #: path is not part of the key, the file's sha256 (filled in from the file) is
     weights: str | None = None
@@ -297,6 +302,7 @@ class _Run:
         self.val = val if val is not None and len(val) else None
         self.val_x = None if self.val is None else torch.as_tensor(self.val.x, device=device)
         self.bounds = list(_batch_bounds(len(train), config.batch_size))
+        self.bounds = self.bounds[: config.max_steps_per_epoch]
         steps = len(self.bounds)
         self.optimizer = torch.optim.AdamW(
             _trainable(model, extra_loss),
@@ -336,7 +342,8 @@ class _Run:
         on_epoch: Callable[[EpochRecord], None] | None,
         on_epoch_state: EpochObserver | None = None,
     ) -> TrainResult:
-        stop = min(self.config.epochs, until_epoch or self.config.epochs)
+        last = min(self.config.epochs, self.config.max_epochs or self.config.epochs)
+        stop = min(last, until_epoch or last)
         every = self.config.checkpoint_every
         start_epoch = self.epoch
         while self.epoch < stop:
@@ -365,7 +372,7 @@ class _Run:
             best_epoch=self.best_epoch,
             best_val_balanced_accuracy=None if self.val is None else self.best_score,
             selected_by="last-epoch" if self.val is None else "val-balanced-accuracy",
-            completed=self.epoch >= self.config.epochs,
+            completed=self.epoch >= last,
             device=str(self.device),
             n_trained=len(new) * sum(stop - start for start, stop in self.bounds),
             train_seconds=sum(r.train_seconds for r in new),

@@ -31,6 +31,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from vaxis.core.positions import StimulusPositions
+from vaxis.core.runs import predictions_path
 from vaxis.errors import DataFormatError
 from vaxis.probe.measures import has_within_class_variation, residual_alignment
 from vaxis.probe.report import SYNTHETIC_WARNING, load_run, target_of
@@ -280,10 +281,22 @@ def _ablation(runs: list[AlignRun], results: dict[tuple[str, int], Any]) -> dict
     }
 
 
+#: align arms whose saved weights wrap the decoder's layers in adapters (LoRA, IA3): the
+#: decoder rebuilt for the ablation cannot load them
+ADAPTER_ARMS = ("peft-lora", "peft-ia3")
+
+
 def _ablate(
     run: AlignRun, positions: StimulusPositions, config: SaturationConfig
 ) -> dict[str, Any]:
-    """The run's directional ablation, or why there is none (e.g. class-constant positions)."""
+    """The run's directional ablation, or why there is none (e.g. class-constant positions, or
+    no validation subjects to find the direction on: full-data scaling trains on them)."""
+    if run.arm.startswith(ADAPTER_ARMS):
+        return {"skipped": f"{run.arm} seed {run.seed}: adapter-wrapped weights, not the decoder's"}
+    if not predictions_path(run.path, "val").exists():
+        return {
+            "skipped": f"{run.arm} seed {run.seed}: no validation predictions (trained on them)"
+        }
     try:
         return ablate_run(run.path, positions, config.n_random, config.seed).to_dict()
     except ValueError as error:

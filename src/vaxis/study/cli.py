@@ -64,6 +64,14 @@ def study(
         float,
         typer.Option(help="The GPU's peak TFLOP/s for the plan's GPU estimate.", min=0.001),
     ] = 989.0,
+    smoke: Annotated[
+        bool,
+        typer.Option(
+            "--smoke",
+            help="Run every job of the config for one epoch of a few mini-batches, evaluated "
+            "in full (the plumbing at full size, labelled SMOKE), into OUT-smoke.",
+        ),
+    ] = False,
     nan_policy: Annotated[
         str | None,
         typer.Option(
@@ -89,7 +97,7 @@ def study(
     try:
         if preset is not None and is_config:
             raise OptionError(
-                "--preset", preset, f"given with a config file ({target})", "one of the two"
+                "--preset", preset, f"given with a config file ({target})", "a config file or --preset, not both"
             )
         if preset is not None:
             config = named(preset, str(target) if target is not None else "synthetic")
@@ -104,6 +112,10 @@ def study(
         if out is not None:
             update["out"] = str(out.expanduser())
         config = config.model_copy(update=update)
+        if smoke:
+            from vaxis.study.presets import with_smoke
+
+            config = with_smoke(config)
         check_out_dir(config.out)
         names = _stage_names(stages)
         if preset == "paper":

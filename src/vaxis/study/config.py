@@ -269,6 +269,8 @@ class AlignSettings(_Section, NumericSettings):
     """Alignment interventions against a plain baseline (vaxis.align.run.AlignConfig)."""
 
     decoder: str = "mlp"
+    #: decoder hyper-parameters (constructor keywords); empty: the decoder's own defaults
+    hyper: dict[str, Any] = Field(default_factory=dict)
     interventions: tuple[str, ...] = ("aux-mse-0.5", "rsa-1", "class-prototypes")
     seeds: tuple[int, ...] = (0, 1)
     epochs: int = Field(default=5, ge=1)
@@ -380,6 +382,12 @@ class StudyConfig(_Section):
     @classmethod
     def _out(cls, value: str) -> str:
         return _path(value, "out")
+
+    @property
+    def smoke(self) -> bool:
+        """Whether a training stage runs as a smoke run (``smoke = true``: outputs say SMOKE)."""
+        stages = self.stages
+        return stages.zoo.smoke or stages.align.smoke or stages.ensemble.smoke
 
     def section(self, dotted: str) -> dict[str, Any]:
         """A section as JSON, e.g. ``"stages.axis"`` (what a stage's cache key covers)."""

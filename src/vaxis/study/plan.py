@@ -117,7 +117,7 @@ def calibrate(seconds: float = 3.0, max_steps: int = 30) -> dict[str, Any]:
 
 
 @cache
-def _decoder_cost(
+def decoder_cost(
     decoder: str, hyper: str, sample: tuple[int, ...], classes: int, batch: int
 ) -> tuple[float, float, int]:
     """(training FLOP a sample, forward FLOP a sample, peak bytes of one step without data)."""
@@ -150,7 +150,7 @@ def _decoder_cost(
     return step / batch, forward / batch, 4 * (4 * parameters + outputs)
 
 
-class _Cohort:
+class CohortParts:
     """Sample counts of the cohort's parts under each (protocol, task), computed once."""
 
     def __init__(self, cohort: Cohort) -> None:
@@ -177,14 +177,14 @@ class _Cohort:
 
 
 def _job(
-    job: Job, stage: str, label: str, cohort: _Cohort, rates: Rates, pending: bool
+    job: Job, stage: str, label: str, cohort: CohortParts, rates: Rates, pending: bool
 ) -> dict[str, Any]:
     """One job's row: what it trains, on how many samples, and its cost."""
     params, train = job.params, job.params["train"]
     parts = cohort.parts(params["split"], int(params["fold"]), params["inputs"]["task"])
     batch = int(train.get("batch_size", 128))
     hyper = json.dumps(train.get("hyper") or {}, sort_keys=True)
-    per_train, per_eval, step_bytes = _decoder_cost(
+    per_train, per_eval, step_bytes = decoder_cost(
         train["decoder"], hyper, parts["sample"], parts["classes"], batch
     )
     arm = params.get("arm")
@@ -193,7 +193,10 @@ def _job(
         n_train, n_val = n_train + n_val, 0
     phases = 2 if arm is not None and arm.startswith(TWO_STAGE) else 1
     epochs = int(train.get("epochs", 100))
-    flops = phases * (epochs * (n_train * per_train + n_val * per_eval))
+    run_epochs = min(epochs, int(train.get("max_epochs") or epochs))  # a smoke run: fewer
+    steps = train.get("max_steps_per_epoch")
+    per_epoch = n_train if steps is None else min(n_train, int(steps) * batch)
+    flops = phases * (run_epochs * (per_epoch * per_train + n_val * per_eval))
     flops += (parts["n_val"] + n_test) * per_eval
     sample_bytes = 4 * int(np.prod(parts["sample"]))
     regime = "shuffled" if train.get("shuffle_labels") else params.get("regime", "plain")
@@ -215,8 +218,8 @@ def _job(
     }
 
 
-def _stage_jobs(
-    name: str, config: StudyConfig, context: StudyContext, cohort: _Cohort, axis_done: bool
+def stage_jobs(
+    name: str, config: StudyConfig, context: StudyContext, cohort: CohortParts, axis_done: bool
 ) -> tuple[dict[str, Job], str | None]:
     """Label -> job of a training stage, from the stage's own builder; and why its keys are
     not final yet (None: they are)."""
@@ -264,7 +267,7 @@ def make_plan(
 
     context = StudyContext(out=Path(config.out), progress=False)
     run_study(config, ["data"], progress=False)
-    cohort = _Cohort(Cohort.load(cohort_path(config, context)))
+    cohort = CohortParts(Cohort.load(cohort_path(config, context)))
     calibration = calibration or calibrate()
     rates = Rates(float(calibration["flops_per_second"]), gpu_tflops * 1e12, GPU_UTILISATION)
     axis_done = "axis" in finished_stages(config)
@@ -274,7 +277,7 @@ def make_plan(
         row: dict[str, Any] = {"name": name, "title": STAGES[name].title, "keys_pending": None}
         jobs: list[dict[str, Any]] = []
         if name in TRAINING_STAGES:
-            built, pending = _stage_jobs(name, config, context, cohort, axis_done)
+            built, pending = stage_jobs(name, config, context, cohort, axis_done)
             unique = {job.key(): (label, job) for label, job in built.items()}  # shared members
             for label, job in unique.values():
                 jobs.append(_job(job, name, label, cohort, rates, pending is not None))
@@ -292,6 +295,7 @@ def make_plan(
     return {
         "format": FORMAT,
         "synthetic": bool(cohort.meta.synthetic),
+        "smoke": config.smoke,
         "dataset": cohort.meta.dataset,
         "protocol": _protocol(cohort, protocols),
         "stages": stages,
@@ -308,7 +312,7 @@ def make_plan(
     }
 
 
-def _protocol(cohort: _Cohort, protocols: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _protocol(cohort: CohortParts, protocols: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The split the training stages use (each protocol's subjects when they differ)."""
     described = {}
     for name, params in protocols.items():

@@ -139,6 +139,19 @@ def paper(source: str = SYNTHETIC, source_cohort: str | None = None) -> StudyCon
     return StudyConfig(out="study-paper", data=data, stages=stages)
 
 
+def with_smoke(config: StudyConfig) -> StudyConfig:
+    """``config`` as a smoke run (``vaxis study --smoke``): the same jobs, split, stages and
+    outputs, each job trained for one epoch of a few mini-batches (SMOKE_LIMITS) and evaluated
+    on the full validation and test subjects; written to ``<out>-smoke``, labelled SMOKE."""
+    stages = config.stages
+    update = {
+        name: getattr(stages, name).model_copy(update={"smoke": True})
+        for name in ("zoo", "align", "ensemble")
+    }
+    out = config.out if config.smoke else f"{config.out}-smoke"
+    return config.model_copy(update={"out": out, "stages": stages.model_copy(update=update)})
+
+
 def choices(config: StudyConfig) -> list[str]:
     """What a paper config chose where the study is silent (for outputs and the plan)."""
     from vaxis.study.stages.data import dataset_of

@@ -124,7 +124,7 @@ def render(record: dict[str, Any], out: Path) -> str:
     """The HTML of the report for a ``results.json`` record whose plots are under ``out``."""
     banner = (
         f'<p class="banner" id="synthetic-banner">{escape(record["warning"])}</p>'
-        if record["synthetic"]
+        if record["warning"]
         else ""
     )
     stages = "\n".join(_stage(s, out) for s in record["stages"])

@@ -18,7 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from vaxis.decoders.numerics import COMPILE_VARIABLE, Precision, keyed_only_if_set
+from vaxis.decoders.numerics import (
+    COMPILE_VARIABLE,
+    SMOKE_LIMITS,
+    Precision,
+    keyed_only_if_set,
+)
 from vaxis.sweep.executors import check_devices
 
 
@@ -32,10 +37,14 @@ class NumericSettings(BaseModel):
     precision: Precision = "fp32"
     #: TF32 matmuls on CUDA (faster, ~3 decimal digits per product; no effect on the CPU)
     tf32: bool = False
+    #: a smoke run: every job trains one epoch of a few mini-batches (SMOKE_LIMITS) and is
+    #: evaluated in full; its outputs say SMOKE (plumbing at full size, not findings)
+    smoke: bool = False
 
     def numeric_params(self) -> dict[str, Any]:
         """TrainConfig fields of these settings, only those not at their defaults."""
-        return keyed_only_if_set({"precision": self.precision, "tf32": self.tf32})
+        limits = SMOKE_LIMITS if self.smoke else {}
+        return keyed_only_if_set({"precision": self.precision, "tf32": self.tf32, **limits})
 
 
 class DeviceSettings(BaseModel):
