@@ -166,7 +166,9 @@ def test_when_no_layer_passes_the_rule_says_so() -> None:
     with pytest.warns(AxisWarning, match="no layer passes this diagnosis with ridge_score"):
         axis = VAxis().fit(states, class_index, VALENCE)
     assert axis.layer_ == 1 and not axis.diagnosis_.ok
-    assert "try method='ridge_score' or 'lda', or a larger model" in axis.diagnosis_.warnings[-1]
+    assert "try method='lda', a larger model" in axis.diagnosis_.warnings[-1]
+    with pytest.warns(AxisWarning, match="try method='ridge_score' or method='lda', a larger"):
+        VAxis(method="mean_difference").fit(states, class_index, VALENCE)
 
 
 def test_a_fixed_layer_that_fails_names_the_layers_that_pass() -> None:

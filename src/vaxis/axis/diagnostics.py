@@ -22,6 +22,11 @@ MIN_SPEARMAN = 0.7
 # positive with one negative class already breaks the second condition.
 
 
+#: Methods to suggest when no layer passes: both fit the texts, and on SmolLM2-135M they pass on
+#: many layers where centroid-level methods pass on none (docs/DESIGN.md, Decisions).
+STURDY_METHODS = ("ridge_score", "lda")
+
+
 class AxisWarning(UserWarning):
     """A fitted direction does not behave like a valence axis on its own training stories."""
 
@@ -155,12 +160,13 @@ def diagnose(
             f"the positive class {class_names[lowest]}"
         )
     if problems and passing_layers is not None:
+        others = " or ".join(f"method='{m}'" for m in STURDY_METHODS if m != method)
         problems.append(
             f"layers {', '.join(map(str, passing_layers))} pass with {method}: try layer='auto'"
             if passing_layers
             else f"no layer passes this diagnosis with {method}: the stories do not give this "
-            f"model a valence axis by this method; try method='ridge_score' or 'lda', or a "
-            "larger model"
+            f"model a valence axis by this method; try {others}, a larger model, or more "
+            "varied stories"
         )
     return AxisDiagnosis(
         method=method,
