@@ -36,7 +36,7 @@ def test_auto_layer_recovers_the_planted_direction(fitted: VAxis, data: Planted)
     assert fitted.layer_ in PLANTED
     assert fitted.directions_[fitted.layer_] @ data.u[fitted.layer_] > 0.99
     assert fitted.diagnosis_.ok and fitted.diagnosis_.held_out
-    assert fitted.method_ == "mean_difference"
+    assert fitted.method_ == "ridge_score"
     assert (fitted.n_layers_, fitted.n_features_in_) == (L, 64)
     norms = np.linalg.norm(fitted.directions_, axis=1)
     assert norms == pytest.approx(np.ones(L))
@@ -58,7 +58,7 @@ def test_study_recipe_is_centroid_pca_at_the_penultimate_layer() -> None:
     p = planted_layers(seed=4, n_layers=L, valence_layers=(L - 2,))
     axis = VAxis(recipe="study").fit(p.states, p.class_index, VALENCE)
     assert (axis.layer_, axis.method_, axis.pooling_) == (L - 2, "centroid_pca", "last")
-    assert axis.get_params()["method"] == "mean_difference"  # params untouched
+    assert axis.get_params()["method"] == "ridge_score"  # params untouched
     expected = get_method("centroid_pca")(
         p.states[:, L - 2], p.class_index, VALENCE, sign_reference=JOY
     )

@@ -55,7 +55,9 @@ def test_ablating_the_planted_axis_drops_the_probe_to_chance() -> None:
     stories = planted(0, d=24)  # nine classes, valence along the same ``u`` as the texts
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        axis = VAxis().fit(stories.states[:, None], stories.class_index, VALENCE)
+        axis = VAxis(method="mean_difference").fit(
+            stories.states[:, None], stories.class_index, VALENCE
+        )
     assert axis.directions_[0] @ stories.u > 0.99
     states, labels = _labelled(0)
     before = probe(states, labels, "auroc")

@@ -59,7 +59,7 @@ def test_content_order_is_flagged_with_a_hint() -> None:
     assert d.spearman < MIN_SPEARMAN
     assert d.positives_above_negatives is False
     assert "centroid_pca at layer 29 does not order the 9 classes by valence" in d.warnings[0]
-    assert "follows story content; try method='mean_difference'" in d.warnings[0]
+    assert "follows story content; try method='ridge_score'" in d.warnings[0]
     # Negative classes above the lowest positive class (inspiration, -2.0): all four.
     assert "anger, disgust, fear, sadness" in d.warnings[1]
     assert "positive class inspiration" in d.warnings[1]

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from tests.axis.planted import VALENCE, planted_layers
+from vaxis.axis.axis import VAxis
+from vaxis.axis.diagnostics import AxisWarning
 from vaxis.axis.layers import LayerScores, choose_layer, fit_directions, score_layers
 from vaxis.axis.methods import METHODS, class_centroids, get_method
 
@@ -85,12 +87,15 @@ def test_a_layer_without_a_direction_gets_zeros_and_is_never_chosen() -> None:
     assert choose_layer(scores) in (1, 2)
 
 
-def _scores(held_out: list[float], ordering: list[float] | None = None) -> LayerScores:
+def _scores(
+    held_out: list[float], ordering: list[float] | None = None, passes: list[bool] | None = None
+) -> LayerScores:
     n = len(held_out)
     return LayerScores(
         ordering=np.array(ordering if ordering is not None else [0.0] * n),
         held_out=np.array(held_out),
         held_out_positions=np.zeros((n, 9)),
+        passes=np.array(passes if passes is not None else [False] * n),
         n_folds=9,
         grouping="class",
     )
@@ -110,11 +115,76 @@ def test_choose_layer_rules() -> None:
         choose_layer(_scores([np.nan, np.nan]))
 
 
+def test_auto_only_picks_among_passing_layers() -> None:
+    scores = _scores([0.95, 0.8, 0.75], passes=[False, False, True])
+    assert choose_layer(scores, "auto") == 2
+    assert scores.passing_layers == [2]
+    assert choose_layer(scores, 0) == 0  # an explicit layer is taken as given
+
+
+def _graded_layers(layer_scores: list[np.ndarray], seed: int = 0) -> np.ndarray:
+    """(n, L, d) states whose class centroids lie at ``layer_scores[l]`` along a unit direction
+    of each layer, plus small isotropic noise: held out, class ``c`` lands at about its score."""
+    rng = np.random.default_rng(seed)
+    class_index = np.repeat(np.arange(9), 20)
+    layers = []
+    for scores in layer_scores:
+        u = rng.normal(size=16)
+        u /= np.linalg.norm(u)
+        noise = 0.05 * rng.normal(size=(len(class_index), 16))
+        layers.append(scores[class_index, None] * u + noise)
+    return np.stack(layers, axis=1)
+
+
+def _swap(values: np.ndarray, a: int, b: int) -> np.ndarray:
+    out = values.copy()
+    out[[a, b]] = out[[b, a]]
+    return out
+
+
+def test_a_layer_that_orders_the_classes_beats_a_higher_scoring_one_that_does_not() -> None:
+    # Layer 1: sadness and amusement traded (Spearman 1 - 6 * 8 / 720 = 0.93) puts a negative
+    # class above a positive one. Layer 2: anger and sadness traded (1 - 6 * 18 / 720 = 0.85)
+    # keeps every positive class above every negative one. Layer 0: no valence.
+    rng = np.random.default_rng(1)
+    planted = [rng.normal(size=9), _swap(VALENCE, 3, 5), _swap(VALENCE, 0, 3)]
+    class_index = np.repeat(np.arange(9), 20)
+    scores = score_layers(_graded_layers(planted), class_index, VALENCE, method="ridge_score")
+    assert scores.held_out[1:] == pytest.approx([1 - 48 / 720, 1 - 108 / 720], abs=1e-9)
+    assert scores.passes.tolist() == [False, False, True]
+    assert choose_layer(scores, "auto") == 2  # the best held-out score alone would pick 1
+
+
+def test_when_no_layer_passes_the_rule_says_so() -> None:
+    rng = np.random.default_rng(2)
+    planted = [rng.normal(size=9), _swap(VALENCE, 3, 5)]  # noise; a negative above a positive
+    class_index = np.repeat(np.arange(9), 20)
+    states = _graded_layers(planted, seed=2)
+    scores = score_layers(states, class_index, VALENCE, method="ridge_score")
+    assert scores.passing_layers == []
+    assert choose_layer(scores, "auto") == 1  # the best held-out score, flagged below
+    with pytest.warns(AxisWarning, match="no layer passes this diagnosis with ridge_score"):
+        axis = VAxis().fit(states, class_index, VALENCE)
+    assert axis.layer_ == 1 and not axis.diagnosis_.ok
+    assert "try method='lda', a larger model" in axis.diagnosis_.warnings[-1]
+    with pytest.warns(AxisWarning, match="try method='ridge_score' or method='lda', a larger"):
+        VAxis(method="mean_difference").fit(states, class_index, VALENCE)
+
+
+def test_a_fixed_layer_that_fails_names_the_layers_that_pass() -> None:
+    planted = [np.random.default_rng(3).normal(size=9), VALENCE.copy()]
+    class_index = np.repeat(np.arange(9), 20)
+    with pytest.warns(AxisWarning, match="layers 1 pass with ridge_score: try layer='auto'"):
+        axis = VAxis(layer=0).fit(_graded_layers(planted, seed=3), class_index, VALENCE)
+    assert axis.layer_ == 0 and axis.layer_scores_.passing_layers == [1]
+
+
 def test_scores_round_trip_through_json() -> None:
-    scores = _scores([0.1, np.nan, 0.8])
+    scores = _scores([0.1, np.nan, 0.8], passes=[False, False, True])
     again = LayerScores.from_dict(json.loads(json.dumps(scores.to_dict(), allow_nan=False)))
     assert np.array_equal(again.held_out, scores.held_out, equal_nan=True)
     assert np.array_equal(again.ordering, scores.ordering)
+    assert again.passes.tolist() == [False, False, True]
     assert (again.n_folds, again.grouping) == (9, "class")
 
 

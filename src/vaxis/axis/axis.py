@@ -50,11 +50,13 @@ class VAxis(BaseEstimator):
     Parameters
     ----------
     method : name of a direction method in :data:`vaxis.axis.methods.METHODS`. The default is
-        ``"mean_difference"`` because on small models the study's centroid PCA-1 follows story
-        content: docs/REFERENCE.md sec. 5.3 (measured there, not by this code) found Pang & Lee
-        AUROC 0.38-0.44 for PCA-1 at the penultimate layer of SmolLM2-135M and Gemma-3-270M,
-        against 0.74-0.86 for a difference of means.
-    layer : ``"auto"`` (best held-out class ordering, :func:`vaxis.axis.layers.choose_layer`),
+        ``"ridge_score"``: on small models the study's centroid PCA-1 follows story content
+        (docs/REFERENCE.md sec. 5.3: Pang & Lee AUROC 0.38-0.44 at the penultimate layer of
+        SmolLM2-135M and Gemma-3-270M), and on SmolLM2 no layer of a difference of means orders
+        the bundled stories by valence held out, while ridge_score does on 16 of 30 layers
+        (docs/DESIGN.md, Decisions; decided on the stories alone).
+    layer : ``"auto"`` (best held-out class ordering among the layers that pass the diagnosis,
+        :func:`vaxis.axis.layers.choose_layer`),
         ``"penultimate"`` (index ``n_layers - 2``: with index 0 the embeddings and the last
         index the final layer ``L_max``, this is the study's layer ``L_max - 1``) or an index.
     recipe : ``None``, or ``"study"`` to use exactly the study's recipe (centroid PCA-1 at the
@@ -79,7 +81,7 @@ class VAxis(BaseEstimator):
 
     def __init__(
         self,
-        method: str = "mean_difference",
+        method: str = "ridge_score",
         layer: LayerRule = "auto",
         recipe: str | None = None,
         pooling: str = "last",
@@ -181,7 +183,7 @@ class VAxis(BaseEstimator):
         self.n_layers_, self.n_features_in_ = states.shape[1:]
         self.diagnosis_ = diagnose(
             scores.held_out_positions[layer], valence, explained[layer], names, layer, method,
-            held_out=True,
+            held_out=True, passing_layers=scores.passing_layers,
         )  # fmt: skip
         if not self.diagnosis_.ok:
             warnings.warn("; ".join(self.diagnosis_.warnings), AxisWarning, stacklevel=2)

@@ -70,7 +70,7 @@ class AxisBuildConfig(BaseModel):
     dataset: Literal["faced", "seedv"] = "faced"
     include_paraphrases: bool = True
     stories_scope: Literal["all", "main"] = "all"
-    method: str = "mean_difference"
+    method: str = "ridge_score"
     layer: Literal["auto", "penultimate"] | int = "auto"
     recipe: Literal["study"] | None = None
     pooling: Literal["last", "mean"] = "last"

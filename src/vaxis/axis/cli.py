@@ -58,14 +58,15 @@ Dataset = Annotated[str, typer.Option(help="Class set of the stories: faced (9) 
 Method = Annotated[
     str,
     typer.Option(
-        help=f"Direction method: {', '.join(sorted(METHODS))}. mean_difference (default) works "
-        "on small models; centroid_pca is the study's."
+        help=f"Direction method: {', '.join(sorted(METHODS))}. ridge_score (default) orders the "
+        "bundled stories by valence on small models; centroid_pca is the study's."
     ),
 ]
 Layer = Annotated[
     str,
     typer.Option(
-        help="auto (best held-out class ordering on the stories; never on evaluation data), "
+        help="auto (best held-out class ordering on the stories among the layers that pass the "
+        "diagnosis; never on evaluation data), "
         "penultimate (the study's), or a layer index (0 = embeddings, negative from the end)."
     ),
 ]
@@ -158,7 +159,7 @@ def build(
     gguf_file: GgufFile = None,
     stories: Stories = None,
     dataset: Dataset = "faced",
-    method: Method = "mean_difference",
+    method: Method = "ridge_score",
     layer: Layer = "auto",
     recipe: Recipe = None,
     pooling: Pooling = "last",
@@ -377,7 +378,7 @@ def compare(
     ] = "held-out",
     stories: Stories = None,
     dataset: Dataset = "faced",
-    method: Method = "mean_difference",
+    method: Method = "ridge_score",
     layer: Layer = "auto",
     recipe: Recipe = None,
     pooling: Pooling = "last",

@@ -22,6 +22,11 @@ MIN_SPEARMAN = 0.7
 # positive with one negative class already breaks the second condition.
 
 
+#: Methods to suggest when no layer passes: both fit the texts, and on SmolLM2-135M they pass on
+#: many layers where centroid-level methods pass on none (docs/DESIGN.md, Decisions).
+STURDY_METHODS = ("ridge_score", "lda")
+
+
 class AxisWarning(UserWarning):
     """A fitted direction does not behave like a valence axis on its own training stories."""
 
@@ -77,9 +82,26 @@ def centroid_variance_share(centroids: np.ndarray, vector: np.ndarray) -> float:
 
 
 def _rank_correlations(positions: np.ndarray, valence: np.ndarray) -> tuple[float, float]:
-    if np.ptp(positions) == 0 or np.ptp(valence) == 0:
+    if not np.isfinite(positions).all() or np.ptp(positions) == 0 or np.ptp(valence) == 0:
         return float("nan"), float("nan")
     return float(spearmanr(positions, valence)[0]), float(kendalltau(positions, valence)[0])
+
+
+def _separated(positions: np.ndarray, valence: np.ndarray) -> bool | None:
+    """Every positive class above every negative one (None without both signs)."""
+    positive, negative = valence > 0, valence < 0
+    if not (positive.any() and negative.any()):
+        return None
+    return bool(positions[positive].min() > positions[negative].max())
+
+
+def orders_by_valence(class_positions: np.ndarray, class_valence: np.ndarray) -> bool:
+    """The diagnosis' verdict alone (:func:`diagnose`'s ``ok``): Spearman >= :data:`MIN_SPEARMAN`
+    and no negative class at or above a positive one. The layer rule asks it of every layer."""
+    positions = np.asarray(class_positions, dtype=float)
+    valence = np.asarray(class_valence, dtype=float)
+    spearman, _ = _rank_correlations(positions, valence)
+    return bool(spearman >= MIN_SPEARMAN) and _separated(positions, valence) is not False
 
 
 def diagnose(
@@ -90,6 +112,7 @@ def diagnose(
     layer: int,
     method: str,
     held_out: bool = False,
+    passing_layers: Sequence[int] | None = None,
 ) -> AxisDiagnosis:
     """Judge an axis by its (k,) class-centroid positions against the (k,) known class valence.
 
@@ -99,6 +122,8 @@ def diagnose(
     to try. ``held_out`` records that the positions come from directions fitted without each
     class's group: in-sample positions flatter supervised methods, which place the positive
     training stories above the negative ones by construction even in pure noise.
+    ``passing_layers`` (the layers whose held-out positions pass, when known) lets a failing
+    diagnosis say whether another layer would pass or none does.
     """
     positions = np.asarray(class_positions, dtype=float)
     valence = np.asarray(class_valence, dtype=float)
@@ -109,16 +134,14 @@ def diagnose(
         )
     spearman, kendall = _rank_correlations(positions, valence)
     positive, negative = valence > 0, valence < 0
-    separated = None
-    if positive.any() and negative.any():
-        separated = bool(positions[positive].min() > positions[negative].max())
+    separated = _separated(positions, valence)
 
     where = f"{method} at layer {layer}"
     kind = "held-out " if held_out else ""
     problems = []
     if not spearman >= MIN_SPEARMAN:
         hint = (
-            "it likely follows story content; try method='mean_difference'"
+            "it likely follows story content; try method='ridge_score' (the default)"
             if method == "centroid_pca"
             else "try layer='auto', another method, or more varied stories"
         )
@@ -135,6 +158,15 @@ def diagnose(
         problems.append(
             f"{where}: negative classes {', '.join(above)} project at or above "
             f"the positive class {class_names[lowest]}"
+        )
+    if problems and passing_layers is not None:
+        others = " or ".join(f"method='{m}'" for m in STURDY_METHODS if m != method)
+        problems.append(
+            f"layers {', '.join(map(str, passing_layers))} pass with {method}: try layer='auto'"
+            if passing_layers
+            else f"no layer passes this diagnosis with {method}: the stories do not give this "
+            f"model a valence axis by this method; try {others}, a larger model, or more "
+            "varied stories"
         )
     return AxisDiagnosis(
         method=method,

@@ -12,6 +12,8 @@ without that group, relative to the training part's centre, and averaged per cla
 groups (pooling, rather than averaging one Spearman per group, works for any grouping, including
 groups that hold a single class). ``held_out`` is the layer's score: in-sample positions flatter
 supervised methods, which put positive training stories above negative ones even in pure noise.
+``passes`` says whether a layer's held-out positions pass the axis diagnosis
+(:func:`vaxis.axis.diagnostics.orders_by_valence`); the ``"auto"`` rule only picks among those.
 
 Without ``groups`` each class is its own group (leave-one-story-out when each class has one
 story): the only grouping that asks whether the axis places a story it has never seen. Grouping
@@ -26,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import spearmanr
 
+from vaxis.axis.diagnostics import orders_by_valence
 from vaxis.axis.methods import DegenerateDirectionError, class_centroids, get_method
 
 LayerRule = Literal["auto", "penultimate"] | int
@@ -38,6 +41,7 @@ class LayerScores:
     ordering: np.ndarray  # (L,) in-sample Spearman(class positions, class valence)
     held_out: np.ndarray  # (L,) Spearman(held-out class positions, class valence): the score
     held_out_positions: np.ndarray  # (L, k) held-out class positions
+    passes: np.ndarray  # (L,) bool: the held-out positions pass the axis diagnosis
     n_folds: int
     grouping: str  # "class" or "groups"
 
@@ -45,12 +49,18 @@ class LayerScores:
     def n_layers(self) -> int:
         return len(self.ordering)
 
+    @property
+    def passing_layers(self) -> list[int]:
+        """Indices of the layers whose held-out class positions pass the diagnosis."""
+        return np.flatnonzero(self.passes).tolist()
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (NaN becomes None)."""
         return {
             "ordering": nan_to_none(self.ordering),
             "held_out": nan_to_none(self.held_out),
             "held_out_positions": nan_to_none(self.held_out_positions),
+            "passes": self.passes.tolist(),
             "n_folds": self.n_folds,
             "grouping": self.grouping,
         }
@@ -66,6 +76,7 @@ class LayerScores:
             ordering=array("ordering"),
             held_out=array("held_out"),
             held_out_positions=array("held_out_positions"),
+            passes=np.array(data["passes"], dtype=bool),
             n_folds=int(data["n_folds"]),
             grouping=str(data["grouping"]),
         )
@@ -174,22 +185,27 @@ def score_layers(
     counts = np.bincount(class_index, minlength=k)
     positions = sums / counts
     held_out = np.array([spearman(row, valence) for row in positions])
+    passes = np.array([orders_by_valence(row, valence) for row in positions], dtype=bool)
     grouping = "class" if groups is None else "groups"
-    return LayerScores(ordering, held_out, positions, n_folds, grouping)
+    return LayerScores(ordering, held_out, positions, passes, n_folds, grouping)
 
 
 def choose_layer(scores: LayerScores, rule: LayerRule = "auto") -> int:
     """The layer index that ``rule`` picks.
 
-    ``"auto"``: the highest held-out score (ties broken by in-sample ordering, then the lower
-    index). ``"penultimate"``: index ``n_layers - 2``, the study's layer ``L_max - 1``. An int:
-    that index (negative counts from the end).
+    ``"auto"``: among the layers whose held-out positions pass the diagnosis, the highest
+    held-out score (ties broken by in-sample ordering, then the lower index); when no layer
+    passes, the same over all layers, and the axis's diagnosis then says that no layer passes
+    (:attr:`LayerScores.passing_layers` is empty). ``"penultimate"``: index ``n_layers - 2``,
+    the study's layer ``L_max - 1``. An int: that index (negative counts from the end).
     """
     n = scores.n_layers
     if rule == "auto":
         held_out = np.nan_to_num(scores.held_out, nan=-np.inf)
         if np.isneginf(held_out).all():
             raise ValueError("no layer has a finite held-out score; cannot choose a layer")
+        if scores.passes.any():
+            held_out = np.where(scores.passes, held_out, -np.inf)
         ordering = np.nan_to_num(scores.ordering, nan=-np.inf)
         return int(np.lexsort((np.arange(n), -ordering, -held_out))[0])
     if rule == "penultimate":

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from vaxis.axis.axis import VAxis
+from vaxis.axis.diagnostics import MIN_SPEARMAN
 
 NEGATIVE, NEUTRAL, POSITIVE = "#b03a2e", "#7f8c8d", "#1f618d"
 DPI = 120
@@ -77,6 +78,10 @@ def layer_scores(axis: VAxis, path: Path, note: str = "") -> Path:
     fig = Figure(figsize=(7, 3.8))
     ax = fig.subplots()
     ax.plot(layers, scores.held_out, "o-", ms=3, label="held-out class ordering (chooses layer)")
+    passing = scores.passing_layers
+    ax.plot(passing, scores.held_out[passing], "o", ms=6, mfc="none", color="#2a8a2a",
+            label=f"passes the diagnosis ({len(passing)} of {scores.n_layers})")  # fmt: skip
+    ax.axhline(MIN_SPEARMAN, color="#2a8a2a", lw=0.8, ls=":")
     ax.plot(layers, scores.ordering, "--", color="#888888", label="in-sample class ordering")
     ax.plot(layers, axis.explained_variance_, ":", color="#aa7700", label="centroid variance share")
     ax.axvline(axis.layer_, color="black", lw=1, label=f"axis layer {axis.layer_}")

@@ -96,9 +96,8 @@ def study(
     is_config = target is not None and target.suffix.lower() in CONFIG_SUFFIXES
     try:
         if preset is not None and is_config:
-            raise OptionError(
-                "--preset", preset, f"given with a config file ({target})", "a config file or --preset, not both"
-            )
+            problem = f"given with a config file ({target})"
+            raise OptionError("--preset", preset, problem, "a config file or --preset, not both")
         if preset is not None:
             config = named(preset, str(target) if target is not None else "synthetic")
         else:

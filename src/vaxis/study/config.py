@@ -168,7 +168,7 @@ class ComputeSettings(_Section, DeviceSettings):
 class AxisSettings(_Section):
     """V-axis build and zero-shot validation (vaxis.axis.build / vaxis.axis.validate)."""
 
-    method: str = "mean_difference"
+    method: str = "ridge_score"
     layer: Literal["auto", "penultimate"] | int = "auto"
     recipe: Literal["study"] | None = None
     stories: str | None = None
