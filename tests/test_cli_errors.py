@@ -4,7 +4,8 @@ behind when it refuses, and never shows a traceback or pydantic's own text.
 
 One table: a new command (or a new way to go wrong) joins it in one line. Placeholders in a
 command line: ``<in>`` the shared inputs (``clean.cohort.h5`` and ``nan.cohort.h5``, synthetic
-FACED-shaped cohorts with their ground truth, and ``file.txt``), ``<tmp>`` the case's own
+FACED-shaped cohorts with their ground truth, ``file.txt``, and official FACED folders
+``gap/`` and ``mixed/``), ``<tmp>`` the case's own
 folder (the working folder too), ``<home>`` the case's ``$HOME``, ``<ro>`` a folder nobody
 may write in.
 """
@@ -12,6 +13,7 @@ may write in.
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +79,11 @@ CASES = [
          exists="<tmp>/o/stages/data/cohort.cohort.h5"),
     Case("nan: unknown policy", ["data", "inspect", NAN, "--nan-policy", "zero"],
          "--nan-policy 'zero': unknown policy (allowed: raise, drop, interpolate)"),
+    # FACED folders: the advice is what a command-line user can do
+    Case("faced: a gap in the subjects", ["data", "inspect", "<in>/gap"],
+         "move the files after the gap into another folder"),
+    Case("faced: mixed channel counts", ["data", "inspect", "<in>/mixed"],
+         "replace the odd files by the originals from the FACED download"),
     # the whole study config is checked against every registry when it is read
     Case("config: zoo seeds = []", STUDY, "stages.zoo.seeds: [] is not allowed (allowed: at least",
          toml="[stages.zoo]\nseeds = []\n"),
@@ -167,7 +174,18 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cohort.with_data(data).save(folder / f"{name}.cohort.h5")
         truth.save(folder / name)
     (folder / "file.txt").write_text("not a folder\n")
+    # official FACED folders: DE with a gap in the subjects, raw with mixed channel counts
+    for subject in (0, 2):
+        _pickle(folder / f"gap/EEG_Features/DE/sub{subject:03d}.pkl.pkl", (28, 32, 30, 5))
+    for subject, channels in ((0, 32), (1, 30)):
+        _pickle(folder / f"mixed/Processed_data/sub{subject:03d}.pkl", (28, channels, 7500))
     return folder
+
+
+def _pickle(path: Path, shape: tuple[int, ...]) -> None:
+    """An array file as FACED ships it (a pickled numpy array)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(np.zeros(shape, np.float32)))
 
 
 @pytest.fixture(scope="module")

@@ -180,6 +180,10 @@ def open_any(
     seedv_bandpass: tuple[float, float] | None = SEEDV_BANDPASS_HZ,
 ) -> Cohort:
     """A whole cohort in memory (raw sources are concatenated: fine for small selections)."""
+    if is_raw(path) and SourceKind.faced_raw in available(path):
+        from vaxis.data.faced import load_faced_raw  # checks that every file has one channel set
+
+        return load_faced_raw(path, nan_policy=nan_policy)
     if is_raw(path):
         return Cohort.concatenate(
             list(iter_raw(path, nan_policy=nan_policy, seedv_bandpass=seedv_bandpass))
