@@ -109,7 +109,8 @@ CASES = [
     Case("config: validation corpus typo", STUDY, "unknown corpus 'vader-movie' (allowed: ",
          toml="[stages.axis]\nvalidation_data = ['vader-movie']\n"),
     Case("config: unknown key lists the allowed", STUDY,
-         "stages.zoo.epoch: unknown key (allowed: precision, tf32, decoders, regimes, seeds",
+         "stages.zoo.epoch: unknown key (allowed: precision, tf32, smoke, decoders, regimes, "
+         "seeds, epochs",
          toml="[stages.zoo]\nepoch = 3\n"),
     Case("config: bounds in words", STUDY, "compute.workers: 0 is not allowed (allowed: >= 1)",
          toml="[compute]\nworkers = 0\n"),
