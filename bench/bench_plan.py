@@ -11,10 +11,11 @@ worker of the local executor runs a job):
 
 in CPU time (the machine is shared, so wall time would count other people's work) and wall
 time. Every job's time is then composed from these rates by the plan's own cost model (epochs
-x steps, one validation pass an epoch, a final pass over validation and test; two-stage arms
-twice), and compared with the plan's FLOP-based estimate: per model (step and sample) and in
-total, for the real plan (the issue's target: within a factor of 2) and the smoke plan (the
-target: the smoke run <= 2 h on 2 cores, i.e. its total over 2 workers). Training jobs only:
+x steps, one validation pass an epoch, a final pass over test (and validation after a
+two-stage arm, which runs twice); a smoke run scores the first unit of each stimulus), and
+compared with the plan's FLOP-based estimate: per model (step and sample) and in total, for
+the real plan (the issue's target: within a factor of 2) and the smoke plan (the target: the
+smoke run <= 2 h on 2 cores, i.e. its total over 2 workers). Training jobs only:
 stages that train nothing (axis, probes, saturation, the ensemble's selection) and each job's
 overhead (loading, checkpoints, the chance test) come on top; no whole job is timed here.
 
@@ -36,7 +37,15 @@ from torch.nn import functional as F
 from vaxis.data.cohort import Cohort
 from vaxis.decoders import build_decoder
 from vaxis.decoders.train import forward_all
-from vaxis.study.plan import FULL_DATA, TWO_STAGE, CohortParts, calibrate, make_plan, stage_jobs
+from vaxis.study.plan import (
+    FULL_DATA,
+    TWO_STAGE,
+    CohortParts,
+    calibrate,
+    make_plan,
+    scored,
+    stage_jobs,
+)
 from vaxis.study.presets import paper, with_smoke
 from vaxis.study.registry import StudyContext
 from vaxis.study.run import run_study
@@ -95,9 +104,13 @@ def composed(
 ) -> float:
     """A job's seconds from measured rates, by the plan's cost model (vaxis.study.plan._job)."""
     arm = job["intervention"]
-    n_train, n_val, n_test = parts["n_train"], parts["n_val"], parts["n_test"]
+    n_train, n_val, n_test = (
+        parts["n_train"],
+        scored(parts, "val", train),
+        scored(parts, "test", train),
+    )
     if arm == FULL_DATA:
-        n_train, n_val = n_train + n_val, 0
+        n_train, n_val = n_train + parts["n_val"], 0
     phases = 2 if arm is not None and arm.startswith(TWO_STAGE) else 1
     epochs = int(train.get("epochs", 100))
     run_epochs = min(epochs, int(train.get("max_epochs") or epochs))
@@ -105,7 +118,8 @@ def composed(
     if train.get("max_steps_per_epoch"):
         steps = min(steps, int(train["max_steps_per_epoch"]))
     per_epoch = steps * rate[f"{clock}_step"] + n_val * rate[f"{clock}_eval"]
-    return phases * run_epochs * per_epoch + (parts["n_val"] + n_test) * rate[f"{clock}_eval"]
+    final = n_test + (n_val if phases == 2 else 0)  # the selected epoch's validation is reused
+    return phases * run_epochs * per_epoch + final * rate[f"{clock}_eval"]
 
 
 def main() -> None:

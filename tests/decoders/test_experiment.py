@@ -21,7 +21,7 @@ from vaxis.decoders.experiment import (
     run_experiment,
     with_regime,
 )
-from vaxis.decoders.train import TrainConfig
+from vaxis.decoders.train import TrainConfig, forward_all
 from vaxis.decoders.units import make_units
 from vaxis.errors import DataFormatError
 
@@ -64,6 +64,48 @@ def test_a_run_writes_metrics_predictions_features_and_weights(
     np.testing.assert_array_equal(units.y, arrays["y_true"])
     logits = model.eval()(torch.as_tensor(units.x)).detach().numpy()
     np.testing.assert_allclose(logits, arrays["logits"], rtol=1e-4, atol=1e-5)
+
+
+def test_the_saved_validation_predictions_are_the_selected_epochs_exactly(
+    cohort: Cohort, tmp_path: Path
+) -> None:
+    """The validation pass of the selected epoch is reused, not run again: it must equal a
+    fresh pass of the saved weights bit for bit (and the selected epoch is not the last)."""
+    split = subject_holdout(cohort)[0]
+    config = MLP.model_copy(update={"epochs": 8, "lr": 0.3})  # selects epoch 5 of 8
+    run_experiment(cohort, split, config, tmp_path)
+    history = json.loads((tmp_path / "metrics.json").read_text())["training"]["history"]
+    model = build_decoder("mlp", 32, 5, 9, hidden=[12])
+    model.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    units = make_units(subject_zscore(cohort).subset(split.val))
+    logits, features = forward_all(model, torch.as_tensor(units.x))
+    with np.load(tmp_path / "val_predictions.npz") as saved:
+        np.testing.assert_array_equal(saved["logits"], logits.numpy())
+        np.testing.assert_array_equal(saved["features"], features.numpy())
+    best = json.loads((tmp_path / "metrics.json").read_text())["training"]["best_epoch"]
+    scores = [r["val_balanced_accuracy"] for r in history]
+    assert best == int(np.argmax(scores)) + 1 < len(history)  # not the last epoch's weights
+
+
+def test_a_smoke_limit_scores_every_subject_and_stimulus_on_its_first_unit(
+    cohort: Cohort, tmp_path: Path
+) -> None:
+    split = subject_holdout(cohort)[0]
+    config = MLP.model_copy(update={"max_eval_units_per_stimulus": 1})
+    assert config.key() != MLP.key()  # a limited run is another run
+    run_experiment(cohort, split, config, tmp_path)
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    for part, rows in (("val", split.val), ("test", split.test)):
+        with np.load(tmp_path / f"{part}_predictions.npz") as saved:
+            assert set(saved["segment"].tolist()) == {0}
+            pairs = set(zip(saved["subject"].tolist(), saved["stimulus"].tolist(), strict=True))
+            n_rows = saved["y_true"].size
+        expected = set(
+            zip(cohort.subject[rows].tolist(), cohort.stimulus[rows].tolist(), strict=True)
+        )
+        assert pairs == expected and len(pairs) == n_rows  # one unit each
+        assert report["units"][part]["n_samples"] == len(expected)
+    assert report["units"]["train"]["n_samples"] == len(split.train) // 10  # all 10-s units
 
 
 def test_a_finished_run_is_skipped_and_another_run_never_overwrites_it(

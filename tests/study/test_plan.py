@@ -55,7 +55,8 @@ def test_linear_jobs_cost_what_the_formula_says(tmp_path: Path) -> None:
         assert n_train == len(protocol["train_subjects"]) * per_subject
         n_val, n_test = n_val_subjects * per_subject, n_test_subjects * per_subject
         # training: forward + weight gradient (the input needs none) = 2 x forward
-        expected = 3 * (n_train * 2 * forward + n_val * forward) + (n_val + n_test) * forward
+        # then the test part (the selected epoch's validation pass is reused)
+        expected = 3 * (n_train * 2 * forward + n_val * forward) + n_test * forward
         assert job["flops"] == expected
         assert job["cpu_seconds"] == pytest.approx(expected / 1e9)
         assert job["gpu_seconds"] == pytest.approx(

@@ -24,19 +24,11 @@ from tests.study.truth_axis import _positions as positions_file
 from tests.study.truth_axis import truth_axis
 from vaxis.study.plan import make_plan
 from vaxis.study.results import SMOKE_PREFIX, SMOKE_WARNING, schema
+from vaxis.sweep.store import recorded_jobs
 
 pytestmark = pytest.mark.slow
 #: the training stages and the one that reads their runs: every figure of these says SMOKE
 SMOKED = ("zoo", "align", "saturation", "ensemble")
-
-
-def _recorded(out: Path) -> dict[str, float]:
-    """Job key -> when its result was recorded, over every sweep store of the study."""
-    found = {}
-    for path in out.glob("stages/**/results/*/*.json"):
-        record = json.loads(path.read_text())
-        found[record["key"]] = record["finished"]
-    return found
 
 
 def _smoke_run(out: Path) -> tuple[list[str], dict[str, str]]:
@@ -56,17 +48,17 @@ def resumed(
     target = random.Random().randint(3, 25)  # a random point: zoo, align or ensemble
     run = subprocess.Popen(cmd, env=env, start_new_session=True)
     deadline = time.monotonic() + 600
-    while len(_recorded(out)) < target and time.monotonic() < deadline:
+    while len(recorded_jobs(out)) < target and time.monotonic() < deadline:
         assert run.poll() is None, "the run ended before it could be killed"
         time.sleep(0.05)
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
-    at_kill = _recorded(out)
+    at_kill = recorded_jobs(out)
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=900)
     with truth_axis(), pytest.MonkeyPatch.context() as patch:
         patch.setattr("vaxis.study.stages.axis.axis_dir", positions_file)  # what the run read
         plan = make_plan(reduced(out), STAGES)
-    return out, {"target": target, "at_kill": at_kill, "final": _recorded(out)}, plan
+    return out, {"target": target, "at_kill": at_kill, "final": recorded_jobs(out)}, plan
 
 
 def test_a_killed_smoke_run_resumes_without_losing_or_repeating_a_job(

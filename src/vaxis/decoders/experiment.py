@@ -49,6 +49,7 @@ from vaxis.decoders.train import (
     evaluate,
     fit,
     initial_model,
+    predict,
     resolve_device,
 )
 from vaxis.decoders.units import (
@@ -164,6 +165,9 @@ def run_experiment(
         name: make_units(part, inputs.task, inputs.unit, inputs.segment_seconds, inputs.sequence)
         for name, part in zip(("train", "val", "test"), split.cohorts(cohort), strict=True)
     }
+    if config.max_eval_units_per_stimulus is not None:
+        for name in ("val", "test"):
+            parts[name] = parts[name].first_per_stimulus(config.max_eval_units_per_stimulus)
     if config.shuffle_labels:
         parts = shuffle_stimulus_labels(parts, config.seed)
     train, val, test = parts["train"], parts["val"], parts["test"]
@@ -194,7 +198,13 @@ def run_experiment(
         )
     if config.decoder not in SKLEARN_DECODERS:
         torch.save(result.model.state_dict(), out / "model.pt")
-        predictions = {name: evaluate(result.model, units)[1] for name, units in scored.items()}
+        reused = None if trainer is not None else result.val_predictions  # the selected epoch's
+        predictions = {
+            name: reused
+            if name == "val" and reused is not None
+            else predict(result.model, units, config.eval_batch_size)
+            for name, units in scored.items()
+        }
         training = {
             "best_epoch": result.best_epoch,
             "best_val_balanced_accuracy": result.best_val_balanced_accuracy,

@@ -19,10 +19,16 @@ KEYED_UNLESS_DEFAULT: dict[str, object] = {
     "weights_sha256": None,
     "max_epochs": None,
     "max_steps_per_epoch": None,
+    "max_eval_units_per_stimulus": None,
 }
-#: a smoke run's cap on each job (``smoke = true``): one epoch of this many mini-batches, with
-#: evaluation on the full validation and test subjects (plumbing at full size, no findings)
-SMOKE_LIMITS: dict[str, int] = {"max_epochs": 1, "max_steps_per_epoch": 4}
+#: a smoke run's cap on each job (``smoke = true``): one epoch of two mini-batches, scored on
+#: every validation and test subject and stimulus, one unit each (plumbing at full size, no
+#: findings; the evaluation would otherwise be three quarters of a paper smoke run)
+SMOKE_LIMITS: dict[str, int] = {
+    "max_epochs": 1,
+    "max_steps_per_epoch": 2,
+    "max_eval_units_per_stimulus": 1,
+}
 #: a worker's switch for torch.compile (read by vaxis.decoders.accel)
 COMPILE_VARIABLE = "VAXIS_COMPILE"
 

@@ -101,6 +101,9 @@ class TrainConfig(BaseModel):
     max_epochs: int | None = Field(default=None, ge=1)
     #: train only the first this many mini-batches of each epoch (a smoke run); None: all
     max_steps_per_epoch: int | None = Field(default=None, ge=1)
+    #: score only the first this many units of each (subject, stimulus) of the validation and
+    #: test parts (a smoke run: every subject and stimulus, fewer samples); None: all
+    max_eval_units_per_stimulus: int | None = Field(default=None, ge=1)
     #: a local weights file the decoder starts from (decoders with ``load_pretrained``); the
     #: path is not part of the key, the file's sha256 (filled in from the file) is
     weights: str | None = None
@@ -187,6 +190,8 @@ class TrainResult:
     #: samples trained on, and seconds spent training (evaluation excluded), in this call
     n_trained: int
     train_seconds: float
+    #: the selected epoch's validation pass, when it ran in this call (None: re-evaluate)
+    val_predictions: Predictions | None = None
 
     @property
     def samples_per_second(self) -> float:
@@ -330,6 +335,8 @@ class _Run:
         self.epoch, self.history = 0, list[EpochRecord]()
         self.best_epoch, self.best_score = 0, -math.inf
         self.best_state = self._snapshot()
+        self.best_val: Predictions | None = None
+        self.last_val: Predictions | None = None
         if self.run_dir is not None:
             state = load_checkpoint(self.run_dir, self.identity, device)
             if state is not None:
@@ -353,7 +360,7 @@ class _Run:
             score = record.val_balanced_accuracy
             if score is not None and score > self.best_score:
                 self.best_epoch, self.best_score = self.epoch, score
-                self.best_state = self._snapshot()
+                self.best_state, self.best_val = self._snapshot(), self.last_val
             if self.run_dir is not None and (
                 self.epoch == stop or (every and self.epoch % every == 0)
             ):
@@ -376,6 +383,7 @@ class _Run:
             device=str(self.device),
             n_trained=len(new) * sum(stop - start for start, stop in self.bounds),
             train_seconds=sum(r.train_seconds for r in new),
+            val_predictions=self.best_val,
         )
 
     def _one_epoch(self) -> EpochRecord:
@@ -406,7 +414,8 @@ class _Run:
         trained = time.perf_counter()
         val_loss = val_ba = None
         if self.val is not None and self.val_x is not None:
-            logits, _ = forward_all(self.model, self.val_x, self.config.eval_batch_size)
+            logits, features = forward_all(self.model, self.val_x, self.config.eval_batch_size)
+            self.last_val = Predictions(logits.cpu().numpy(), features.cpu().numpy())
             target = torch.as_tensor(self.val.y, device=self.device)
             val_loss = float(F.cross_entropy(logits, target))
             val_ba = float(balanced_accuracy_score(self.val.y, logits.argmax(1).cpu().numpy()))

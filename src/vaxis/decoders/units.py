@@ -94,6 +94,11 @@ class Units:
         """The samples at ``index`` (boolean mask or integer indices)."""
         return replace(self, x=self.x[index], **{k: getattr(self, k)[index] for k in _PER_SAMPLE})
 
+    def first_per_stimulus(self, k: int) -> Units:
+        """The first ``k`` units of every (subject, stimulus): a smoke run scores every subject
+        and stimulus on fewer samples."""
+        return self.subset(self.segment < k)
+
     def describe(self) -> dict[str, object]:
         """JSON-ready summary (for ``metrics.json``)."""
         skip = {"x", *_PER_SAMPLE}

@@ -68,8 +68,9 @@ def study(
         bool,
         typer.Option(
             "--smoke",
-            help="Run every job of the config for one epoch of a few mini-batches, evaluated "
-            "in full (the plumbing at full size, labelled SMOKE), into OUT-smoke.",
+            help="Run every job of the config for one epoch of a few mini-batches, scored on "
+            "every validation and test subject and stimulus, one unit each (the plumbing at "
+            "full size, labelled SMOKE), into OUT-smoke.",
         ),
     ] = False,
     nan_policy: Annotated[

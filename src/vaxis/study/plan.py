@@ -150,6 +150,13 @@ def decoder_cost(
     return step / batch, forward / batch, 4 * (4 * parameters + outputs)
 
 
+def scored(parts: dict[str, Any], part: str, train: dict[str, Any]) -> int:
+    """The units of ``part`` a job scores (a smoke run: the first few of each stimulus)."""
+    limit = train.get("max_eval_units_per_stimulus")
+    per_segment: list[int] = parts[f"{part}_per_segment"]
+    return int(parts[f"n_{part}"] if limit is None else sum(per_segment[: int(limit)]))
+
+
 class CohortParts:
     """Sample counts of the cohort's parts under each (protocol, task), computed once."""
 
@@ -171,7 +178,10 @@ class CohortParts:
             for part in ("train", "val", "test"):
                 subjects = np.unique(self.cohort.subject[getattr(split, part)])
                 found[f"{part}_subjects"] = [int(s) for s in subjects]
-                found[f"n_{part}"] = int(np.isin(units.subject, subjects).sum())
+                inside = np.isin(units.subject, subjects)
+                found[f"n_{part}"] = int(inside.sum())
+                #: units per position within a stimulus (a smoke run scores the first few)
+                found[f"{part}_per_segment"] = np.bincount(units.segment[inside]).tolist()
             self._parts[key] = found
         return self._parts[key]
 
@@ -188,16 +198,22 @@ def _job(
         train["decoder"], hyper, parts["sample"], parts["classes"], batch
     )
     arm = params.get("arm")
-    n_train, n_val, n_test = parts["n_train"], parts["n_val"], parts["n_test"]
+    n_train, n_val, n_test = (
+        parts["n_train"],
+        scored(parts, "val", train),
+        scored(parts, "test", train),
+    )
     if arm == FULL_DATA:
-        n_train, n_val = n_train + n_val, 0
+        n_train, n_val = n_train + parts["n_val"], 0
     phases = 2 if arm is not None and arm.startswith(TWO_STAGE) else 1
     epochs = int(train.get("epochs", 100))
     run_epochs = min(epochs, int(train.get("max_epochs") or epochs))  # a smoke run: fewer
     steps = train.get("max_steps_per_epoch")
     per_epoch = n_train if steps is None else min(n_train, int(steps) * batch)
     flops = phases * (run_epochs * (per_epoch * per_train + n_val * per_eval))
-    flops += (parts["n_val"] + n_test) * per_eval
+    # the final pass scores the test part; the selected epoch's validation pass is reused,
+    # except after a multi-stage procedure (it scores validation again)
+    flops += (n_test + (n_val if phases == 2 else 0)) * per_eval
     sample_bytes = 4 * int(np.prod(parts["sample"]))
     regime = "shuffled" if train.get("shuffle_labels") else params.get("regime", "plain")
     return {

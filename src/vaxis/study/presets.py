@@ -141,8 +141,9 @@ def paper(source: str = SYNTHETIC, source_cohort: str | None = None) -> StudyCon
 
 def with_smoke(config: StudyConfig) -> StudyConfig:
     """``config`` as a smoke run (``vaxis study --smoke``): the same jobs, split, stages and
-    outputs, each job trained for one epoch of a few mini-batches (SMOKE_LIMITS) and evaluated
-    on the full validation and test subjects; written to ``<out>-smoke``, labelled SMOKE."""
+    outputs, each job trained for one epoch of a few mini-batches and scored on every
+    validation and test subject and stimulus, one unit each (SMOKE_LIMITS); written to
+    ``<out>-smoke``, labelled SMOKE."""
     stages = config.stages
     update = {
         name: getattr(stages, name).model_copy(update={"smoke": True})

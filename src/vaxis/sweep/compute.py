@@ -37,8 +37,9 @@ class NumericSettings(BaseModel):
     precision: Precision = "fp32"
     #: TF32 matmuls on CUDA (faster, ~3 decimal digits per product; no effect on the CPU)
     tf32: bool = False
-    #: a smoke run: every job trains one epoch of a few mini-batches (SMOKE_LIMITS) and is
-    #: evaluated in full; its outputs say SMOKE (plumbing at full size, not findings)
+    #: a smoke run: every job trains one epoch of a few mini-batches and scores every
+    #: validation and test subject and stimulus on one unit (SMOKE_LIMITS); its outputs say
+    #: SMOKE (plumbing at full size, not findings)
     smoke: bool = False
 
     def numeric_params(self) -> dict[str, Any]:

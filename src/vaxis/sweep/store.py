@@ -214,3 +214,13 @@ def _mutex(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def recorded_jobs(folder: str | Path) -> dict[str, float]:
+    """Job key -> when its result was recorded, over every store under ``folder`` (e.g. a
+    study's out folder): what a killed and resumed run must keep, none lost, none run again."""
+    found: dict[str, float] = {}
+    for path in sorted(Path(folder).glob("**/results/*/*.json")):
+        record = json.loads(path.read_text())
+        found[record["key"]] = float(record["finished"])
+    return found
