@@ -255,7 +255,7 @@ def stage_jobs(
         from vaxis.align.run import plan_jobs as align_jobs
         from vaxis.study.stages.align import align_config
 
-        settings = align_config(config, context)
+        settings = align_config(config, context).model_copy(update={"positions": spec})
         positions = resolve_positions(spec, path, dataset)
         jobs = align_jobs(settings, dataset, positions)
         return {f"{arm}/seed{seed}": job for (arm, seed), job in jobs.items()}, pending
