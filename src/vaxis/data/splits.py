@@ -308,3 +308,10 @@ def _stimulus_holdout(cohort: Cohort, name: str, is_test: np.ndarray) -> Split:
         disjoint_by=("stimulus",),
         held_out_stimuli=tuple(int(s) for s in np.unique(cohort.stimulus[is_test])),
     )
+
+
+def registered_protocol(name: str) -> str:
+    """``name`` when it is a registered split (a settings validator: ``protocol = ...``)."""
+    if name not in SPLITTERS:
+        raise ValueError(f"unknown protocol {name!r} (allowed: {', '.join(sorted(SPLITTERS))})")
+    return name

@@ -17,14 +17,14 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from vaxis.core.settings import Section, Unsettable, allowed, allowed_names
+from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.recipe import DistinctInts, EpochCounts, pool_problem
 from vaxis.errors import VaxisError, describe_validation
@@ -38,20 +38,6 @@ class StudyConfigError(VaxisError):
     """A study config that cannot be read or is invalid; the message names file and key."""
 
 
-def _allowed(value: str, allowed: list[str], what: str) -> str:
-    if value not in allowed:
-        raise ValueError(f"unknown {what} {value!r} (allowed: {', '.join(sorted(allowed))})")
-    return value
-
-
-def _names(names: tuple[str, ...], allowed: list[str], what: str) -> tuple[str, ...]:
-    """At least one of the ``allowed`` names, no repeats (an empty list would run nothing)."""
-    if not names or len(set(names)) != len(names):
-        listed = ", ".join(sorted(allowed))
-        raise ValueError(f"{list(names)} is not allowed (allowed: one or more {what}s of {listed})")
-    return tuple(_allowed(name, allowed, what) for name in names)
-
-
 def _path(value: str, key: str) -> str:
     """A path with ``~`` expanded; an empty one would scatter files in the current folder."""
     if not value.strip():
@@ -59,27 +45,7 @@ def _path(value: str, key: str) -> str:
     return str(Path(value).expanduser())
 
 
-def _split(name: str) -> str:
-    """``name`` when it is a registered split (vaxis.data.splits.SPLITTERS)."""
-    from vaxis.data.splits import SPLITTERS
-
-    return _allowed(name, list(SPLITTERS), "protocol")
-
-
-def _none(value: Any) -> Any:
-    """The string "none" read as None: TOML has no null, and these keys' default is not None."""
-    return None if isinstance(value, str) and value.lower() == "none" else value
-
-
-#: a key whose default is a number but that may be unset ("none" in TOML)
-Unsettable = BeforeValidator(_none)
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DataSettings(_Section):
+class DataSettings(Section):
     """Where the EEG comes from: ``synthetic`` (labelled so everywhere) or a path."""
 
     #: "synthetic", a FACED root, a SEED-V root, or a *.cohort.h5 of DE features
@@ -103,7 +69,7 @@ class DataSettings(_Section):
         return self.source == SYNTHETIC
 
 
-class ModelSettings(_Section):
+class ModelSettings(Section):
     """The language model whose V-axis is studied (local files only)."""
 
     #: a bundled alias (smollm2, gemma3-270m), a model folder, a .gguf file or a cached HF id
@@ -118,7 +84,7 @@ class ModelSettings(_Section):
 ExecutorKind = Literal["serial", "local", "ray"]  # vaxis.sweep.EXECUTOR_KINDS (light to import)
 
 
-class ComputeSettings(_Section, DeviceSettings):
+class ComputeSettings(Section, DeviceSettings):
     """Where the training jobs of zoo, align and ensemble run (vaxis.sweep.make_executor), on
     which ``devices`` (``jobs_per_device`` at once on each) and whether through torch.compile.
 
@@ -165,7 +131,7 @@ class ComputeSettings(_Section, DeviceSettings):
         )
 
 
-class AxisSettings(_Section):
+class AxisSettings(Section):
     """V-axis build and zero-shot validation (vaxis.axis.build / vaxis.axis.validate)."""
 
     method: str = "ridge_score"
@@ -183,7 +149,7 @@ class AxisSettings(_Section):
     def _method(cls, name: str) -> str:
         from vaxis.axis.methods import METHODS
 
-        return _allowed(name, list(METHODS), "method")
+        return allowed(name, list(METHODS), "method")
 
     @field_validator("validation_data")
     @classmethod
@@ -197,7 +163,7 @@ class AxisSettings(_Section):
         return names
 
 
-class BrainSettings(_Section):
+class BrainSettings(Section):
     """EEG read-out of the V-axis (vaxis.brain.mapping.ReadoutConfig)."""
 
     model: Literal["ridge", "pls"] = "ridge"
@@ -208,7 +174,7 @@ class BrainSettings(_Section):
     seed: int = 0
 
 
-class ZooVariant(_Section):
+class ZooVariant(Section):
     """One recipe variant of the zoo: training settings that replace the zoo's own."""
 
     #: unique; part of every job label (``decoder/regime/<name>/seed<seed>``)
@@ -221,7 +187,7 @@ class ZooVariant(_Section):
     hyper: dict[str, Any] = Field(default_factory=dict)
 
 
-class ZooSettings(_Section, NumericSettings):
+class ZooSettings(Section, NumericSettings):
     """A decoder zoo trained through the sweep's ``train`` jobs, then probed for the V-axis."""
 
     decoders: tuple[str, ...] = ("linear", "mlp")
@@ -242,19 +208,19 @@ class ZooSettings(_Section, NumericSettings):
     def _decoders(cls, names: tuple[str, ...]) -> tuple[str, ...]:
         from vaxis.decoders import DECODERS, SKLEARN_DECODERS
 
-        return _names(names, [*DECODERS, *SKLEARN_DECODERS], "decoder")
+        return allowed_names(names, [*DECODERS, *SKLEARN_DECODERS], "decoder")
 
     @field_validator("regimes")
     @classmethod
     def _regimes(cls, names: tuple[str, ...]) -> tuple[str, ...]:
         from vaxis.decoders.experiment import REGIMES
 
-        return _names(names, list(REGIMES), "regime")
+        return allowed_names(names, list(REGIMES), "regime")
 
     @field_validator("protocol")
     @classmethod
     def _protocol(cls, name: str) -> str:
-        return _split(name)
+        return registered_protocol(name)
 
     @field_validator("variants")
     @classmethod
@@ -265,7 +231,7 @@ class ZooSettings(_Section, NumericSettings):
         return variants
 
 
-class AlignSettings(_Section, NumericSettings):
+class AlignSettings(Section, NumericSettings):
     """Alignment interventions against a plain baseline (vaxis.align.run.AlignConfig)."""
 
     decoder: str = "mlp"
@@ -284,14 +250,14 @@ class AlignSettings(_Section, NumericSettings):
     def _decoder(cls, name: str) -> str:
         from vaxis.decoders import DECODERS  # torch decoders: an auxiliary loss needs gradients
 
-        return _allowed(name, list(DECODERS), "torch decoder")
+        return allowed(name, list(DECODERS), "torch decoder")
 
     @field_validator("interventions")
     @classmethod
     def _interventions(cls, names: tuple[str, ...]) -> tuple[str, ...]:
         from vaxis.align.run import registered_weights  # losses and training procedures
 
-        return _names(names, list(registered_weights()), "intervention")
+        return allowed_names(names, list(registered_weights()), "intervention")
 
     @field_validator("seeds")
     @classmethod
@@ -306,10 +272,10 @@ class AlignSettings(_Section, NumericSettings):
     @field_validator("protocol")
     @classmethod
     def _protocol(cls, name: str) -> str:
-        return _split(name)
+        return registered_protocol(name)
 
 
-class SaturationSettings(_Section):
+class SaturationSettings(Section):
     """Saturation of the valence basin over align's runs (vaxis.saturation.report).
 
     While enabled, the align stage records per-epoch probes (``epoch_probe``) for it.
@@ -325,7 +291,7 @@ class SaturationSettings(_Section):
     seed: int = 0
 
 
-class EnsembleSettings(_Section, NumericSettings):
+class EnsembleSettings(Section, NumericSettings):
     """The study's residual-diversity ensemble and cascade (vaxis.ensemble.recipe), CPU-sized."""
 
     enabled: bool = True
@@ -349,7 +315,7 @@ class EnsembleSettings(_Section, NumericSettings):
     @field_validator("protocol")
     @classmethod
     def _protocol(cls, name: str) -> str:
-        return _split(name)
+        return registered_protocol(name)
 
     @model_validator(mode="after")
     def _pool(self) -> EnsembleSettings:
@@ -358,7 +324,7 @@ class EnsembleSettings(_Section, NumericSettings):
         return self
 
 
-class StageSettings(_Section):
+class StageSettings(Section):
     """One section per stage (a new stage adds its settings here)."""
 
     axis: AxisSettings = AxisSettings()
@@ -369,7 +335,7 @@ class StageSettings(_Section):
     ensemble: EnsembleSettings = EnsembleSettings()
 
 
-class StudyConfig(_Section):
+class StudyConfig(Section):
     """Everything ``vaxis study`` needs."""
 
     out: str = "study"
