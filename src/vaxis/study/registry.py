@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from vaxis.core.reported import Figure, Plot, Table
+from vaxis.core.stage import StageReport
 from vaxis.errors import VaxisError
 from vaxis.study.config import StudyConfig
 
@@ -41,6 +42,22 @@ class StageResult(BaseModel):
     #: model identity, data provenance and the like, copied into results.json
     provenance: dict[str, Any] = Field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls,
+        report: StageReport,
+        context: StudyContext,
+        provenance: dict[str, Any] | None = None,
+    ) -> StageResult:
+        """The parts of a stage's report, as the study keeps them (plots relative to OUT)."""
+        return cls(
+            figures=report.figures(),
+            tables=report.tables(),
+            plots=[context.relative(plot) for plot in report.plots()],
+            notes=report.notes(),
+            provenance=provenance or {},
+        )
+
 
 @dataclass
 class StudyContext:
@@ -53,14 +70,21 @@ class StudyContext:
         """The folder of stage ``name`` (its outputs and its cache marker)."""
         return self.out / "stages" / name
 
+    def relative(self, plot: Plot) -> Plot:
+        """``plot`` with its files' paths relative to the out folder (the report's links)."""
+        return self.plot(plot.title, Path(plot.png), None if plot.svg is None else Path(plot.svg))
+
     def plot(self, title: str, png: Path, svg: Path | None = None) -> Plot:
         """A :class:`Plot` with paths relative to the out folder."""
         svg = svg if svg is not None else png.with_suffix(".svg")
         return Plot(
             title=title,
-            png=png.relative_to(self.out).as_posix(),
-            svg=svg.relative_to(self.out).as_posix() if svg.exists() else None,
+            png=self._under_out(png),
+            svg=self._under_out(svg) if svg.exists() else None,
         )
+
+    def _under_out(self, path: Path) -> str:
+        return path.resolve().relative_to(self.out.resolve()).as_posix()
 
 
 StageFn = Callable[[StudyConfig, StudyContext], StageResult]
