@@ -204,6 +204,7 @@ def test_compiled_training_on_cuda_agrees_with_eager() -> None:
 def test_smoke_adds_its_limits_to_every_member_and_only_when_on() -> None:
     smoke = EnsembleConfig(cohort=Path("/data/c.h5"), smoke=True)
     params = smoke.train_params(6, 100, 42)
-    assert (params["max_epochs"], params["max_steps_per_epoch"], params["epochs"]) == (1, 4, 100)
+    limits = ("max_epochs", "max_steps_per_epoch", "max_eval_units_per_stimulus", "epochs")
+    assert tuple(params[k] for k in limits) == (1, 2, 1, 100)
     assert _member_job(smoke).key() != MEMBER_JOB_KEY
     assert "max_epochs" not in EnsembleConfig(cohort=Path("/data/c.h5")).train_params(6, 100, 42)

@@ -31,7 +31,12 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from vaxis.decoders.numerics import COMPILE_VARIABLE, DEVICE_VARIABLE, Precision
+from vaxis.decoders.numerics import (
+    CHECKPOINTING_VARIABLE,
+    COMPILE_VARIABLE,
+    DEVICE_VARIABLE,
+    Precision,
+)
 from vaxis.errors import OutOfMemory
 
 AUTOCAST_DTYPES: dict[str, torch.dtype] = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -93,6 +98,12 @@ def _tf32_flags() -> list[tuple[Any, str, object]]:
 def compile_requested(configured: bool) -> bool:
     """Whether to compile: asked by the run's config or by the worker's environment."""
     return configured or os.environ.get(COMPILE_VARIABLE) == "1"
+
+
+def checkpointing_requested(configured: bool) -> bool:
+    """Whether to checkpoint activations: asked by the run's config or the worker's
+    environment (memory only: the numbers are the same)."""
+    return configured or os.environ.get(CHECKPOINTING_VARIABLE) == "1"
 
 
 def forward_of(model: nn.Module, compiled: bool) -> Callable[..., Any]:

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from vaxis.decoders.attention import TransformerLayer
-from vaxis.decoders.base import Decoder, register
+from vaxis.decoders.base import Decoder, register, run_block
 
 Axis = Literal["channel", "band"]
 #: the axis of a (batch, channels, bands, width) token grid that each kind of layer attends along
@@ -91,7 +91,7 @@ class AxialTransformer(Decoder):
         if self.channel_mix is not None:
             t = torch.einsum("kc,bcnd->bknd", self.channel_mix, t)
         for axis, layer in zip(self.layer_axes, self.layers, strict=True):
-            t = layer(t, seq_dim=SEQ_DIM[axis])
+            t = run_block(layer, t, seq_dim=SEQ_DIM[axis])
         return self.norm(t)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

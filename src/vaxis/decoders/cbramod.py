@@ -51,7 +51,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vaxis.decoders.base import Decoder, LoadedWeights, register
+from vaxis.decoders.base import Decoder, LoadedWeights, register, run_block
 from vaxis.errors import DataFormatError
 
 #: keys of the official pre-training checkpoint that a decoder does not use
@@ -140,7 +140,7 @@ class CrissCrossEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
-            x = layer(x)
+            x = run_block(layer, x)
         return x
 
 

@@ -31,6 +31,8 @@ SMOKE_LIMITS: dict[str, int] = {
 }
 #: a worker's switch for torch.compile (read by vaxis.decoders.accel)
 COMPILE_VARIABLE = "VAXIS_COMPILE"
+#: a worker's switch for activation checkpointing (read by vaxis.decoders.accel)
+CHECKPOINTING_VARIABLE = "VAXIS_CHECKPOINT_ACTIVATIONS"
 
 
 def keyed_only_if_set(settings: dict[str, Any]) -> dict[str, Any]:

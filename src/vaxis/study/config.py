@@ -119,6 +119,7 @@ class ComputeSettings(Section, DeviceSettings):
             "devices": self.devices,
             "jobs_per_device": self.jobs_per_device,
             "compile": self.compile,
+            "checkpoint_activations": self.checkpoint_activations,
         }
 
     def make(self) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vaxis.decoders.numerics import (
+    CHECKPOINTING_VARIABLE,
     COMPILE_VARIABLE,
     SMOKE_LIMITS,
     Precision,
@@ -60,6 +61,9 @@ class DeviceSettings(BaseModel):
     jobs_per_device: int = Field(default=1, ge=1)
     #: train through torch.compile (speed only; the first epoch pays the compilation)
     compile: bool = False
+    #: recompute each block's activations in backward (memory only: the numbers are the same;
+    #: ~1/3 more compute); for jobs whose peak memory x workers exceeds the machine's
+    checkpoint_activations: bool = False
 
     @field_validator("devices")
     @classmethod
@@ -69,4 +73,6 @@ class DeviceSettings(BaseModel):
     def executor_options(self) -> dict[str, Any]:
         """Keywords of :func:`vaxis.sweep.executors.make_executor` for these settings."""
         env = {COMPILE_VARIABLE: "1"} if self.compile else {}
+        if self.checkpoint_activations:
+            env[CHECKPOINTING_VARIABLE] = "1"
         return {"devices": self.devices, "jobs_per_device": self.jobs_per_device, "env": env}

@@ -62,7 +62,12 @@ class SweepSummary:
             return f"{done}; first failure:\n{next(iter(self.failed.values()))}"
         if self.interrupted:
             return f"{done}: the sweep was interrupted"
-        return f"{done}: {self.lost} worker(s) ended before recording their job"
+        return (
+            f"{done}: {self.lost} worker(s) ended before recording their job (killed from "
+            "outside; most often by the system for lack of memory: compare the plan's peak "
+            "memory, `vaxis study CONFIG --plan`, with this machine's; lower [compute] workers "
+            "or set [compute] checkpoint_activations = true)"
+        )
 
 
 def execute(job: Job, root: str, kinds: Mapping[str, JobFn]) -> Outcome:
