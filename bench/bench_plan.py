@@ -37,19 +37,12 @@ from torch.nn import functional as F
 from vaxis.data.cohort import Cohort
 from vaxis.decoders import build_decoder
 from vaxis.decoders.train import forward_all
-from vaxis.study.plan import (
-    FULL_DATA,
-    TWO_STAGE,
-    CohortParts,
-    calibrate,
-    make_plan,
-    scored,
-    stage_jobs,
-)
+from vaxis.study.plan import make_plan, stage_jobs
 from vaxis.study.presets import paper, with_smoke
 from vaxis.study.registry import StudyContext
 from vaxis.study.run import run_study
 from vaxis.study.stages.data import cohort_path
+from vaxis.sweep.cost import FULL_DATA, TWO_STAGE, CohortParts, calibrate, scored
 
 
 def _clock() -> tuple[float, float]:
@@ -102,7 +95,7 @@ def composed(
     rate: dict[str, float],
     clock: str,
 ) -> float:
-    """A job's seconds from measured rates, by the plan's cost model (vaxis.study.plan._job)."""
+    """A job's seconds from measured rates, by the plan's cost model (vaxis.sweep.cost.job_row)."""
     arm = job["intervention"]
     n_train, n_val, n_test = (
         parts["n_train"],

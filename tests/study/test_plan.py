@@ -13,15 +13,9 @@ import typer
 from typer.testing import CliRunner
 
 from vaxis.study.config import DataSettings, StageSettings, StudyConfig, ZooSettings
-from vaxis.study.plan import (
-    DEFAULT_GPU_TFLOPS,
-    GPU_UTILISATION,
-    calibrate,
-    make_plan,
-    schema,
-    too_costly,
-)
+from vaxis.study.plan import make_plan, schema, too_costly
 from vaxis.study.presets import paper
+from vaxis.sweep.cost import DEFAULT_GPU_TFLOPS, GPU_UTILISATION, calibrate
 
 #: a fixed calibration (1 GFLOP/s) so the tests do not time anything
 FIXED: dict[str, Any] = {
