@@ -22,8 +22,8 @@ on this machine and on a GPU; per stage and in total: the sums. The cost of one 
   against 9.1 GiB estimated; checkpointed, 3.5 GiB against 1.2 GiB).
 * Time on this machine: FLOP / the FLOP/s achieved by a few timed training steps of a small
   axial model (:func:`vaxis.sweep.cost.calibrate`, a few seconds). On a GPU: FLOP / (peak x
-  utilisation), the peak given (``--gpu-tflops``; default an H100/H200 SXM's dense bf16 989 TFLOP/s) and the
-  utilisation assumed (30%); both are written into the plan.
+  utilisation), the peak given (``--gpu-tflops``; default an H100/H200 SXM's dense bf16 989
+  TFLOP/s) and the utilisation assumed (30%); both are written into the plan.
 
 The plan needs the cohort (its subjects and sample counts, and its content for the jobs'
 keys): it runs the ``data`` stage (cached; the real run reuses it). Align's keys also hash the
