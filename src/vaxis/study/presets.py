@@ -53,7 +53,8 @@ CHOICES: tuple[str, ...] = (
     "the CBraMod-style architecture reads DE features: cbramod-de, CBraMod's criss-cross "
     "encoder over (channel, second) tokens at CBraMod's sizes",
     "interventions: on the EMOD-style axial transformer at the recipe's sizes",
-    "V-axis: the laptop default's method (mean difference, layer chosen from the stories); "
+    "V-axis: the laptop default's method (ridge_score, the layer chosen among those that pass "
+    "the stories' class-ordering diagnosis); "
     "the study's centroid PCA-1 ([stages.axis] recipe = 'study') needs a model of the study's "
     "scale (docs/REFERENCE.md sec. 5.3)",
 )
