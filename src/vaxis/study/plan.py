@@ -39,14 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from vaxis.study.config import StudyConfig
 from vaxis.study.registry import STAGES, StudyContext
-from vaxis.sweep.cost import (
-    DEFAULT_GPU_TFLOPS,
-    GPU_UTILISATION,
-    CohortParts,
-    Rates,
-    calibrate,
-    job_row,
-)
+from vaxis.sweep.cost import DEFAULT_GPU_TFLOPS, CohortParts, PlannedJob, Rates, plan_rows
 
 if TYPE_CHECKING:
     from vaxis.sweep import Job
@@ -115,29 +108,18 @@ def make_plan(
     context = StudyContext(out=Path(config.out), progress=False)
     run_study(config, ["data"], progress=False)
     cohort = CohortParts(Cohort.load(cohort_path(config, context)))
-    calibration = calibration or calibrate()
-    rates = Rates(float(calibration["flops_per_second"]), gpu_tflops * 1e12, GPU_UTILISATION)
+    rates = Rates.measured(gpu_tflops, calibration)
     axis_done = "axis" in finished_stages(config)
     stages: list[dict[str, Any]] = []
     protocols: dict[str, dict[str, Any]] = {}
     for name in registry.plan(names, config):
         row: dict[str, Any] = {"name": name, "title": STAGES[name].title, "keys_pending": None}
-        jobs: list[dict[str, Any]] = []
+        jobs: list[PlannedJob] = []
         if name in TRAINING_STAGES:
             built, pending = stage_jobs(name, config, context, cohort, axis_done)
-            unique = {job.key(): (label, job) for label, job in built.items()}  # shared members
-            for label, job in unique.values():
-                jobs.append(
-                    job_row(
-                        job,
-                        name,
-                        label,
-                        cohort,
-                        rates,
-                        pending is not None,
-                        config.compute.checkpoint_activations,
-                    )
-                )
+            checkpointing = config.compute.checkpoint_activations
+            jobs = plan_rows(built, name, cohort, rates, pending is not None, checkpointing)
+            for job in built.values():
                 protocols.setdefault(job.params["split"], job.params)
             row["keys_pending"] = pending
         row |= {
@@ -163,7 +145,7 @@ def make_plan(
             "cpu_flops_per_second": rates.cpu,
             "gpu_peak_flops_per_second": rates.gpu_peak,
             "gpu_utilisation": rates.gpu_utilisation,
-            "calibration": calibration,
+            "calibration": rates.calibration,
             "covers": "training jobs only; stages that train nothing take minutes",
         },
     }

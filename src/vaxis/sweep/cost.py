@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -42,6 +43,35 @@ class Rates:
     @property
     def gpu(self) -> float:
         return self.gpu_peak * self.gpu_utilisation
+
+    @classmethod
+    def measured(
+        cls, gpu_tflops: float = DEFAULT_GPU_TFLOPS, calibration: dict[str, Any] | None = None
+    ) -> Rates:
+        """This machine's rate from :func:`calibrate` (or a given calibration) and a GPU's."""
+        calibration = calibration or calibrate()
+        return cls(
+            float(calibration["flops_per_second"]), gpu_tflops * 1e12, GPU_UTILISATION, calibration
+        )
+
+
+class PlannedJob(TypedDict):
+    """One training job of a plan, and its cost (a row of ``plan.json``)."""
+
+    id: str | None  # the sweep key (None while it waits on the V-axis positions)
+    label: str
+    stage: str
+    decoder: str
+    regime: str
+    intervention: str | None
+    seed: int
+    epochs: int
+    batch_size: int
+    n_train: int
+    flops: int
+    peak_memory_bytes: int
+    cpu_seconds: float
+    gpu_seconds: float
 
 
 def calibrate(seconds: float = 3.0, max_steps: int = 30) -> dict[str, Any]:
@@ -185,7 +215,7 @@ def job_row(
     rates: Rates,
     pending: bool,
     checkpointing: bool = False,
-) -> dict[str, Any]:
+) -> PlannedJob:
     """One job's row: what it trains, on how many samples, and its cost."""
     params, train = job.params, job.params["train"]
     parts = cohort.parts(params["split"], int(params["fold"]), params["inputs"]["task"])
@@ -229,3 +259,20 @@ def job_row(
         "cpu_seconds": flops / rates.cpu,
         "gpu_seconds": flops / rates.gpu,
     }
+
+
+def plan_rows(
+    jobs: Mapping[str, Job],
+    stage: str,
+    cohort: CohortParts,
+    rates: Rates,
+    pending: bool = False,
+    checkpointing: bool = False,
+) -> list[PlannedJob]:
+    """The rows of a stage's jobs (label -> job), each job once (shared members are listed
+    under their first label); ``pending``: the keys still wait on the V-axis positions."""
+    unique = {job.key(): (label, job) for label, job in jobs.items()}
+    return [
+        job_row(job, stage, label, cohort, rates, pending, checkpointing)
+        for label, job in unique.values()
+    ]
