@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from vaxis.brain.settings import BrainSettings
 from vaxis.core.settings import Section, Unsettable, allowed, allowed_names
 from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
@@ -161,17 +162,6 @@ class AxisSettings(Section):
                 allowed = ", ".join([*CORPORA, *ALIASES])
                 raise ValueError(f"unknown corpus {name!r} (allowed: {allowed}, or a file)")
         return names
-
-
-class BrainSettings(Section):
-    """EEG read-out of the V-axis (vaxis.brain.mapping.ReadoutConfig)."""
-
-    model: Literal["ridge", "pls"] = "ridge"
-    permutations: int = Field(default=1000, ge=0)
-    random_directions: int = Field(default=1000, ge=0)
-    bootstrap: int = Field(default=1000, ge=0)
-    subject_folds: int = Field(default=5, ge=2)
-    seed: int = 0
 
 
 class ZooVariant(Section):
