@@ -26,7 +26,7 @@ from vaxis.data.cohort import Cohort
 from vaxis.data.synthetic import GroundTruth, SynthConfig, synthesize_features
 from vaxis.errors import DataFormatError
 
-FAST = {"n_permutations": 200, "n_random_directions": 0, "n_bootstrap": 0}
+FAST = {"permutations": 200, "random_directions": 0, "bootstrap": 0}
 
 
 def synth(seed: int = 0, plant: bool = True, subjects: int = 12) -> tuple[Cohort, GroundTruth]:
@@ -42,7 +42,7 @@ def planted() -> tuple[Cohort, GroundTruth]:
 @pytest.fixture(scope="module")
 def planted_report(planted: tuple[Cohort, GroundTruth]) -> ReadoutReport:
     cohort, truth = planted
-    config = ReadoutConfig(n_permutations=200, n_random_directions=200, n_bootstrap=100)
+    config = ReadoutConfig(permutations=200, random_directions=200, bootstrap=100)
     return evaluate_readout(cohort, from_truth(truth), config)
 
 
@@ -198,7 +198,7 @@ def test_null_cohorts_give_false_positives_at_the_nominal_rate(
 ) -> None:
     """No valence planted: held-out p-values fall below 0.05 in about 5% of cohorts."""
     level = 0.05
-    config = ReadoutConfig(**{**FAST, "n_permutations": n_permutations})
+    config = ReadoutConfig(**{**FAST, "permutations": n_permutations})
     p_values: dict[str, list[float]] = {}
     for seed in range(n_cohorts):
         cohort, truth = synth(seed=100 + seed, plant=False)
@@ -267,7 +267,7 @@ def test_class_structured_nulls_keep_the_false_positive_rate(kind: str) -> None:
     shuffle across clips gives too narrow a null (measured in the nulls module docstring), the
     default hierarchical shuffle does not."""
     n_cohorts, level = 40, 0.05
-    config = ReadoutConfig(**{**FAST, "n_permutations": 100})
+    config = ReadoutConfig(**{**FAST, "permutations": 100})
     hits = 0
     for seed in range(n_cohorts):
         cohort, truth = _class_structured_null(300 + seed)

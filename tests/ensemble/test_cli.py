@@ -23,6 +23,8 @@ def test_cli_runs_the_tiny_recipe_and_writes_the_report(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [str(cohort), *TINY, "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC" in result.output.upper() and "uniform ensemble" in result.output
+    for title in ("ensembles", "paired comparisons", "study: ensemble", "pool members"):
+        assert title in result.output  # the report's tables and notes, as the study shows them
     data = json.loads((tmp_path / "out" / "ensemble.json").read_text())
     assert data["synthetic"] is True and data["cascade"] == []
     assert data["config"]["seeds"] == [0, 1] and data["config"]["epochs"] == [1]

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pytest
 
+from vaxis.core.stage import StageReport
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.ensemble.combine import average_probs, balanced_accuracy
 from vaxis.ensemble.members import load_part
@@ -20,6 +21,7 @@ from vaxis.ensemble.recipe import EnsembleConfig
 from vaxis.ensemble.report import EnsembleReport
 from vaxis.ensemble.run import run_ensemble
 from vaxis.ensemble.selection import select_members
+from vaxis.study.registry import StageResult, StudyContext
 from vaxis.sweep import ResultStore
 
 
@@ -84,6 +86,35 @@ def test_report_layout_and_honesty(first: tuple[EnsembleConfig, EnsembleReport])
     assert data["sweep"] == {"total": 10, "already_done": 0, "trained": 10}
     for stem in ("cascade", "loo_alignment"):
         assert (config.out / f"{stem}.png").exists() and (config.out / f"{stem}.svg").exists()
+
+
+@pytest.mark.slow
+def test_the_stage_report_gives_each_arm_and_comparison_with_its_ci_and_p(
+    first: tuple[EnsembleConfig, EnsembleReport],
+) -> None:
+    """What `vaxis ensemble` prints and the study keeps: one figure per arm, cascade step and
+    comparison, the published rows beside ours, the plots written."""
+    config, report = first
+    assert isinstance(report, StageReport)
+    figures = report.figures()
+    uniform = figures["ensembles: uniform ensemble"]
+    mean, low, high = report.arms["uniform ensemble"].interval()
+    assert (uniform.value, uniform.ci, uniform.n) == (mean, (low, high), 2) and uniform.synthetic
+    pair = report.comparisons[0]
+    delta = figures[f"paired comparisons: {pair['a']} - {pair['b']}"]
+    assert (delta.value, delta.p, delta.n) == (pair["mean_delta"], pair["p_holm"], 2)
+    assert len([n for n in figures if n.startswith("cascade steps: ")]) == 4
+    arms, pairs, steps, _ = report.tables()
+    published = [row for row in arms.rows if row[1] == "published, not run here"]
+    assert [row[0] for row in published][-1] == "study: ensemble" and len(pairs.rows) == 5
+    assert steps.rows[0][0] == "depth 1"
+    assert [Path(p.png).name for p in report.plots()] == ["cascade.png", "loo_alignment.png"]
+    kept = StageResult.of(report, StudyContext(out=config.out.parent))
+    assert kept.figures == figures and kept.plots[0].png == f"{config.out.name}/cascade.png"
+    assert kept.plots[0].svg == f"{config.out.name}/cascade.svg"
+    assert report.notes()[0].startswith("4 pool members, protocol holdout")
+    payload = report.to_json()
+    assert set(payload["figures"]) == set(figures) and payload["ensemble"]["n_test_subjects"] == 2
 
 
 @pytest.mark.slow

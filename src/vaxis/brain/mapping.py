@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import Field, PositiveFloat
 
 from vaxis.brain import nulls, subsets
-from vaxis.brain.linear import DEFAULT_ALPHAS, LinearReadout, Model
+from vaxis.brain.linear import DEFAULT_ALPHAS, LinearReadout
 from vaxis.brain.protocols import (
     Protocol,
     in_sample,
@@ -27,6 +27,7 @@ from vaxis.brain.protocols import (
     subject_mean,
     subjects_out,
 )
+from vaxis.brain.settings import BrainSettings
 from vaxis.core.positions import StimulusPositions
 from vaxis.core.reported import NullSummary, Stat, json_ready, permutation_p
 from vaxis.data.cohort import Cohort
@@ -35,24 +36,17 @@ from vaxis.errors import DataFormatError
 STUDY_SUBSET: tuple[str, ...] = ("anger", "amusement", "tenderness")
 
 
-class ReadoutConfig(BaseModel):
-    """How the read-out is fitted and evaluated (same config, cohort, positions: same report)."""
+class ReadoutConfig(BrainSettings):
+    """How the read-out is fitted and evaluated (same config, cohort, positions: same report):
+    the study's settings plus those it keeps at their defaults."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    model: Model = "ridge"
     #: ridge penalties; one is chosen inside every training fold by leave-one-out error
     alphas: tuple[PositiveFloat, ...] = Field(default=DEFAULT_ALPHAS, min_length=1)
-    subject_folds: int = Field(default=5, ge=2)
     #: "hierarchical" (class means across classes, deviations within) or "stimuli"; see nulls
     permutation: nulls.PermutationScheme = "hierarchical"
-    n_permutations: int = Field(default=1000, ge=0)
-    n_random_directions: int = Field(default=1000, ge=0)
-    n_bootstrap: int = Field(default=1000, ge=0)
     ci_level: float = Field(default=0.95, gt=0, lt=1)
     #: categories of the subset analysis (default: the study's); skipped if not all present
     subset: tuple[str, ...] = STUDY_SUBSET
-    seed: int = 0
 
 
 # ------------------------------------------------------------------------------ tensors
@@ -203,13 +197,11 @@ def evaluate_readout(
     rng = np.random.default_rng(config.seed)
     fit = (config.model, config.alphas)
     observed = {key: p.predict(y, *fit) for key, p in protocols.items()}
-    permuted = nulls.permuted_positions(
-        y, categories, config.n_permutations, rng, config.permutation
-    )
+    permuted = nulls.permuted_positions(y, categories, config.permutations, rng, config.permutation)
     null = _Null(
         permuted,
         {key: p.predict(permuted.values, *fit) for key, p in protocols.items()},
-        nulls.bootstrap_loso(per_subject, y, *fit, config.n_bootstrap, rng),
+        nulls.bootstrap_loso(per_subject, y, *fit, config.bootstrap, rng),
     )
     stats = [
         _protocol_stat(key, protocol, observed[key], y, null, config)
@@ -298,9 +290,9 @@ def _random_direction_stats(
     rng: np.random.Generator,
     observed: list[Stat],
 ) -> list[Stat]:
-    if not config.n_random_directions:
+    if not config.random_directions:
         return []
-    draws = nulls.random_positions(y, categories, config.n_random_directions, rng)
+    draws = nulls.random_positions(y, categories, config.random_directions, rng)
     out = []
     for key in ("in_sample", "loso"):
         null = protocols[key].score(draws.values, config.model, config.alphas)
@@ -342,7 +334,7 @@ def _subset_stats(
         for label, part in (("+".join(config.subset), mask), ("the rest", ~mask)):
             value = float(subsets.subset_r(predictions[key], y, part))
             rs = None
-            if config.n_permutations:
+            if config.permutations:
                 pred = null.predictions[key].mean(axis=0)
                 rs = subsets.subset_r(pred, null.permuted.values, part)
             out.append(

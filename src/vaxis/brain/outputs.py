@@ -36,10 +36,10 @@ def brain_cells(cohort: Cohort, report: ReadoutReport) -> CellCorrelations:
     the read-out's permutation scheme (t-test if the report used no permutations)."""
     config, meta = report.config, cohort.meta
     null = None
-    if config.n_permutations:
+    if config.permutations:
         rng = np.random.default_rng([config.seed, 2])
         null = nulls.permuted_positions(
-            report.y, report.categories, config.n_permutations, rng, config.permutation
+            report.y, report.categories, config.permutations, rng, config.permutation
         )
     tensor = cohort_tensor(cohort)
     return cell_correlations(tensor, report.y, meta.channel_names, meta.band_names, null)

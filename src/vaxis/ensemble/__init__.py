@@ -1,12 +1,18 @@
 """The study's residual-diversity ensemble: recipe, combination, diversity, selection, report.
 
-Light to import (no torch): :func:`run_ensemble` lives in :mod:`vaxis.ensemble.run`.
+``run_ensemble(EnsembleConfig(cohort=...))`` trains the members (resumable sweep), selects on
+validation subjects, compares on test subjects and returns an :class:`EnsembleReport` (what
+`vaxis ensemble` prints and the study's ``ensemble`` stage keeps); ``[stages.ensemble]`` of a
+study config is :class:`EnsembleSettings`. Light to import (no torch): ``run_ensemble`` and
+``EnsembleReport`` load on first use.
 """
+
+from typing import TYPE_CHECKING
 
 from vaxis.ensemble.combine import average_probs, balanced_accuracy, softmax
 from vaxis.ensemble.diversity import linear_cka, pairwise_diversity, principal_angles
 from vaxis.ensemble.loo import correlate, loo_contributions
-from vaxis.ensemble.recipe import EnsembleConfig
+from vaxis.ensemble.recipe import EnsembleConfig, EnsembleSettings
 from vaxis.ensemble.selection import (
     Selection,
     best_single,
@@ -14,9 +20,16 @@ from vaxis.ensemble.selection import (
     diversity_weights,
     seed_ensemble,
 )
+from vaxis.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from vaxis.ensemble.report import EnsembleReport
+    from vaxis.ensemble.run import run_ensemble
 
 __all__ = [
     "EnsembleConfig",
+    "EnsembleReport",
+    "EnsembleSettings",
     "Selection",
     "average_probs",
     "balanced_accuracy",
@@ -28,6 +41,9 @@ __all__ = [
     "loo_contributions",
     "pairwise_diversity",
     "principal_angles",
+    "run_ensemble",
     "seed_ensemble",
     "softmax",
 ]
+
+__getattr__ = lazy_exports(__name__, {"EnsembleReport": "report", "run_ensemble": "run"})

@@ -9,7 +9,8 @@ import typer
 from pydantic import ValidationError
 
 from vaxis.checks import check_out_dir, parse_ints, parse_json_object
-from vaxis.console import SYNTHETIC_BANNER, console, fail
+from vaxis.console import console, fail
+from vaxis.core.render import print_report
 from vaxis.data.options import NanOption, parse_nan_policy
 from vaxis.decoders.hyper import check_hyper
 from vaxis.errors import VaxisError
@@ -95,22 +96,5 @@ def ensemble(
         report = run_ensemble(config, progress=True)
     except (ValidationError, ValueError, VaxisError) as error:
         fail(error)
-    if report.synthetic:
-        console.print(SYNTHETIC_BANNER)
-    for name, arm in report.arms.items():
-        mean, low, high = arm.interval()
-        console.print(
-            f"{name}: pooled BA {arm.pooled:.4f}; mean over {len(report.test_subjects)} test "
-            f"subjects {mean:.4f} [{low:.4f}, {high:.4f}]"
-        )
-    for arm in report.cascade:
-        mean, low, high = arm.interval()
-        console.print(f"cascade {arm.name}: {mean:.4f} [{low:.4f}, {high:.4f}]")
-    rows = report.comparisons + report.cascade_steps
-    rows += report.path_b["comparison"] if report.path_b else []
-    for row in rows:
-        console.print(
-            f"{row['a']} - {row['b']}: {row['mean_delta']:+.4f} "
-            f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}], Holm p = {row['p_holm']:.3g}"
-        )
+    print_report(report)
     console.print(f"wrote {', '.join(str(p) for p in report.files)}")

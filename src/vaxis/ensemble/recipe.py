@@ -14,10 +14,12 @@ content, so a re-run skips finished members and a member shared by the cascade a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from vaxis.core.settings import Section, Unsettable
+from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.diversity import Method
 from vaxis.sweep.compute import DeviceSettings, NumericSettings
@@ -88,22 +90,14 @@ def pool_problem(seeds: tuple[int, ...], epochs: tuple[int, ...], select_k: int 
     return ""
 
 
-class EnsembleConfig(NumericSettings, DeviceSettings):
-    """Everything `vaxis ensemble` needs; defaults are the study's recipe (``precision``,
-    ``tf32``, ``devices``, ``jobs_per_device``, ``compile``: see :mod:`vaxis.sweep.compute`)."""
+class EnsembleRecipe(Section, NumericSettings):
+    """The recipe's science, shared by ``[stages.ensemble]`` and :class:`EnsembleConfig`;
+    defaults are the study's (``precision``, ``tf32``, ``smoke``: :mod:`vaxis.sweep.compute`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    cohort: Path
-    #: V-axis positions for residual alignment and Path B: an axis folder, a positions file,
-    #: ``classes`` (no within-class residual: alignment is then not computed) or ``truth``
-    positions: str = "classes"
     depth: int = Field(default=6, ge=1)
-    width: int = Field(default=128, ge=2)
     #: depth of the cascade's first three steps (the study: 3)
     shallow_depth: int = Field(default=3, ge=1)
-    #: further axial hyper-parameters, e.g. {"heads": 4, "channel_tokens": 8}
-    hyper: dict[str, Any] = Field(default_factory=dict)
+    width: int = Field(default=128, ge=2)
     regime: Regime = "aug-kd"
     seeds: DistinctInts = STUDY_SEEDS
     epochs: EpochCounts = STUDY_EPOCHS
@@ -113,11 +107,62 @@ class EnsembleConfig(NumericSettings, DeviceSettings):
     #: members of the residual-diverse and seed ensembles (default: half the pool)
     select_k: int | None = Field(default=None, ge=1)
     diversity: Method = "cka"
+    protocol: str = "holdout"
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol(cls, name: str) -> str:
+        return registered_protocol(name)
+
+    @model_validator(mode="after")
+    def _pool(self) -> Self:
+        if problem := pool_problem(self.seeds, self.epochs, self.select_k):
+            raise ValueError(problem)
+        return self
+
+
+#: ``[stages.ensemble]``'s defaults where they differ from the study's recipe: CPU-sized,
+#: smaller batches and a higher peak rate (few epochs here)
+CPU_SIZED: dict[str, Any] = {
+    "depth": 2,
+    "shallow_depth": 1,
+    "width": 32,
+    "seeds": (0, 1),
+    "epochs": (4, 6),
+    "batch_size": 32,
+    "lr": 3e-3,
+}
+
+
+class EnsembleSettings(EnsembleRecipe):
+    """The study's residual-diversity ensemble and cascade (vaxis.ensemble.recipe), CPU-sized."""
+
+    enabled: bool = True
+    heads: int = Field(default=4, ge=1)
+    #: token pooling of the axial members; "none": all channels are tokens (the study's)
+    channel_tokens: Annotated[int | None, Unsettable] = Field(default=8, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cpu_sized(cls, data: Any) -> Any:
+        return {**CPU_SIZED, **data} if isinstance(data, dict) else data
+
+
+class EnsembleConfig(EnsembleRecipe, DeviceSettings):
+    """Everything `vaxis ensemble` needs: the recipe (defaults: the study's), the paths and
+    what the study does not set (``devices``, ``jobs_per_device``, ``compile``:
+    :mod:`vaxis.sweep.compute`)."""
+
+    cohort: Path
+    #: V-axis positions for residual alignment and Path B: an axis folder, a positions file,
+    #: ``classes`` (no within-class residual: alignment is then not computed) or ``truth``
+    positions: str = "classes"
+    #: further axial hyper-parameters, e.g. {"heads": 4, "channel_tokens": 8}
+    hyper: dict[str, Any] = Field(default_factory=dict)
     #: rank of the residual subspaces compared by principal angles
     rank: int = Field(default=8, ge=1)
     #: Path B: V-axis-trained members (alignment interventions, `vaxis align` names)
     path_b: tuple[str, ...] = ()
-    protocol: str = "holdout"
     fold: int = Field(default=0, ge=0)
     task: Literal["auto", "faced9", "binary", "seedv5"] = "auto"
     alpha: float = Field(default=0.05, gt=0, lt=1)
@@ -133,9 +178,7 @@ class EnsembleConfig(NumericSettings, DeviceSettings):
     nan_policy: NanPolicy = "raise"
 
     @model_validator(mode="after")
-    def _pool_and_hyper(self) -> EnsembleConfig:
-        if problem := pool_problem(self.seeds, self.epochs, self.select_k):
-            raise ValueError(problem)
+    def _hyper(self) -> EnsembleConfig:
         if self.hyper:  # the registry loads torch: only when hyper-parameters are given
             from vaxis.decoders.hyper import hyper_problem
 

@@ -18,11 +18,20 @@ from typing import Any
 import numpy as np
 
 from vaxis.core.effects import bootstrap_ci, compare_to_baseline
+from vaxis.core.reported import Figure, Plot, Table, cell
+from vaxis.core.stage import parts_json
 from vaxis.core.stats import holm
 from vaxis.ensemble.recipe import PUBLISHED, PUBLISHED_STATUS
 
 REPORT_NAME = "ensemble.json"
 PRIMARY = "sign_flip"
+ARM_COLUMNS = ["arm", "status", "pooled BA", "mean BA over test subjects", "95% CI", "members"]
+PAIR_COLUMNS = ["comparison", "n", "delta BA", "95% CI", "p (Holm)", "verdict"]
+#: the plots of the report: file name in ``out`` -> title
+PLOTS = {
+    "cascade.png": "ensemble: the cascade, 95% CI over test subjects",
+    "loo_alignment.png": "ensemble: leave-one-out contribution against residual alignment",
+}
 
 
 @dataclass(frozen=True)
@@ -146,3 +155,122 @@ class EnsembleReport:
             "config": self.config,
             "sweep": self.sweep,
         }
+
+    # ------------------------------------------------------------------ the stage report
+    def figures(self) -> dict[str, Figure]:
+        """Each arm and cascade step (mean over test subjects, bootstrap CI) and each paired
+        comparison (delta over test subjects, BCa CI, Holm p)."""
+        figures = self._arms(list(self.arms.values()), "ensembles", published=True)[0]
+        figures |= self._pairs(self.comparisons, "paired comparisons")[0]
+        figures |= self._arms(self.cascade, "cascade", published=False)[0]
+        figures |= self._pairs(self.cascade_steps, "cascade steps")[0]
+        if self.path_b:
+            figures |= self._pairs(self.path_b["comparison"], "path B")[0]
+        return figures
+
+    def tables(self) -> list[Table]:
+        """Arms (with the published figures), comparisons, then the cascade and Path B."""
+        tables = [
+            self._arms(list(self.arms.values()), "ensembles", published=True)[1],
+            self._pairs(self.comparisons, "paired comparisons")[1],
+        ]
+        if self.cascade:
+            tables.append(self._arms(self.cascade, "cascade", published=False)[1])
+            tables.append(self._pairs(self.cascade_steps, "cascade steps")[1])
+        if self.path_b:
+            tables.append(self._pairs(self.path_b["comparison"], "path B")[1])
+        return tables
+
+    def plots(self) -> list[Plot]:
+        """The cascade and leave-one-out plots that were written (absolute paths)."""
+        written = {path.name: path.resolve() for path in self.files}
+        return [
+            Plot(
+                title=title,
+                png=str(written[name]),
+                svg=str(svg) if (svg := written[name].with_suffix(".svg")).exists() else None,
+            )
+            for name, title in PLOTS.items()
+            if name in written
+        ]
+
+    def notes(self) -> list[str]:
+        loo = self.loo_vs_alignment
+        return [
+            f"{len(self.members)} pool members, protocol {self.protocol}; sweep: "
+            f"{self.sweep}; r(loo, residual alignment) = {cell(loo.get('r'), '+.2f')} "
+            "(the study: 0.74, published, not run here)"
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """The report's parts and the whole of ``ensemble.json``."""
+        return {**parts_json(self), "ensemble": self.to_dict()}
+
+    def _arms(
+        self, arms: list[Arm], title: str, published: bool
+    ) -> tuple[dict[str, Figure], Table]:
+        """One row and one figure (mean over test subjects, bootstrap CI) per arm; with
+        ``published`` the study's figures follow, labelled as not run here."""
+        figures, rows = {}, []
+        n = len(self.test_subjects)
+        for arm in arms:
+            mean, low, high = arm.interval()
+            interval = _interval(low, high)
+            rows.append(
+                [
+                    arm.name,
+                    "run here",
+                    f"{arm.pooled:.4f}",
+                    f"{mean:.4f}",
+                    "-" if interval is None else f"[{low:.4f}, {high:.4f}]",
+                    str(len(arm.members)),
+                ]
+            )
+            if interval is not None:
+                figures[f"{title}: {arm.name}"] = Figure(
+                    value=mean,
+                    protocol=f"balanced accuracy per test subject ({self.protocol}), mean; 95% "
+                    f"percentile bootstrap over test subjects; {arm.rule or 'single member'}",
+                    n=n,
+                    ci=interval,
+                    ci_level=0.95,
+                    synthetic=self.synthetic,
+                )
+        if published:
+            for name, value in PUBLISHED.get(self.dataset, {}).items():
+                rows.append([name, PUBLISHED_STATUS, f"{value:.4f}", "-", "-", "-"])
+        note = f"{n} test subjects; members chosen on {len(self.val_subjects)} validation subjects."
+        if published:
+            note += f" Published rows: the study's test subjects, {PUBLISHED_STATUS}."
+        return figures, Table(title=title, columns=ARM_COLUMNS, rows=rows, note=note)
+
+    def _pairs(self, pairs: list[dict[str, Any]], title: str) -> tuple[dict[str, Figure], Table]:
+        """One row and one figure (paired delta over test subjects, BCa CI, Holm p) per pair."""
+        figures, rows = {}, []
+        for pair in pairs:
+            name = f"{pair['a']} - {pair['b']}"
+            interval = _interval(float(pair["ci_low"]), float(pair["ci_high"]))
+            rows.append(
+                [
+                    name,
+                    str(pair["n_subjects"]),
+                    cell(pair["mean_delta"], "+.4f"),
+                    "-" if interval is None else f"[{interval[0]:+.4f}, {interval[1]:+.4f}]",
+                    f"{pair['p_holm']:.3g}",
+                    str(pair["verdict"]),
+                ]
+            )
+            figures[f"{title}: {name}"] = Figure(
+                value=float(pair["mean_delta"]),
+                protocol=f"{pair['interval']}; p: {pair['protocol']}",
+                n=int(pair["n_subjects"]),
+                ci=interval,
+                ci_level=0.95 if interval else None,
+                p=float(pair["p_holm"]),
+                synthetic=self.synthetic,
+            )
+        return figures, Table(title=title, columns=PAIR_COLUMNS, rows=rows)
+
+
+def _interval(low: float, high: float) -> tuple[float, float] | None:
+    return (low, high) if math.isfinite(low) and math.isfinite(high) else None

@@ -23,10 +23,11 @@ from pydantic import (
     model_validator,
 )
 
+from vaxis.brain.settings import BrainSettings
 from vaxis.core.settings import Section, Unsettable, allowed, allowed_names
 from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
-from vaxis.ensemble.recipe import DistinctInts, EpochCounts, pool_problem
+from vaxis.ensemble.recipe import DistinctInts, EnsembleSettings
 from vaxis.errors import VaxisError, describe_validation
 from vaxis.sweep.compute import DeviceSettings, NumericSettings
 
@@ -164,17 +165,6 @@ class AxisSettings(Section):
         return names
 
 
-class BrainSettings(Section):
-    """EEG read-out of the V-axis (vaxis.brain.mapping.ReadoutConfig)."""
-
-    model: Literal["ridge", "pls"] = "ridge"
-    permutations: int = Field(default=1000, ge=0)
-    random_directions: int = Field(default=1000, ge=0)
-    bootstrap: int = Field(default=1000, ge=0)
-    subject_folds: int = Field(default=5, ge=2)
-    seed: int = 0
-
-
 class ZooVariant(Section):
     """One recipe variant of the zoo: training settings that replace the zoo's own."""
 
@@ -290,39 +280,6 @@ class SaturationSettings(Section):
     ablation: bool = True
     nulls: int = Field(default=100, ge=2)
     seed: int = 0
-
-
-class EnsembleSettings(Section, NumericSettings):
-    """The study's residual-diversity ensemble and cascade (vaxis.ensemble.recipe), CPU-sized."""
-
-    enabled: bool = True
-    depth: int = Field(default=2, ge=1)
-    shallow_depth: int = Field(default=1, ge=1)
-    width: int = Field(default=32, ge=2)
-    heads: int = Field(default=4, ge=1)
-    #: token pooling of the axial members; "none": all channels are tokens (the study's)
-    channel_tokens: Annotated[int | None, Unsettable] = Field(default=8, ge=1)
-    regime: Literal["plain", "aug", "kd", "aug-kd"] = "aug-kd"
-    seeds: DistinctInts = (0, 1)
-    epochs: EpochCounts = (4, 6)
-    #: smaller batches and a higher peak rate than the study's (128, 1e-3): few epochs here
-    batch_size: int = Field(default=32, ge=2)
-    lr: float = Field(default=3e-3, gt=0)
-    cascade: bool = True
-    select_k: int | None = Field(default=None, ge=1)
-    diversity: Literal["cka", "angles"] = "cka"
-    protocol: str = "holdout"
-
-    @field_validator("protocol")
-    @classmethod
-    def _protocol(cls, name: str) -> str:
-        return registered_protocol(name)
-
-    @model_validator(mode="after")
-    def _pool(self) -> EnsembleSettings:
-        if problem := pool_problem(self.seeds, self.epochs, self.select_k):
-            raise ValueError(problem)
-        return self
 
 
 class StageSettings(Section):
