@@ -67,7 +67,8 @@ def test_report_reads_every_run_and_labels_itself_synthetic(report: SaturationRe
 
 
 def test_curves_are_the_basin_strength_of_the_recorded_epochs(report: SaturationReport) -> None:
-    runs = {(r["arm"], r["seed"]): r for r in report.runs}
+    record = json.loads(report.files[0].read_text())  # saturation.json's rows
+    runs = {(r["arm"], r["seed"]): r for r in record["runs"]}
     assert set(report.curves) == set(ARMS)
     for arm, by_seed in report.curves.items():
         for seed, curve in by_seed.items():
@@ -80,19 +81,18 @@ def test_curves_are_the_basin_strength_of_the_recorded_epochs(report: Saturation
 def test_threshold_pairs_and_movement_are_the_paired_run_numbers(
     report: SaturationReport,
 ) -> None:
-    runs = {(r["arm"], r["seed"]): r for r in report.runs}
+    runs = {(r.arm, r.seed): r for r in report.runs}
     pairs = report.threshold.pairs
     assert [(p.arm, p.seed) for p in pairs] == [("aux-mse-0.5", s) for s in SEEDS]
     for p in pairs:
         base, arm = runs["baseline", p.seed], runs["aux-mse-0.5", p.seed]
-        assert p.x == base["val_balanced_accuracy"]
-        assert p.delta == pytest.approx(
-            arm["test_balanced_accuracy"] - base["test_balanced_accuracy"]
-        )
+        assert p.x == base.val_balanced_accuracy
+        assert p.delta == pytest.approx(arm.test_balanced_accuracy - base.test_balanced_accuracy)
     rho = report.movement.tests["rho"]["aux-mse-0.5"]
-    diffs = [runs["aux-mse-0.5", s]["rho"] - runs["baseline", s]["rho"] for s in SEEDS]
+    diffs = [runs["aux-mse-0.5", s].rho - runs["baseline", s].rho for s in SEEDS]
     assert rho is not None and rho.n == 3 and rho.effect == pytest.approx(np.mean(diffs))
-    z = [r["ablation"]["z"] for r in report.runs]
+    z = [found.z for r in report.runs if (found := r.ablated()) is not None]
+    assert len(z) == 6
     assert report.ablation is not None and report.ablation.n_checkpoints == 6
     assert report.ablation.mean_z == pytest.approx(np.mean(z))
 
@@ -144,7 +144,7 @@ def test_changed_align_settings_report_only_the_new_runs(tmp_path: Path) -> None
     report = run_saturation(
         SaturationConfig(align_out=config.out, out=tmp_path / "s", bootstrap=100, nulls=5)
     )
-    assert sorted((r["arm"], r["seed"]) for r in report.runs) == sorted(
+    assert sorted((r.arm, r.seed) for r in report.runs) == sorted(
         (a, s) for a in ARMS for s in (0, 1)
     )
     assert all(list(c.epoch) == [1, 2] for by in report.curves.values() for c in by.values())

@@ -10,12 +10,14 @@ import pytest
 
 from vaxis.core.stage import StageReport
 from vaxis.core.stats import paired_t
+from vaxis.saturation.ablation import AblationResult
 from vaxis.saturation.config import SaturationConfig
 from vaxis.saturation.epoch_probe import SHARE_KEYS
 from vaxis.saturation.records import (
     AblationSummary,
     Curve,
     Movement,
+    RunRow,
     SaturationReport,
     Threshold,
     ThresholdPair,
@@ -46,9 +48,12 @@ def planted(out: Path, line: bool = True) -> SaturationReport:
     curve = Curve(
         np.array([1, 2]), np.array([0.4, 0.5]), np.array([0.5, 0.6]), 2, 0.1, 0.05, shares
     )
+    found = AblationResult(
+        baseline=0.5, drop=0.1, random_mean=0.0, random_sd=0.03, z=3.0, p=0.01, n=20
+    )
     runs = [
-        {"arm": "baseline", "seed": 0, "ablation": {"drop": 0.1, "z": 3.0, "p": 0.01, "n": 20}},
-        {"arm": "aux", "seed": 0, "ablation": {"skipped": "no validation predictions"}},
+        RunRow("baseline", 0, 0.55, 0.5, 0.4, 0.1, ablation=found),
+        RunRow("aux", 0, 0.55, 0.6, 0.6, 0.1, ablation="no validation predictions"),
     ]
     return SaturationReport(
         synthetic=True, protocol="holdout", positions_source="truth",
@@ -109,6 +114,9 @@ def test_tables_notes_plots_and_what_the_study_keeps(tmp_path: Path) -> None:
         "delta": DELTA[0],
     }
     assert record["config"]["n_boot"] == 500 and record["config"]["n_random"] == 100
+    assert record["runs"][0]["ablation"]["z"] == 3.0 and record["runs"][0]["saturation_epoch"] == 2
+    assert record["runs"][1]["ablation"] == {"skipped": "no validation predictions"}
+    assert "saturation_epoch" not in record["runs"][1]  # no curve
     assert record["ablation"]["n_z_above_1.96"] == 1 and record["curves"]["baseline"]["0"][
         "epoch"
     ] == [1, 2]

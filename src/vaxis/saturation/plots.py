@@ -125,12 +125,12 @@ def plot_ablation(report: SaturationReport) -> Figure:
     """z of the residual-direction ablation vs its null directions, per checkpoint."""
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
-    rows = [r for r in report.runs if "z" in r.get("ablation", {})]
+    rows = [(r, found) for r in report.runs if (found := r.ablated()) is not None]
     if not rows:
         _empty(ax, "no ablation (skipped, or positions without within-class variation)")
     else:
-        labels = [f"{r['arm']} s{r['seed']}" for r in rows]
-        z = [r["ablation"]["z"] for r in rows]
+        labels = [f"{r.arm} s{r.seed}" for r, _ in rows]
+        z = [found.z for _, found in rows]
         ax.scatter(range(len(z)), z, color="tab:blue")
         ax.axhline(0, color="black", lw=0.6)
         ax.axhline(1.96, color="grey", lw=0.8, ls="--", label="z = 1.96")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from vaxis.core.stats import TestResult
 from vaxis.probe.report import SYNTHETIC_WARNING
 from vaxis.saturation.config import SaturationConfig
 from vaxis.saturation.threshold import Correlation, ThresholdEstimate
+
+if TYPE_CHECKING:
+    from vaxis.saturation.ablation import AblationResult
 
 PUBLISHED = {
     "threshold_balanced_accuracy": [0.62, 0.66],
@@ -32,6 +35,36 @@ PLOTS = (
     ("gradient_shares", "saturation: gradient shares of the basin and the V direction"),
     ("ablation", "saturation: directional ablation against matched null directions"),
 )
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One align run: its accuracies, rho, residual alignment and directional ablation."""
+
+    arm: str
+    seed: int
+    val_balanced_accuracy: float
+    test_balanced_accuracy: float
+    rho: float
+    residual_alignment: float
+    #: the ablation's result, or why it was skipped; None: the ablation was not run
+    ablation: AblationResult | str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.arm}/seed{self.seed}"
+
+    def ablated(self) -> AblationResult | None:
+        """The ablation's result (None: not run, or skipped)."""
+        return None if self.ablation is None or isinstance(self.ablation, str) else self.ablation
+
+    def to_dict(self) -> dict[str, Any]:
+        record = {k: v for k, v in self.__dict__.items() if k != "ablation"}
+        if isinstance(self.ablation, str):
+            record["ablation"] = {"skipped": self.ablation}
+        elif self.ablation is not None:
+            record["ablation"] = self.ablation.to_dict()
+        return record
 
 
 @dataclass(frozen=True)
@@ -136,9 +169,8 @@ class SaturationReport:
     protocol: str
     positions_source: str
     config: SaturationConfig
-    #: one row per align run: arm, seed, accuracies, rho, residual alignment, its ablation
-    #: (a result, or ``skipped`` and why) and its saturation epoch (where it has a curve)
-    runs: list[dict[str, Any]]
+    #: one row per align run (baseline first)
+    runs: list[RunRow]
     #: arm -> seed -> curve (only runs that kept per-epoch probes)
     curves: dict[str, dict[int, Curve]]
     threshold: Threshold
@@ -180,6 +212,13 @@ class SaturationReport:
         """The saturation.json record and the report's parts."""
         return self.to_dict() | parts_json(self)
 
+    def _run_record(self, run: RunRow) -> dict[str, Any]:
+        """A run's row, with its saturation epoch where it has a per-epoch curve."""
+        curve = self.curves.get(run.arm, {}).get(run.seed)
+        return run.to_dict() | (
+            {} if curve is None else {"saturation_epoch": curve.saturation_epoch}
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The saturation.json record."""
         record: dict[str, Any] = {"synthetic": self.synthetic}
@@ -197,7 +236,7 @@ class SaturationReport:
                 "positions_source": self.positions_source,
                 "config": self.config.record(),
                 "n_runs": len(self.runs),
-                "runs": self.runs,
+                "runs": [self._run_record(run) for run in self.runs],
                 "saturation_epoch": {"eps": self.config.eps, "by_arm_and_seed": saturation},
                 "curves": curves,
                 "threshold": self.threshold.to_dict(),

@@ -34,7 +34,7 @@ from vaxis.core.runs import predictions_path
 from vaxis.errors import DataFormatError
 from vaxis.probe.measures import has_within_class_variation, residual_alignment
 from vaxis.probe.report import load_run, target_of
-from vaxis.saturation.ablation import ablate_run
+from vaxis.saturation.ablation import AblationResult, ablate_run
 from vaxis.saturation.basin import basin_curve, run_basin_strength, saturation_epoch
 from vaxis.saturation.basin_movement import basin_vs_residual
 from vaxis.saturation.config import SaturationConfig
@@ -44,6 +44,7 @@ from vaxis.saturation.records import (
     AblationSummary,
     Curve,
     Movement,
+    RunRow,
     SaturationReport,
     Threshold,
     ThresholdPair,
@@ -208,8 +209,8 @@ def _threshold(
     return replace(record, estimate=estimate, delta_vs_baseline_rho=r)
 
 
-def _ablation(runs: list[AlignRun], results: dict[tuple[str, int], Any]) -> AblationSummary:
-    z = np.array([results[r.arm, r.seed]["z"] for r in runs if (r.arm, r.seed) in results])
+def _ablation(rows: list[RunRow]) -> AblationSummary:
+    z = np.array([found.z for r in rows if (found := r.ablated()) is not None])
     z = z[np.isfinite(z)]
     return AblationSummary(
         protocol="residual direction from validation subjects, ablated from test features; "
@@ -228,19 +229,17 @@ ADAPTER_ARMS = ("peft-lora", "peft-ia3")
 
 def _ablate(
     run: AlignRun, positions: StimulusPositions, config: SaturationConfig
-) -> dict[str, Any]:
+) -> AblationResult | str:
     """The run's directional ablation, or why there is none (e.g. class-constant positions, or
     no validation subjects to find the direction on: full-data scaling trains on them)."""
     if run.arm.startswith(ADAPTER_ARMS):
-        return {"skipped": f"{run.arm} seed {run.seed}: adapter-wrapped weights, not the decoder's"}
+        return f"{run.arm} seed {run.seed}: adapter-wrapped weights, not the decoder's"
     if not predictions_path(run.path, "val").exists():
-        return {
-            "skipped": f"{run.arm} seed {run.seed}: no validation predictions (trained on them)"
-        }
+        return f"{run.arm} seed {run.seed}: no validation predictions (trained on them)"
     try:
-        return ablate_run(run.path, positions, config.nulls, config.seed).to_dict()
+        return ablate_run(run.path, positions, config.nulls, config.seed)
     except ValueError as error:
-        return {"skipped": str(error)}
+        return str(error)
 
 
 def _by_arm(table: dict[tuple[str, int], float]) -> dict[str, dict[int, float]]:
@@ -259,30 +258,27 @@ def run_saturation(config: SaturationConfig) -> SaturationReport:
     positions = _positions(config, params)
     class_positions = target_of(positions).class_positions
     metrics = read_metrics(runs[0].path)
-    rho, residual, ablations = {}, {}, {}
+    rho, residual = {}, {}
     curves: dict[str, dict[int, Curve]] = {}
     rows = []
     for run in runs:
         key = (run.arm, run.seed)
         rho[key] = run_basin_strength(run.path, class_positions)
         residual[key] = _residual(run, positions)
-        row: dict[str, Any] = {
-            "arm": run.arm,
-            "seed": run.seed,
-            "val_balanced_accuracy": run.val_balanced_accuracy,
-            "test_balanced_accuracy": run.test_balanced_accuracy,
-            "rho": rho[key],
-            "residual_alignment": residual[key],
-        }
-        if config.ablation:
-            row["ablation"] = _ablate(run, positions, config)
-            if "z" in row["ablation"]:
-                ablations[key] = row["ablation"]
+        rows.append(
+            RunRow(
+                arm=run.arm,
+                seed=run.seed,
+                val_balanced_accuracy=run.val_balanced_accuracy,
+                test_balanced_accuracy=run.test_balanced_accuracy,
+                rho=rho[key],
+                residual_alignment=residual[key],
+                ablation=_ablate(run, positions, config) if config.ablation else None,
+            )
+        )
         curve = _curve(run, class_positions, config.eps)
         if curve is not None:
             curves.setdefault(run.arm, {})[run.seed] = curve
-            row["saturation_epoch"] = curve.saturation_epoch
-        rows.append(row)
     values = {"rho": _by_arm(rho), "residual": _by_arm(residual)}
     movement = Movement(
         protocol="arm minus baseline, paired t over seeds (the study's test)",
@@ -297,7 +293,7 @@ def run_saturation(config: SaturationConfig) -> SaturationReport:
         curves=curves,
         threshold=_threshold(runs, rho, config),
         movement=movement,
-        ablation=_ablation(runs, ablations) if config.ablation else None,
+        ablation=_ablation(rows) if config.ablation else None,
     )
     write_report(report, config.out)
     return report

@@ -149,19 +149,19 @@ def ablation_part(report: SaturationReport) -> tuple[dict[str, Figure], Table]:
     figures, rows = {}, []
     summary = report.ablation
     for run in report.runs:
-        found = run.get("ablation") or {}
-        label = f"{run['arm']}/seed{run['seed']}"
-        if "z" not in found:
-            rows.append([label, "-", "-", "-", str(found.get("skipped", "not run"))])
+        found = run.ablated()
+        if found is None:
+            why = run.ablation if isinstance(run.ablation, str) else "not run"
+            rows.append([run.label, "-", "-", "-", why])
             continue
-        rows.append([label, cell(found["drop"]), cell(found["z"], "+.2f"), f"{found['p']:.3g}", ""])
-        if summary is not None and _finite(found["z"]) is not None:
-            figures[f"ablation z {label}"] = Figure(
-                value=float(found["z"]),
+        rows.append([run.label, cell(found.drop), cell(found.z, "+.2f"), f"{found.p:.3g}", ""])
+        if summary is not None and _finite(found.z) is not None:
+            figures[f"ablation z {run.label}"] = Figure(
+                value=float(found.z),
                 protocol=f"{summary.protocol}; p: share of null directions with a drop at "
                 "least as large",
-                n=int(found["n"]),
-                p=float(found["p"]),
+                n=int(found.n),
+                p=float(found.p),
                 synthetic=report.synthetic,
             )
     mean_z = None if summary is None else summary.mean_z
