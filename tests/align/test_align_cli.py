@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from tests.align.test_run import write_cohort
 from vaxis.align.cli import app
+from vaxis.align.report import STUDY_TEST, SUBJECT_TEST
 
 runner = CliRunner()
 SMALL = ["--positions", "truth", "--decoder", "mlp", "--hyper", '{"hidden": [32]}',
@@ -36,7 +37,7 @@ def test_align_prints_both_tests_and_writes_the_report(cohort_path: Path, tmp_pa
     assert code == 0, text
     assert "loss weights: aux-mse-0.5 0.5, rsa-5/label-smoothing 2.5" in text
     assert "SYNTHETIC DATA" in text
-    assert "runs x test subjects (crossed t decides)" in text and "the study's test" in text
+    assert SUBJECT_TEST in text and STUDY_TEST in text  # the report's two tables
     assert "3 test subjects" in text and "2 seeds" in text
     assert text.count("study: 0 / 9 / 16 of 25") == 2  # beside each table's counts
     assert text.count("│ rsa-5/label-smoothing │") == 2 and "│ baseline" not in text

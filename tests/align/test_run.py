@@ -222,7 +222,7 @@ def test_an_address_without_the_ray_executor_fails_before_training(
         ({"controls": ("shuffled",)}, "controls"),
         ({"protocol": "no-such"}, "unknown protocol"),
         ({"epochs": 0}, "epochs"),
-        ({"decoder": "svm"}, "not a torch decoder"),
+        ({"decoder": "svm"}, "unknown torch decoder 'svm'"),
         ({"hyper": {"hiden": [8]}}, r"'hiden' of decoder 'mlp' \(allowed: hidden, dropout\)"),
         ({"executor": "dask"}, "executor"),
     ],

@@ -52,7 +52,7 @@ def align_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def report(align_out: Path, tmp_path_factory: pytest.TempPathFactory) -> SaturationReport:
     out = tmp_path_factory.mktemp("report")
-    return run_saturation(SaturationConfig(align_out=align_out, out=out, n_boot=200, n_random=20))
+    return run_saturation(SaturationConfig(align_out=align_out, out=out, bootstrap=200, nulls=20))
 
 
 def test_report_reads_every_run_and_labels_itself_synthetic(report: SaturationReport) -> None:
@@ -67,34 +67,34 @@ def test_report_reads_every_run_and_labels_itself_synthetic(report: SaturationRe
 
 
 def test_curves_are_the_basin_strength_of_the_recorded_epochs(report: SaturationReport) -> None:
-    runs = {(r["arm"], r["seed"]): r for r in report.runs}
+    record = json.loads(report.files[0].read_text())  # saturation.json's rows
+    runs = {(r["arm"], r["seed"]): r for r in record["runs"]}
     assert set(report.curves) == set(ARMS)
     for arm, by_seed in report.curves.items():
         for seed, curve in by_seed.items():
-            assert list(curve["epoch"]) == [1, 2, 3]
+            assert list(curve.epoch) == [1, 2, 3]
             assert runs[arm, seed]["saturation_epoch"] in (1, 2, 3)
-            assert np.isfinite(curve["share_basin_ce"]).all()
-            assert np.isfinite(curve["share_basin_aux"]).all() == (arm != "baseline")
+            assert np.isfinite(curve.shares["share_basin_ce"]).all()
+            assert np.isfinite(curve.shares["share_basin_aux"]).all() == (arm != "baseline")
 
 
 def test_threshold_pairs_and_movement_are_the_paired_run_numbers(
     report: SaturationReport,
 ) -> None:
-    runs = {(r["arm"], r["seed"]): r for r in report.runs}
-    pairs = report.threshold["pairs"]
-    assert [(p["arm"], p["seed"]) for p in pairs] == [("aux-mse-0.5", s) for s in SEEDS]
+    runs = {(r.arm, r.seed): r for r in report.runs}
+    pairs = report.threshold.pairs
+    assert [(p.arm, p.seed) for p in pairs] == [("aux-mse-0.5", s) for s in SEEDS]
     for p in pairs:
-        base, arm = runs["baseline", p["seed"]], runs["aux-mse-0.5", p["seed"]]
-        assert p["x"] == base["val_balanced_accuracy"]
-        assert p["delta"] == pytest.approx(
-            arm["test_balanced_accuracy"] - base["test_balanced_accuracy"]
-        )
-    rho = report.movement["rho"]["aux-mse-0.5"]
-    diffs = [runs["aux-mse-0.5", s]["rho"] - runs["baseline", s]["rho"] for s in SEEDS]
-    assert rho["n"] == 3 and rho["effect"] == pytest.approx(np.mean(diffs))
-    z = [r["ablation"]["z"] for r in report.runs]
-    assert report.ablation["n_checkpoints"] == 6
-    assert report.ablation["mean_z"] == pytest.approx(np.mean(z))
+        base, arm = runs["baseline", p.seed], runs["aux-mse-0.5", p.seed]
+        assert p.x == base.val_balanced_accuracy
+        assert p.delta == pytest.approx(arm.test_balanced_accuracy - base.test_balanced_accuracy)
+    rho = report.movement.tests["rho"]["aux-mse-0.5"]
+    diffs = [runs["aux-mse-0.5", s].rho - runs["baseline", s].rho for s in SEEDS]
+    assert rho is not None and rho.n == 3 and rho.effect == pytest.approx(np.mean(diffs))
+    z = [found.z for r in report.runs if (found := r.ablated()) is not None]
+    assert len(z) == 6
+    assert report.ablation is not None and report.ablation.n_checkpoints == 6
+    assert report.ablation.mean_z == pytest.approx(np.mean(z))
 
 
 def test_recorded_class_means_give_the_reported_curve(
@@ -110,18 +110,21 @@ def test_recorded_class_means_give_the_reported_curve(
         basin_strength_of_means(m, target.class_positions[arrays["classes"]])
         for m in arrays["class_means"]
     ]
-    assert report.curves["baseline"][seed]["rho"] == pytest.approx(expected)
+    assert report.curves["baseline"][seed].rho == pytest.approx(expected)
 
 
 def test_cli_writes_the_report_and_refuses_a_folder_without_runs(
-    align_out: Path, tmp_path: Path
+    align_out: Path, report: SaturationReport, tmp_path: Path
 ) -> None:
     runner = CliRunner()
     result = runner.invoke(
         app, [str(align_out), "-o", str(tmp_path / "o"), "--no-ablation", "--bootstrap", "100"]
     )
     assert result.exit_code == 0, result.output
-    assert "Threshold" in result.output and (tmp_path / "o" / "saturation.json").exists()
+    assert (tmp_path / "o" / "saturation.json").exists()
+    text = " ".join(result.output.split())
+    for table in report.tables():  # the report's tables, as the study has them
+        assert table.title in text
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(app, [str(empty), "-o", str(tmp_path / "p")])
@@ -139,12 +142,12 @@ def test_changed_align_settings_report_only_the_new_runs(tmp_path: Path) -> None
     run_align(config.model_copy(update={"epochs": 2, "seeds": (0, 1)}))
     assert len(list(ResultStore(config.out / "sweep").iter_results())) == 10  # 6 old + 4 new
     report = run_saturation(
-        SaturationConfig(align_out=config.out, out=tmp_path / "s", n_boot=100, n_random=5)
+        SaturationConfig(align_out=config.out, out=tmp_path / "s", bootstrap=100, nulls=5)
     )
-    assert sorted((r["arm"], r["seed"]) for r in report.runs) == sorted(
+    assert sorted((r.arm, r.seed) for r in report.runs) == sorted(
         (a, s) for a in ARMS for s in (0, 1)
     )
-    assert all(list(c["epoch"]) == [1, 2] for by in report.curves.values() for c in by.values())
+    assert all(list(c.epoch) == [1, 2] for by in report.curves.values() for c in by.values())
     legacy = json.loads((config.out / "align.json").read_text())
     del legacy["runs"]  # as written before align.json listed its runs
     (config.out / "align.json").write_text(json.dumps(legacy))

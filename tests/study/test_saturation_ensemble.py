@@ -202,12 +202,3 @@ def test_the_report_renders_the_new_stages_and_a_rerun_skips_them(
     with truth_axis():
         again = run_study(config, ["saturation", "ensemble"], progress=False)
     assert set(again.status.values()) == {"skipped (done)"}
-
-
-def test_a_bootstrap_ci_over_seeds_is_reported_only_when_it_can_mean_something() -> None:
-    from vaxis.study.stages.saturation import _bootstrap_ci
-
-    assert _bootstrap_ci([0.58, 0.66], 3) == (0.58, 0.66)
-    assert _bootstrap_ci([0.58, 0.66], 2) is None  # two seeds: resamples collapse
-    assert _bootstrap_ci([0.63, 0.63], 5) is None  # zero width
-    assert _bootstrap_ci([None, 0.66], 5) is None and _bootstrap_ci(None, 5) is None

@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
 
 from vaxis.checks import check_out_dir, parse_ints, parse_json_object
-from vaxis.console import SYNTHETIC_BANNER, console, fail
+from vaxis.console import console, fail
+from vaxis.core.render import print_report
 from vaxis.data.options import NanOption, parse_nan_policy
 from vaxis.decoders.hyper import check_hyper
 from vaxis.errors import OptionError, VaxisError
 from vaxis.sweep.options import (
+    DEFAULT_COMPUTE,
     AddressOption,
-    CompileOption,
-    DevicesOption,
+    ComputeOptions,
     ExecutorOption,
     FeaturesArgument,
-    JobsPerDeviceOption,
-    PrecisionOption,
-    Tf32Option,
     WorkersOption,
-    compute_settings,
+    compute_options,
 )
-
-if TYPE_CHECKING:
-    from vaxis.core.effects import ComparisonTable
 
 app = typer.Typer(help="Alignment interventions against the baseline.", no_args_is_help=True)
 
@@ -51,6 +45,7 @@ def _weights(items: list[str]) -> dict[str, float]:
 
 
 @app.command()
+@compute_options
 def align(
     cohort: FeaturesArgument,
     positions: Annotated[
@@ -94,11 +89,6 @@ def align(
     address: AddressOption = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
     threads: Annotated[int | None, typer.Option(help="CPU threads per run (torch).")] = None,
-    precision: PrecisionOption = "fp32",
-    tf32: Tf32Option = False,
-    devices: DevicesOption = "",
-    jobs_per_device: JobsPerDeviceOption = 1,
-    compile: CompileOption = False,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs/align"),
     source_cohort: Annotated[
         Path | None,
@@ -114,13 +104,15 @@ def align(
         ),
     ] = False,
     nan_policy: NanOption = "raise",
+    compute: ComputeOptions = DEFAULT_COMPUTE,
 ) -> None:
     """Train the baseline and every intervention on the same split and seeds; compare each.
 
     Writes OUT/align.json and forest plots; re-running resumes (finished runs are kept).
-    Python: ``vaxis.align.run.run_align(AlignConfig(...))``.
+    Python: ``vaxis.align.run_align(vaxis.align.AlignConfig(...))``.
     """
-    from vaxis.align.run import AlignConfig, run_align
+    from vaxis.align.config import AlignConfig
+    from vaxis.align.run import run_align
 
     try:
         out = check_out_dir(out)
@@ -135,15 +127,12 @@ def align(
             "protocol": protocol, "fold": fold, "task": task,
             "correction": correction, "executor": executor, "workers": workers,
             "ray_address": address, "device": device, "threads": threads, "out": out,
-            "source_cohort": source_cohort, "epoch_probe": epoch_probe,
-            **compute_settings(precision, tf32, devices, jobs_per_device, compile),
+            "source_cohort": source_cohort, "epoch_probe": epoch_probe, **compute.settings(),
         }  # fmt: skip
         config = AlignConfig.model_validate(settings)
         report = run_align(config, progress=True)
     except (ValidationError, VaxisError, ValueError, RuntimeError) as error:
         fail(error)
-    if report.synthetic:
-        console.print(SYNTHETIC_BANNER)
     console.print(
         f"{report.protocol}: {len(report.test_subjects)} test subjects, {len(report.seeds)} "
         f"seeds, positions from {report.positions_source}"
@@ -152,27 +141,5 @@ def align(
         "loss weights: "
         + ", ".join(f"{a} {w:g}" for a, w in report.weights.items() if w is not None)
     )
-    _print_table(report.by_subject, "runs x test subjects (crossed t decides)")
-    _print_table(report.by_seed, "the study's test: paired t over seeds (for comparability)")
+    print_report(report)
     console.print("written: " + ", ".join(str(p) for p in report.files))
-
-
-def _print_table(table: ComparisonTable, title: str) -> None:
-    rich = Table(title=f"{title}; {table.protocol}", title_justify="left")
-    for column in ("arm", "n", "mean delta", "interval", "d_z", "p", "p holm", "p BH", "verdict"):
-        rich.add_column(column)
-    primary = table.primary
-    for row in table.rows:
-        rich.add_row(
-            row.name,
-            str(row.n),
-            f"{row.mean_delta:+.4f}",
-            f"[{row.ci_low:+.4f}, {row.ci_high:+.4f}]",
-            f"{row.d_z:.2f}",
-            f"{row.tests[primary].p_value:.3g}",
-            f"{row.p_holm[primary]:.3g}",
-            f"{row.p_bh[primary]:.3g}",
-            row.verdict,
-        )
-    console.print(rich)
-    console.print(table.counts_line())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from vaxis.align.config import parse_arm
 from vaxis.sweep.jobs import job_kind
 
 if TYPE_CHECKING:
@@ -21,16 +22,6 @@ if TYPE_CHECKING:
     from vaxis.decoders.experiment import InputConfig, RunSummary
     from vaxis.decoders.train import ExtraLoss, TrainConfig
     from vaxis.decoders.units import Units
-
-BASELINE = "baseline"
-
-
-def parse_arm(arm: str) -> tuple[str | None, str | None]:
-    """``baseline`` -> (None, None); ``name`` -> (name, None); ``name/control`` -> both."""
-    if arm == BASELINE:
-        return None, None
-    name, _, control = arm.partition("/")
-    return name, control or None
 
 
 @job_kind("align", data_params=("cohort", "source_cohort"))

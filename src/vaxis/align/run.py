@@ -21,233 +21,27 @@ published 0 / 9 / 16. Output: ``align.json`` and one forest plot per table (PNG 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+import vaxis.align.jobs  # noqa: F401  (registers the sweep job kind "align")
+from vaxis.align.config import BASELINE, CROSS_DATASET, AlignConfig, parse_arm
+from vaxis.align.config import registered_weights as registered_weights
 from vaxis.align.forest import plot_forest
-from vaxis.align.interventions import CONTROLS, INTERVENTIONS
-from vaxis.align.jobs import BASELINE, parse_arm
+from vaxis.align.report import REPORT_NAME, STUDY_TEST, SUBJECT_TEST, AlignReport
 from vaxis.core.effects import ComparisonTable, compare_to_baseline
 from vaxis.data.cohort import Cohort
 from vaxis.data.sources import as_cohort_file
-from vaxis.data.splits import SPLITTERS, split_fold
-from vaxis.data.validation import NanPolicy
-from vaxis.decoders import DECODERS
-from vaxis.decoders.hyper import hyper_problem
+from vaxis.data.splits import split_fold
 from vaxis.decoders.units import default_task
 from vaxis.sweep import Job, ResultStore, make_job, run_sweep
-from vaxis.sweep.compute import DeviceSettings, NumericSettings
-from vaxis.sweep.executors import ExecutorKind, make_executor
+from vaxis.sweep.executors import make_executor
 from vaxis.sweep.jobs import split_params
-from vaxis.sweep.runner import SweepSummary
 
 if TYPE_CHECKING:
     from vaxis.core.positions import StimulusPositions
-
-REPORT_NAME = "align.json"
-STUDY_TEST = "the study's test (paired t over seeds), for comparability"
-SUBJECT_TEST = (
-    "runs x test subjects (crossed t over per-run, per-subject balanced accuracy; "
-    "subject-paired tests beside it)"
-)
-
-
-def registered_weights() -> dict[str, float]:
-    """Every intervention `vaxis align` can run, with its default weight: the auxiliary losses
-    (:data:`~vaxis.align.interventions.INTERVENTIONS`), then the training procedures
-    (:data:`~vaxis.align.procedures.PROCEDURES`)."""
-    from vaxis.align.procedures import PROCEDURES
-
-    losses = {name: spec.weight for name, spec in INTERVENTIONS.items()}
-    return losses | {name: spec.weight for name, spec in PROCEDURES.items()}
-
-
-#: the procedure that needs a second cohort (``source_cohort``) and is left out without one
-CROSS_DATASET = "cross-dataset"
-
-
-class AlignConfig(NumericSettings, DeviceSettings):
-    """Everything `vaxis align` needs; defaults follow the study (FACED-9, 5 seeds, 100 epochs).
-
-    ``precision``/``tf32`` (every run's numbers) and ``devices``/``jobs_per_device``/``compile``
-    (where and how fast) come from :mod:`vaxis.sweep.compute`.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    cohort: Path
-    #: an axis folder, a positions CSV/JSON, ``classes`` or ``truth`` (see resolve_positions)
-    positions: str
-    decoder: str = "mlp"
-    hyper: dict[str, Any] = Field(default_factory=dict)
-    epochs: int = Field(default=100, ge=1)
-    batch_size: int = Field(default=128, ge=2)
-    lr: float = Field(default=1e-3, gt=0)
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    #: intervention names (default: every registered one); ``name/control`` adds one control
-    interventions: tuple[str, ...] = ()
-    #: controls run for every intervention
-    controls: tuple[Literal["permuted", "label-smoothing"], ...] = ()
-    #: intervention name -> loss weight, replacing its registered default (its controls too)
-    weights: dict[str, float] = Field(default_factory=dict)
-    protocol: str = "holdout"
-    fold: int = Field(default=0, ge=0)
-    task: Literal["auto", "faced9", "binary", "seedv5"] = "auto"
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    correction: Literal["holm", "bh"] = "holm"
-    executor: ExecutorKind = "local"
-    #: worker processes (local) or jobs at once (ray)
-    workers: int | None = Field(default=None, ge=1)
-    #: a Ray cluster (``ray://host:10001``); None starts a local Ray instance (ray only)
-    ray_address: str | None = None
-    device: str = "auto"
-    #: torch threads per run (None: torch's default; local and ray workers use one)
-    threads: int | None = Field(default=None, ge=1)
-    out: Path = Path("runs/align")
-    #: the other dataset's cohort for the cross-dataset intervention (positions resolved the
-    #: same way as ``positions``)
-    source_cohort: Path | None = None
-    #: record per-epoch class/stimulus means and gradient shares in every aux-loss run (for
-    #: `vaxis saturation`); training procedures do not record them
-    epoch_probe: bool = False
-    #: NaN/Inf in the cohort: raise, drop the samples or interpolate (a repaired copy in ``out``)
-    nan_policy: NanPolicy = "raise"
-
-    @field_validator("seeds")
-    @classmethod
-    def _distinct_seeds(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
-        if len(set(seeds)) != len(seeds) or len(seeds) < 2:
-            raise ValueError(
-                f"{list(seeds)} is not allowed (allowed: at least two distinct seeds; the "
-                "study's test pairs seeds)"
-            )
-        return seeds
-
-    @field_validator("decoder")
-    @classmethod
-    def _torch_decoder(cls, name: str) -> str:
-        if name not in DECODERS:  # scikit-learn baselines take no auxiliary loss
-            allowed = ", ".join(DECODERS)
-            raise ValueError(f"{name!r} is not a torch decoder (allowed: {allowed})")
-        return name
-
-    @field_validator("hyper")
-    @classmethod
-    def _hyper_of_decoder(cls, hyper: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        if "decoder" in info.data and (problem := hyper_problem(info.data["decoder"], hyper)):
-            raise ValueError(problem)
-        return hyper
-
-    @field_validator("protocol")
-    @classmethod
-    def _split(cls, name: str) -> str:
-        if name not in SPLITTERS:
-            raise ValueError(f"unknown protocol {name!r} (allowed: {', '.join(SPLITTERS)})")
-        return name
-
-    @field_validator("interventions")
-    @classmethod
-    def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        for arm in names:
-            name, control = parse_arm(arm)
-            known = registered_weights()
-            if name not in known:
-                raise ValueError(f"unknown intervention {name!r} (allowed: {', '.join(known)})")
-            if control is not None and control not in CONTROLS:
-                allowed = ", ".join(CONTROLS)
-                raise ValueError(f"unknown control {control!r} in {arm!r} (allowed: {allowed})")
-        return names
-
-    @field_validator("weights")
-    @classmethod
-    def _weights(cls, weights: dict[str, float]) -> dict[str, float]:
-        known = registered_weights()
-        for name, weight in weights.items():
-            if name not in known:
-                raise ValueError(
-                    f"weight for unknown intervention {name!r} (allowed: {', '.join(known)})"
-                )
-            if not (math.isfinite(weight) and weight > 0):
-                raise ValueError(f"{name}={weight:g} is not allowed (allowed: a finite weight > 0)")
-        return weights
-
-    @model_validator(mode="after")
-    def _weighted_arms_run(self) -> AlignConfig:
-        run = {parse_arm(arm)[0] for arm in self.arms()}
-        unused = sorted(set(self.weights) - run)
-        if unused:
-            raise ValueError(f"weights given for interventions that are not run: {unused}")
-        return self
-
-    @model_validator(mode="after")
-    def _source_for_cross_dataset(self) -> AlignConfig:
-        asked = {parse_arm(arm)[0] for arm in self.interventions}
-        if self.source_cohort is None and CROSS_DATASET in asked:
-            raise ValueError(
-                f"{CROSS_DATASET!r} pretrains on another dataset: give source_cohort "
-                "(`--source-cohort`, a SEED-V cohort for FACED and vice versa)"
-            )
-        return self
-
-    def weight(self, arm: str) -> float | None:
-        """The loss weight of ``arm``: its override or the intervention's registered default
-        (a control has its intervention's); None for the baseline."""
-        name, _ = parse_arm(arm)
-        if name is None:
-            return None
-        return self.weights.get(name, registered_weights()[name])
-
-    def arms(self) -> list[str]:
-        """The baseline, then each intervention followed by its controls (no repeats). By
-        default every registered one (cross-dataset only with a ``source_cohort``)."""
-        names = self.interventions or tuple(
-            n for n in registered_weights() if n != CROSS_DATASET or self.source_cohort
-        )
-        arms = [BASELINE]
-        for name in names:
-            arms.append(name)
-            arms += [f"{name}/{c}" for c in self.controls if parse_arm(name)[1] is None]
-        return list(dict.fromkeys(arms))
-
-
-@dataclass(frozen=True)
-class AlignReport:
-    """What one `vaxis align` run found, and where it wrote it."""
-
-    by_subject: ComparisonTable
-    by_seed: ComparisonTable
-    #: arm -> the weight of its extra loss (None: the baseline has none)
-    weights: dict[str, float | None]
-    test_subjects: tuple[int, ...]
-    seeds: tuple[int, ...]
-    protocol: str
-    positions_source: str
-    synthetic: bool
-    sweep: SweepSummary
-    files: tuple[Path, ...]
-    #: (arm, seed) -> the sweep job key of its run: exactly the runs this report compares
-    #: (the store may keep runs of earlier settings; readers such as saturation use this list)
-    runs: dict[tuple[str, int], str]
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "synthetic": self.synthetic,
-            "protocol": self.protocol,
-            "positions_source": self.positions_source,
-            "n_test_subjects": len(self.test_subjects),
-            "test_subjects": list(self.test_subjects),
-            "n_seeds": len(self.seeds),
-            "seeds": list(self.seeds),
-            "weights": self.weights,
-            "by_subject": {"label": SUBJECT_TEST, **self.by_subject.to_dict()},
-            "by_seed": {"label": STUDY_TEST, **self.by_seed.to_dict()},
-            "runs": [{"arm": a, "seed": s, "key": k} for (a, s), k in self.runs.items()],
-        }
 
 
 def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
@@ -294,6 +88,7 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
         positions_source=positions.source,
         synthetic=bool(cohort.meta.synthetic),
         sweep=summary,
+        out=config.out,
         files=(config.out / REPORT_NAME, *files),
         runs={pair: job.key() for pair, job in jobs.items()},
     )
@@ -309,7 +104,7 @@ def _with_cohort_files(config: AlignConfig) -> tuple[AlignConfig, Cohort]:
     cohort_file, cohort = as_cohort_file(config.cohort, folder, config.nan_policy)
     source = config.source_cohort
     if source is not None:
-        source = as_cohort_file(source, folder, config.nan_policy)[0]
+        source = str(as_cohort_file(Path(source), folder, config.nan_policy)[0])
     return config.model_copy(update={"cohort": cohort_file, "source_cohort": source}), cohort
 
 
@@ -368,10 +163,11 @@ def _source_params(config: AlignConfig) -> dict[str, Any]:
 
     if config.source_cohort is None:  # AlignConfig refuses cross-dataset without a source
         raise ValueError("cross-dataset needs source_cohort")
-    dataset = load_meta(config.source_cohort).dataset
-    positions = resolve_positions(config.positions, config.source_cohort, dataset)
+    source = Path(config.source_cohort)
+    dataset = load_meta(source).dataset
+    positions = resolve_positions(config.positions, source, dataset)
     return {
-        "source_cohort": str(config.source_cohort.resolve()),
+        "source_cohort": str(source.resolve()),
         "source_positions": positions.model_dump(mode="json"),
     }
 

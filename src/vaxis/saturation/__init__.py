@@ -4,8 +4,10 @@ Basin strength rho = |<PC1 of class-mean features, V>| per checkpoint and per ep
 (:mod:`.basin`, :mod:`.epoch_probe`), the threshold of baseline accuracy above which V-axis
 supervision stops helping (:mod:`.threshold`), basin against residual movement
 (:mod:`.basin_movement`), gradient shares (:mod:`.gradient_share`) and the directional
-ablation of the within-class residual (:mod:`.ablation`); :mod:`.report` (``SaturationConfig``,
-``run_saturation``, ``SaturationReport``), :mod:`.plots`, :mod:`.cli` (`vaxis saturation`).
+ablation of the within-class residual (:mod:`.ablation`); :mod:`.config` (``SaturationSettings``,
+the study's ``[stages.saturation]``, and ``SaturationConfig``), :mod:`.report`
+(``run_saturation``), :mod:`.records` (the typed ``SaturationReport``, a stage report),
+:mod:`.tables` (its figures and tables), :mod:`.plots`, :mod:`.cli` (`vaxis saturation`).
 """
 
 from typing import TYPE_CHECKING
@@ -13,7 +15,12 @@ from typing import TYPE_CHECKING
 from vaxis.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from vaxis.saturation.report import SaturationConfig, SaturationReport, run_saturation
+    from vaxis.saturation.config import SaturationConfig, SaturationSettings
+    from vaxis.saturation.records import SaturationReport
+    from vaxis.saturation.report import run_saturation
 
-__all__ = ["SaturationConfig", "SaturationReport", "run_saturation"]
-__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "report"))
+_MODULES = {"SaturationConfig": "config", "SaturationSettings": "config"}
+__all__ = ["SaturationConfig", "SaturationReport", "SaturationSettings", "run_saturation"]
+__getattr__ = lazy_exports(
+    __name__, _MODULES | {"SaturationReport": "records", "run_saturation": "report"}
+)

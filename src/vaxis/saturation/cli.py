@@ -9,7 +9,8 @@ import typer
 from pydantic import ValidationError
 
 from vaxis.checks import check_out_dir
-from vaxis.console import SYNTHETIC_BANNER, console, fail
+from vaxis.console import console, fail
+from vaxis.core.render import print_report
 from vaxis.errors import VaxisError
 
 app = typer.Typer(help="Saturation of the valence basin.", no_args_is_help=True)
@@ -39,9 +40,10 @@ def saturation(
 ) -> None:
     """Basin strength per epoch, threshold, mechanism and ablation; writes saturation.json.
 
-    Python: ``vaxis.saturation.report.run_saturation(SaturationConfig(...))``.
+    Python: ``vaxis.saturation.run_saturation(vaxis.saturation.SaturationConfig(...))``.
     """
-    from vaxis.saturation.report import SaturationConfig, run_saturation
+    from vaxis.saturation.config import SaturationConfig
+    from vaxis.saturation.report import run_saturation
 
     try:
         out = check_out_dir(out)
@@ -51,25 +53,14 @@ def saturation(
             out=out,
             baseline_score=baseline_score,  # type: ignore[arg-type]  # checked by pydantic
             eps=eps,
-            n_boot=bootstrap,
+            bootstrap=bootstrap,
             ablation=ablation,
-            n_random=nulls,
+            nulls=nulls,
             seed=seed,
         )
         report = run_saturation(config)
     except (ValidationError, VaxisError, ValueError) as error:
         fail(error)
-    if report.synthetic:
-        console.print(SYNTHETIC_BANNER)
-    estimate = report.threshold.get("estimate")
-    if estimate is None:
-        console.print(f"Threshold: none ({report.threshold.get('reason')})")
-    else:
-        low, high = estimate["crossing_ci"]
-        verdict = "transition" if estimate["transition"] else "no transition"
-        console.print(
-            f"Threshold: {verdict}; crossing {estimate['crossing']} [{low}, {high}] "
-            f"(n = {estimate['n']} pairs, {estimate['n_groups']} baselines)"
-        )
+    print_report(report)
     for path in report.files:
         console.print(f"wrote {path}")

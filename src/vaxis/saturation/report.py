@@ -23,55 +23,38 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from vaxis.core.positions import StimulusPositions
 from vaxis.core.runs import predictions_path
 from vaxis.errors import DataFormatError
 from vaxis.probe.measures import has_within_class_variation, residual_alignment
-from vaxis.probe.report import SYNTHETIC_WARNING, load_run, target_of
-from vaxis.saturation.ablation import ablate_run
+from vaxis.probe.report import load_run, target_of
+from vaxis.saturation.ablation import AblationResult, ablate_run
 from vaxis.saturation.basin import basin_curve, run_basin_strength, saturation_epoch
 from vaxis.saturation.basin_movement import basin_vs_residual
+from vaxis.saturation.config import SaturationConfig
 from vaxis.saturation.epoch_probe import SHARE_KEYS, read_epochs
 from vaxis.saturation.gradient_share import chance_share, subspace_basis
+from vaxis.saturation.records import (
+    AblationSummary,
+    Curve,
+    Movement,
+    RunRow,
+    SaturationReport,
+    Threshold,
+    ThresholdPair,
+)
 from vaxis.saturation.threshold import correlation, estimate_threshold
 
 REPORT_NAME = "saturation.json"
-ALIGN_REPORT = "align.json"  # the report of `vaxis align` (vaxis.align.run.REPORT_NAME)
-BASELINE = "baseline"  # the baseline arm of `vaxis align` (vaxis.align.jobs.BASELINE)
-PUBLISHED = {
-    "threshold_balanced_accuracy": [0.62, 0.66],
-    "basin_rise_under_supervision": [0.01, 0.36],
-    "ablation_mean_z": 7.7,
-    "dataset": "FACED 9-class, test subjects 100-122",
-    "status": "published, not run here",
-}
-
-
-class SaturationConfig(BaseModel):
-    """Everything `vaxis saturation` needs."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    align_out: Path
-    #: ``align``: the positions the align runs were trained with; else an axis folder, a
-    #: positions CSV/JSON, ``classes`` or ``truth`` (see vaxis.axis.positions.resolve_positions)
-    positions: str = "align"
-    out: Path = Path("runs/saturation")
-    #: which baseline score is the threshold's x (see vaxis.saturation.threshold)
-    baseline_score: Literal["val", "test"] = "val"
-    eps: float = Field(default=0.05, gt=0)
-    n_boot: int = Field(default=2000, ge=100)
-    ablation: bool = True
-    n_random: int = Field(default=200, ge=2)
-    confidence: float = Field(default=0.95, gt=0, lt=1)
-    seed: int = 0
+ALIGN_REPORT = "align.json"  # the report of `vaxis align` (vaxis.align.report.REPORT_NAME)
+BASELINE = "baseline"  # the baseline arm of `vaxis align` (vaxis.align.config.BASELINE)
+__all__ = ["SaturationConfig", "SaturationReport", "load_align_runs", "run_saturation"]
 
 
 @dataclass(frozen=True)
@@ -83,48 +66,6 @@ class AlignRun:
     path: Path
     val_balanced_accuracy: float
     test_balanced_accuracy: float
-
-
-@dataclass
-class SaturationReport:
-    """Everything `vaxis saturation` found (see the module docstring)."""
-
-    synthetic: bool
-    protocol: str
-    positions_source: str
-    config: SaturationConfig
-    runs: list[dict[str, Any]]
-    curves: dict[str, dict[int, dict[str, Any]]]
-    threshold: dict[str, Any]
-    movement: dict[str, Any]
-    ablation: dict[str, Any]
-    files: list[Path] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        record: dict[str, Any] = {"synthetic": self.synthetic}
-        if self.synthetic:
-            record["warning"] = SYNTHETIC_WARNING
-        saturation = {
-            arm: {str(s): c["saturation_epoch"] for s, c in by_seed.items()}
-            for arm, by_seed in self.curves.items()
-        }
-        return _json(
-            record
-            | {
-                "protocol": self.protocol,
-                "positions_source": self.positions_source,
-                "config": self.config.model_dump(mode="json"),
-                "n_runs": len(self.runs),
-                "runs": self.runs,
-                "saturation_epoch": {"eps": self.config.eps, "by_arm_and_seed": saturation},
-                "curves": self.curves,
-                "threshold": self.threshold,
-                "movement": self.movement,
-                "ablation": self.ablation,
-                "published": PUBLISHED,
-                "files": [str(p) for p in self.files],
-            }
-        )
 
 
 # ---------------------------------------------------------------------------- reading
@@ -205,7 +146,7 @@ def _residual(run: AlignRun, positions: StimulusPositions) -> float:
     return residual_alignment(val.means(), test.means(), y, val.classes)
 
 
-def _curve(run: AlignRun, class_positions: np.ndarray, eps: float) -> dict[str, Any] | None:
+def _curve(run: AlignRun, class_positions: np.ndarray, eps: float) -> Curve | None:
     arrays = read_epochs(run.path)
     if arrays is None:
         return None
@@ -213,20 +154,20 @@ def _curve(run: AlignRun, class_positions: np.ndarray, eps: float) -> dict[str, 
     rho = basin_curve(arrays["class_means"], class_positions[classes])
     last = np.asarray(arrays["class_means"])[-1]
     rank = subspace_basis(last - last.mean(axis=0)).shape[1]
-    curve: dict[str, Any] = {
-        "epoch": np.asarray(arrays["epoch"]),
-        "rho": rho,
-        "val_balanced_accuracy": np.asarray(arrays["val_balanced_accuracy"]),
-        "saturation_epoch": saturation_epoch(arrays["epoch"], rho, eps),
-        "chance_share_basin": chance_share(rank, last.shape[1]),
-        "chance_share_v": chance_share(1, last.shape[1]),
-    }
-    return curve | {key: np.asarray(arrays[key]) for key in SHARE_KEYS}
+    return Curve(
+        epoch=np.asarray(arrays["epoch"]),
+        rho=rho,
+        val_balanced_accuracy=np.asarray(arrays["val_balanced_accuracy"]),
+        saturation_epoch=saturation_epoch(arrays["epoch"], rho, eps),
+        chance_share_basin=chance_share(rank, last.shape[1]),
+        chance_share_v=chance_share(1, last.shape[1]),
+        shares={key: np.asarray(arrays[key]) for key in SHARE_KEYS},
+    )
 
 
 def _threshold(
     runs: list[AlignRun], rho: dict[tuple[str, int], float], config: SaturationConfig
-) -> dict[str, Any]:
+) -> Threshold:
     base = {r.seed: r for r in runs if r.arm == BASELINE}
     arms = [r for r in runs if r.arm != BASELINE and "/" not in r.arm and r.seed in base]
     pairs = [(r.arm, r.seed, base[r.seed]) for r in arms]
@@ -236,49 +177,49 @@ def _threshold(
         [by_key[arm, s].test_balanced_accuracy - b.test_balanced_accuracy for arm, s, b in pairs]
     )
     seeds = np.array([s for _, s, _ in pairs])
-    record: dict[str, Any] = {
-        "x": f"baseline balanced accuracy on the {config.baseline_score} subjects",
-        "delta": "intervention minus baseline test balanced accuracy (same seed)",
-        "protocol": "OLS delta ~ x, zero crossing; bootstrap over seeds (baseline checkpoints)",
-        "pairs": [
-            {"arm": arm, "seed": s, "x": float(xi), "delta": float(d)}
+    record = Threshold(
+        x=f"baseline balanced accuracy on the {config.baseline_score} subjects",
+        delta="intervention minus baseline test balanced accuracy (same seed)",
+        protocol="OLS delta ~ x, zero crossing; bootstrap over seeds (baseline checkpoints)",
+        pairs=[
+            ThresholdPair(arm=arm, seed=int(s), x=float(xi), delta=float(d))
             for (arm, s, _), xi, d in zip(pairs, x, delta, strict=True)
         ],
-    }
-    if config.baseline_score == "test":
-        record["caution"] = (
+        caution=None
+        if config.baseline_score != "test"
+        else (
             "x and delta share the baseline's test score: regression to the mean makes the "
             "slope negative even without any effect (see vaxis.saturation.threshold)"
-        )
+        ),
+    )
     options: dict[str, Any] = {
-        "n_boot": config.n_boot,
+        "n_boot": config.bootstrap,
         "confidence": config.confidence,
         "seed": config.seed,
     }
     finite = np.isfinite(x)
     if finite.sum() < 3 or np.unique(seeds[finite]).size < 2 or np.ptp(x[finite]) == 0:
-        return record | {"estimate": None, "reason": "fewer than 3 pairs over 2 baselines"}
+        return replace(record, reason="fewer than 3 pairs over 2 baselines")
     estimate = estimate_threshold(x[finite], delta[finite], seeds[finite], **options)
-    record["estimate"] = estimate.to_dict()
     base_rho = np.array([rho.get((BASELINE, s), math.nan) for s in seeds])
     ok = finite & np.isfinite(base_rho)
+    r = None
     if ok.sum() >= 3 and np.ptp(base_rho[ok]) > 0:
         r = correlation(delta[ok], base_rho[ok], seeds[ok], **options)
-        record["delta_vs_baseline_rho"] = r.to_dict()
-    return record
+    return replace(record, estimate=estimate, delta_vs_baseline_rho=r)
 
 
-def _ablation(runs: list[AlignRun], results: dict[tuple[str, int], Any]) -> dict[str, Any]:
-    z = np.array([results[r.arm, r.seed]["z"] for r in runs if (r.arm, r.seed) in results])
+def _ablation(rows: list[RunRow]) -> AblationSummary:
+    z = np.array([found.z for r in rows if (found := r.ablated()) is not None])
     z = z[np.isfinite(z)]
-    return {
-        "protocol": "residual direction from validation subjects, ablated from test features; "
+    return AblationSummary(
+        protocol="residual direction from validation subjects, ablated from test features; "
         "z vs matched null directions (the same estimator on random positions; see "
         "vaxis.saturation.ablation)",
-        "n_checkpoints": int(z.size),
-        "mean_z": float(z.mean()) if z.size else None,
-        "n_z_above_1.96": int((z > 1.96).sum()),
-    }
+        n_checkpoints=int(z.size),
+        mean_z=float(z.mean()) if z.size else None,
+        n_z_above_1_96=int((z > 1.96).sum()),
+    )
 
 
 #: align arms whose saved weights wrap the decoder's layers in adapters (LoRA, IA3): the
@@ -288,19 +229,17 @@ ADAPTER_ARMS = ("peft-lora", "peft-ia3")
 
 def _ablate(
     run: AlignRun, positions: StimulusPositions, config: SaturationConfig
-) -> dict[str, Any]:
+) -> AblationResult | str:
     """The run's directional ablation, or why there is none (e.g. class-constant positions, or
     no validation subjects to find the direction on: full-data scaling trains on them)."""
     if run.arm.startswith(ADAPTER_ARMS):
-        return {"skipped": f"{run.arm} seed {run.seed}: adapter-wrapped weights, not the decoder's"}
+        return f"{run.arm} seed {run.seed}: adapter-wrapped weights, not the decoder's"
     if not predictions_path(run.path, "val").exists():
-        return {
-            "skipped": f"{run.arm} seed {run.seed}: no validation predictions (trained on them)"
-        }
+        return f"{run.arm} seed {run.seed}: no validation predictions (trained on them)"
     try:
-        return ablate_run(run.path, positions, config.n_random, config.seed).to_dict()
+        return ablate_run(run.path, positions, config.nulls, config.seed)
     except ValueError as error:
-        return {"skipped": str(error)}
+        return str(error)
 
 
 def _by_arm(table: dict[tuple[str, int], float]) -> dict[str, dict[int, float]]:
@@ -319,38 +258,32 @@ def run_saturation(config: SaturationConfig) -> SaturationReport:
     positions = _positions(config, params)
     class_positions = target_of(positions).class_positions
     metrics = read_metrics(runs[0].path)
-    rho, residual, ablations = {}, {}, {}
-    curves: dict[str, dict[int, dict[str, Any]]] = {}
+    rho, residual = {}, {}
+    curves: dict[str, dict[int, Curve]] = {}
     rows = []
     for run in runs:
         key = (run.arm, run.seed)
         rho[key] = run_basin_strength(run.path, class_positions)
         residual[key] = _residual(run, positions)
-        row: dict[str, Any] = {
-            "arm": run.arm,
-            "seed": run.seed,
-            "val_balanced_accuracy": run.val_balanced_accuracy,
-            "test_balanced_accuracy": run.test_balanced_accuracy,
-            "rho": rho[key],
-            "residual_alignment": residual[key],
-        }
-        if config.ablation:
-            row["ablation"] = _ablate(run, positions, config)
-            if "z" in row["ablation"]:
-                ablations[key] = row["ablation"]
+        rows.append(
+            RunRow(
+                arm=run.arm,
+                seed=run.seed,
+                val_balanced_accuracy=run.val_balanced_accuracy,
+                test_balanced_accuracy=run.test_balanced_accuracy,
+                rho=rho[key],
+                residual_alignment=residual[key],
+                ablation=_ablate(run, positions, config) if config.ablation else None,
+            )
+        )
         curve = _curve(run, class_positions, config.eps)
         if curve is not None:
             curves.setdefault(run.arm, {})[run.seed] = curve
-            row["saturation_epoch"] = curve["saturation_epoch"]
-        rows.append(row)
     values = {"rho": _by_arm(rho), "residual": _by_arm(residual)}
-    movement = {
-        "protocol": "arm minus baseline, paired t over seeds (the study's test)",
-        **{
-            m: {a: None if t is None else t.to_dict() for a, t in by_arm.items()}
-            for m, by_arm in basin_vs_residual(values, BASELINE, config.confidence).items()
-        },
-    }
+    movement = Movement(
+        protocol="arm minus baseline, paired t over seeds (the study's test)",
+        tests=basin_vs_residual(values, BASELINE, config.confidence),
+    )
     report = SaturationReport(
         synthetic=bool(metrics.get("synthetic", False)),
         protocol=str(metrics.get("protocol", "")),
@@ -360,7 +293,7 @@ def run_saturation(config: SaturationConfig) -> SaturationReport:
         curves=curves,
         threshold=_threshold(runs, rho, config),
         movement=movement,
-        ablation=_ablation(runs, ablations) if config.ablation else {"skipped": True},
+        ablation=_ablation(rows) if config.ablation else None,
     )
     write_report(report, config.out)
     return report
@@ -377,18 +310,3 @@ def write_report(report: SaturationReport, out: str | Path) -> Path:
     report.files.insert(0, path)
     path.write_text(json.dumps(report.to_dict(), indent=1) + "\n")
     return path
-
-
-def _json(value: Any) -> Any:
-    """JSON-ready copy: arrays to lists, NaN to None, keys to strings."""
-    if isinstance(value, dict):
-        return {str(k): _json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json(value.tolist())
-    if isinstance(value, np.generic):
-        return _json(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -23,12 +23,14 @@ from pydantic import (
     model_validator,
 )
 
+from vaxis.align.config import AlignSettings
 from vaxis.brain.settings import BrainSettings
 from vaxis.core.settings import Section, Unsettable, allowed, allowed_names
 from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.recipe import DistinctInts, EnsembleSettings
 from vaxis.errors import VaxisError, describe_validation
+from vaxis.saturation.config import SaturationSettings
 from vaxis.sweep.compute import DeviceSettings, NumericSettings
 
 DEFAULT_RESOURCE = "resources/study/default.toml"
@@ -220,66 +222,6 @@ class ZooSettings(Section, NumericSettings):
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be distinct, got {names}")
         return variants
-
-
-class AlignSettings(Section, NumericSettings):
-    """Alignment interventions against a plain baseline (vaxis.align.run.AlignConfig)."""
-
-    decoder: str = "mlp"
-    #: decoder hyper-parameters (constructor keywords); empty: the decoder's own defaults
-    hyper: dict[str, Any] = Field(default_factory=dict)
-    interventions: tuple[str, ...] = ("aux-mse-0.5", "rsa-1", "class-prototypes")
-    seeds: tuple[int, ...] = (0, 1)
-    epochs: int = Field(default=5, ge=1)
-    protocol: str = "holdout"
-    correction: Literal["holm", "bh"] = "holm"
-    #: the other dataset's *.cohort.h5 for the cross-dataset intervention (SEED-V for FACED)
-    source_cohort: str | None = None
-
-    @field_validator("decoder")
-    @classmethod
-    def _decoder(cls, name: str) -> str:
-        from vaxis.decoders import DECODERS  # torch decoders: an auxiliary loss needs gradients
-
-        return allowed(name, list(DECODERS), "torch decoder")
-
-    @field_validator("interventions")
-    @classmethod
-    def _interventions(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from vaxis.align.run import registered_weights  # losses and training procedures
-
-        return allowed_names(names, list(registered_weights()), "intervention")
-
-    @field_validator("seeds")
-    @classmethod
-    def _paired_seeds(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
-        if len(set(seeds)) != len(seeds) or len(seeds) < 2:
-            raise ValueError(
-                f"{list(seeds)} is not allowed (allowed: at least two distinct seeds; the "
-                "study's test pairs seeds)"
-            )
-        return seeds
-
-    @field_validator("protocol")
-    @classmethod
-    def _protocol(cls, name: str) -> str:
-        return registered_protocol(name)
-
-
-class SaturationSettings(Section):
-    """Saturation of the valence basin over align's runs (vaxis.saturation.report).
-
-    While enabled, the align stage records per-epoch probes (``epoch_probe``) for it.
-    """
-
-    enabled: bool = True
-    #: the baseline score the threshold's x is read on (val avoids regression to the mean)
-    baseline_score: Literal["val", "test"] = "val"
-    eps: float = Field(default=0.05, gt=0)
-    bootstrap: int = Field(default=500, ge=100)
-    ablation: bool = True
-    nulls: int = Field(default=100, ge=2)
-    seed: int = 0
 
 
 class StageSettings(Section):

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from vaxis.align.config import CROSS_DATASET
 from vaxis.ensemble.recipe import STUDY_EPOCHS, STUDY_SEEDS
 from vaxis.study.config import (
     SYNTHETIC,
@@ -44,7 +45,6 @@ FACED_SUBJECTS, FACED_SECONDS = 123, 30
 VARIANT_LRS, VARIANT_EPOCHS = (5e-4, 1e-3, 2e-3), STUDY_EPOCHS
 ZOO_ARCHITECTURES = ("cbramod-de", "axial")
 ZOO_REGIMES = ("plain", "aug", "aug-kd")
-CROSS_DATASET = "cross-dataset"  # vaxis.align.run.CROSS_DATASET (that module loads torch)
 
 CHOICES: tuple[str, ...] = (
     "zoo recipe variants (the study does not list them): peak learning rate 5e-4 / 1e-3 / "

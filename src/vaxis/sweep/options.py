@@ -1,11 +1,18 @@
-"""Command-line options shared by every command that runs a sweep (typer annotations only)."""
+"""Command-line options shared by every command that runs a sweep: typer annotations, and the
+compute options as one group (:func:`compute_options`)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+
+R = TypeVar("R")
 
 ExecutorOption = Annotated[
     str, typer.Option(help="local (processes), serial or ray (pip install 'vaxis\\[ray]').")
@@ -44,3 +51,55 @@ def compute_settings(
     names = tuple(d.strip() for d in devices.split(",") if d.strip())
     return {"precision": precision, "tf32": tf32, "devices": names,
             "jobs_per_device": jobs_per_device, "compile": compile}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ComputeOptions:
+    """The five compute options of a command, as :func:`compute_options` hands them over."""
+
+    precision: str = "fp32"
+    tf32: bool = False
+    devices: str = ""
+    jobs_per_device: int = 1
+    compile: bool = False
+
+    def settings(self) -> dict[str, object]:
+        """These options as config fields (vaxis.sweep.compute)."""
+        return compute_settings(
+            self.precision, self.tf32, self.devices, self.jobs_per_device, self.compile
+        )
+
+
+#: a command's ``compute`` default (the options' defaults)
+DEFAULT_COMPUTE = ComputeOptions()
+#: the options :func:`compute_options` adds, in the order `--help` lists them
+_COMPUTE = {
+    "precision": (PrecisionOption, "fp32"),
+    "tf32": (Tf32Option, False),
+    "devices": (DevicesOption, ""),
+    "jobs_per_device": (JobsPerDeviceOption, 1),
+    "compile": (CompileOption, False),
+}
+
+
+def compute_options(command: Callable[..., R]) -> Callable[..., R]:
+    """Give a typer command the compute options (``--precision``, ``--tf32``, ``--devices``,
+    ``--jobs-per-device``, ``--compile``) in place of its parameter ``compute``: the command
+    receives them as one :class:`ComputeOptions`, so every command declares and maps them
+    the same way."""
+    signature = inspect.signature(command, eval_str=True)
+    kept = [p for name, p in signature.parameters.items() if name != "compute"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, (kind, default) in _COMPUTE.items()
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        given = {name: kwargs.pop(name) for name in _COMPUTE if name in kwargs}
+        return command(*args, compute=ComputeOptions(**given), **kwargs)
+
+    parameters = [*kept, *added]
+    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper

@@ -2,193 +2,14 @@
 
 Basin strength rho per epoch (the align runs record per-epoch probes while this stage is
 enabled) and each run's saturation epoch, the threshold of baseline accuracy above which
-V-axis supervision stops helping (with its bootstrap CI, or "no transition"), the gradient
-shares of the basin and the V direction, and the directional ablation's z against matched
-null directions (vaxis.saturation.report).
+V-axis supervision stops helping, the gradient shares and the directional ablation; the
+science and its figures: vaxis.saturation.
 """
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
-
-from vaxis.core.reported import cell
 from vaxis.study.config import StudyConfig
-from vaxis.study.registry import Figure, StageResult, StudyContext, Table, stage
-
-if TYPE_CHECKING:
-    from vaxis.saturation.report import SaturationReport
-
-PLOTS = (
-    ("basin_per_epoch", "saturation: basin strength rho per epoch (validation subjects)"),
-    ("threshold", "saturation: gain of V-axis supervision against baseline accuracy"),
-    ("gradient_shares", "saturation: gradient shares of the basin and the V direction"),
-    ("ablation", "saturation: directional ablation against matched null directions"),
-)
-SHARES = ("share_basin_ce", "share_basin_aux", "share_v_ce", "share_v_aux")
-THRESHOLD_COLUMNS = ["estimate", "value", "pairs", "CI", "verdict"]
-#: baselines (seeds) a bootstrap over seeds needs for an interval worth reporting
-MIN_GROUPS = 3
-
-
-def _finite(value: Any) -> float | None:
-    return float(value) if value is not None and math.isfinite(float(value)) else None
-
-
-def _interval(pair: Any) -> tuple[float, float] | None:
-    if pair is None or any(_finite(v) is None for v in pair):
-        return None
-    return float(pair[0]), float(pair[1])
-
-
-def _curves(report: SaturationReport) -> tuple[Table, Table]:
-    """rho per epoch and the saturation epoch per run; the last epoch's gradient shares."""
-    epochs: list[int] = sorted(
-        {int(e) for by_seed in report.curves.values() for c in by_seed.values() for e in c["epoch"]}
-    )
-    rho_rows, share_rows = [], []
-    chance = ("-", "-")
-    for arm, by_seed in report.curves.items():
-        for seed, curve in sorted(by_seed.items()):
-            rho = dict(zip((int(e) for e in curve["epoch"]), curve["rho"], strict=True))
-            saturated = curve["saturation_epoch"]
-            rho_rows.append(
-                [arm, str(seed), "-" if saturated is None else str(saturated)]
-                + [cell(rho.get(e), ".3f") for e in epochs]
-            )
-            share_rows.append([arm, str(seed)] + [cell(curve[k][-1], ".3f") for k in SHARES])
-            chance = (f"{curve['chance_share_basin']:.3f}", f"{curve['chance_share_v']:.3f}")
-    rho_table = Table(
-        title="basin strength rho per epoch (validation subjects) and saturation epoch",
-        columns=["arm", "seed", "saturation epoch", *(f"epoch {e}" for e in epochs)],
-        rows=rho_rows,
-        note=f"saturation epoch: the first after which rho stays within eps = "
-        f"{report.config.eps} of its last value (no rows: the align runs kept no "
-        "per-epoch probes).",
-    )
-    share_table = Table(
-        title="gradient shares at the last epoch",
-        columns=["arm", "seed", *SHARES],
-        rows=share_rows,
-        note=f"share of the squared gradient in the span of the class means (chance "
-        f"{chance[0]}) and along the V direction (chance {chance[1]}); ce: classification "
-        "loss, aux: the intervention's loss (none for the baseline).",
-    )
-    return rho_table, share_table
-
-
-def _bootstrap_ci(pair: Any, groups: int) -> tuple[float, float] | None:
-    """A bootstrap interval over seeds, or None where it cannot mean anything: fewer than
-    :data:`MIN_GROUPS` baselines (resamples of two seeds collapse onto the estimate)."""
-    interval = _interval(pair)
-    if interval is None or groups < MIN_GROUPS or interval[0] == interval[1]:
-        return None
-    return interval
-
-
-def _threshold(report: SaturationReport, synthetic: bool) -> tuple[dict[str, Figure], Table]:
-    """The threshold (crossing of zero gain) with its CI, or why there is none."""
-    record = report.threshold
-    estimate = record.get("estimate")
-    protocol = f"{record['protocol']}; x: {record['x']}; delta: {record['delta']}"
-    note = (
-        "The study (published, not run here): the gain vanishes above baseline balanced "
-        f"accuracy 0.62-0.66 on FACED-9. A CI needs {MIN_GROUPS}+ baselines (align seeds); "
-        "none is shown with fewer."
-    )
-    if estimate is None:
-        row = ["threshold", "none", "-", "-", str(record.get("reason", ""))]
-        return {}, Table(title="threshold", columns=THRESHOLD_COLUMNS, rows=[row], note=note)
-    verdict = "transition" if estimate["transition"] else "no transition"
-    groups = int(estimate["n_groups"])
-    figures, rows = {}, []
-    for name, value, ci in (
-        ("crossing", estimate["crossing"], estimate["crossing_ci"]),
-        ("slope", estimate["slope"], estimate["slope_ci"]),
-    ):
-        interval = _bootstrap_ci(ci, groups)
-        rows.append([name, cell(_finite(value)), str(estimate["n"]), _ci_cell(interval), verdict])
-        if interval is not None:
-            figures[f"threshold {name}"] = Figure(
-                value=_finite(value),
-                protocol=f"{protocol}; {groups} baselines",
-                n=int(estimate["n"]),
-                ci=interval,
-                ci_level=estimate["confidence"],
-                synthetic=synthetic,
-                note=verdict,
-            )
-    r = record.get("delta_vs_baseline_rho")
-    interval = None if r is None else _bootstrap_ci(r["ci"], groups)
-    if r is not None and interval is not None:
-        figures["r(delta, baseline rho)"] = Figure(
-            value=_finite(r["r"]),
-            protocol="Pearson r of the gain with the baseline's rho; bootstrap over seeds",
-            n=int(r["n"]),
-            ci=interval,
-            ci_level=r["confidence"],
-            synthetic=synthetic,
-        )
-    return figures, Table(title="threshold", columns=THRESHOLD_COLUMNS, rows=rows, note=note)
-
-
-def _ci_cell(interval: tuple[float, float] | None) -> str:
-    return "-" if interval is None else f"[{cell(interval[0])}, {cell(interval[1])}]"
-
-
-def _movement(report: SaturationReport, synthetic: bool) -> dict[str, Figure]:
-    """Arm minus baseline, paired t over seeds, of rho and of the residual alignment."""
-    figures = {}
-    for measure in ("rho", "residual"):
-        for arm, test in (report.movement.get(measure) or {}).items():
-            if test is None or _finite(test["p_value"]) is None:
-                continue
-            figures[f"movement {measure} {arm}"] = Figure(
-                value=_finite(test["effect"]),
-                protocol=f"{measure}: {report.movement['protocol']}",
-                n=int(test["n"]),
-                ci=_interval((test["ci_low"], test["ci_high"])),
-                ci_level=0.95,
-                p=float(test["p_value"]),
-                synthetic=synthetic,
-            )
-    return figures
-
-
-def _ablation(report: SaturationReport, synthetic: bool) -> tuple[dict[str, Figure], Table]:
-    """Each run's ablation z and p against matched null directions; the mean z."""
-    figures, rows = {}, []
-    for run in report.runs:
-        found = run.get("ablation") or {}
-        label = f"{run['arm']}/seed{run['seed']}"
-        if "z" not in found:
-            rows.append([label, "-", "-", "-", str(found.get("skipped", "not run"))])
-            continue
-        rows.append([label, cell(found["drop"]), cell(found["z"], "+.2f"), f"{found['p']:.3g}", ""])
-        if _finite(found["z"]) is not None:
-            figures[f"ablation z {label}"] = Figure(
-                value=float(found["z"]),
-                protocol=f"{report.ablation.get('protocol', '')}; p: share of null "
-                "directions with a drop at least as large",
-                n=int(found["n"]),
-                p=float(found["p"]),
-                synthetic=synthetic,
-            )
-    summary = report.ablation
-    note = (
-        f"mean z {cell(_finite(summary.get('mean_z')), '+.2f')} over "
-        f"{summary.get('n_checkpoints', 0)} checkpoints. The study (published, not run here): "
-        "mean z 7.7 (against uniformly random directions)."
-    )
-    columns = ["run", "accuracy drop", "z", "p", "note"]
-    return figures, Table(title="directional ablation", columns=columns, rows=rows, note=note)
-
-
-def _basin(report: SaturationReport) -> list[float]:
-    """Every run's rho at the last epoch (for the notes)."""
-    return [float(np.asarray(c["rho"])[-1]) for s in report.curves.values() for c in s.values()]
+from vaxis.study.registry import StageResult, StudyContext, stage
 
 
 @stage(
@@ -200,33 +21,13 @@ def _basin(report: SaturationReport) -> list[float]:
 )
 def saturation(config: StudyConfig, context: StudyContext) -> StageResult:
     """Read the align stage's runs; report the saturation measures and their plots."""
-    from vaxis.saturation.report import SaturationConfig, run_saturation
+    from vaxis.saturation.config import SaturationConfig
+    from vaxis.saturation.report import run_saturation
 
-    settings, folder = config.stages.saturation, context.folder("saturation")
+    settings = config.stages.saturation.model_dump()
     report = run_saturation(
         SaturationConfig(
-            align_out=context.folder("align"),
-            out=folder,
-            baseline_score=settings.baseline_score,
-            eps=settings.eps,
-            n_boot=settings.bootstrap,
-            ablation=settings.ablation,
-            n_random=settings.nulls,
-            seed=settings.seed,
+            **settings, align_out=context.folder("align"), out=context.folder("saturation")
         )
     )
-    synthetic = report.synthetic
-    rho_table, share_table = _curves(report)
-    threshold_figures, threshold_table = _threshold(report, synthetic)
-    ablation_figures, ablation_table = _ablation(report, synthetic)
-    last = _basin(report)
-    return StageResult(
-        figures=threshold_figures | _movement(report, synthetic) | ablation_figures,
-        tables=[rho_table, threshold_table, share_table, ablation_table],
-        plots=[context.plot(title, folder / f"{name}.png") for name, title in PLOTS],
-        notes=[
-            f"{len(report.runs)} align runs; positions: {report.positions_source}; "
-            f"protocol {report.protocol}; rho at the last epoch "
-            + (f"{min(last):.3f}-{max(last):.3f}" if last else "not recorded")
-        ],
-    )
+    return StageResult.of(report, context)
