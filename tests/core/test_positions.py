@@ -10,7 +10,13 @@ import pytest
 
 from tests.axis.planted import VALENCE, Planted, planted_layers
 from vaxis.axis.axis import VAxis
-from vaxis.axis.positions import faced_clips, from_axis_dir, project_descriptions, resolve_positions
+from vaxis.axis.positions import (
+    axis_class_positions,
+    faced_clips,
+    from_axis_dir,
+    project_descriptions,
+    resolve_positions,
+)
 from vaxis.core.positions import (
     STIMULUS_POSITIONS_FILE,
     StimulusPositions,
@@ -123,6 +129,22 @@ def test_axis_folder_with_clip_positions_uses_them(axis: VAxis, tmp_path: Path) 
     assert positions.source == f"axis:{folder}"
     assert positions.positions == pytest.approx(per_clip)
     assert positions.class_positions == pytest.approx(axis.class_positions_[axis.layer_])
+
+
+def test_a_faced_axis_folder_places_seedv_trials_by_class(axis: VAxis, tmp_path: Path) -> None:
+    """The cross-dataset source: an axis folder whose per-clip table (as `vaxis axis build`
+    writes it) names FACED's 28 clips gives SEED-V's 45 trials their class positions."""
+    folder = axis.save(tmp_path / "axis")
+    StimulusPositions(
+        dataset="faced", stimuli=tuple(range(28)), positions=tuple(np.arange(28) / 10.0), source="t"
+    ).save(folder / STIMULUS_POSITIONS_FILE)
+    assert from_axis_dir(folder, "faced").positions == pytest.approx(np.arange(28) / 10.0)
+    seedv = resolve_positions(str(folder), tmp_path / "unused.cohort.h5", "seedv")
+    assert seedv.source == f"class-fallback:axis:{folder}"
+    assert "other stimuli than seedv's" in seedv.note
+    assert seedv.stimuli == tuple(range(45))
+    expected = from_class_positions("seedv", axis_class_positions(axis))
+    assert seedv.positions == pytest.approx(expected.positions)
 
 
 def test_bundled_descriptions_are_category_level_and_project_to_class_positions(

@@ -37,6 +37,7 @@ from vaxis.core.positions import (
     from_file,
     from_truth,
     from_valence_groups,
+    stimulus_names,
 )
 from vaxis.data.datasets import DATASETS
 from vaxis.data.synthetic import load_truth
@@ -55,13 +56,13 @@ def from_axis_dir(path: str | Path, dataset: str = "faced") -> StimulusPositions
     axis = VAxis.load(folder)
     classes = axis_class_positions(axis)
     per_clip = folder / STIMULUS_POSITIONS_FILE
-    if not per_clip.exists():
+    missing = _why_not_per_clip(per_clip, dataset)
+    if missing:
         return from_class_positions(
             dataset,
             classes,
             f"class-fallback:axis:{folder}",
-            f"{per_clip.name} not in the axis folder: every stimulus takes its class's "
-            f"position at layer {axis.layer_}",
+            f"{missing}: every stimulus takes its class's position at layer {axis.layer_}",
         )
     table = from_file(per_clip, dataset)
     fallback = from_class_positions(dataset, classes)
@@ -73,6 +74,24 @@ def from_axis_dir(path: str | Path, dataset: str = "faced") -> StimulusPositions
             "note": f"per-stimulus positions from {per_clip.name} (axis layer {axis.layer_})",
         }
     )
+
+
+def _why_not_per_clip(per_clip: Path, dataset: str) -> str:
+    """Why the axis folder's per-stimulus table cannot place ``dataset``'s stimuli ("" when it
+    can): it is absent, or it names another dataset's stimuli (an axis built on FACED clip
+    descriptions, asked for SEED-V's trials by the cross-dataset source)."""
+    if not per_clip.exists():
+        return f"{per_clip.name} not in the axis folder"
+    names = stimulus_names(dataset)
+    with per_clip.open(newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        stimulus, name = row.get("stimulus", "").strip(), row.get("name")
+        if name is None or not stimulus.isdigit():
+            return ""  # a hand-written table (stimulus, position): from_file checks it
+        if int(stimulus) >= len(names) or names[int(stimulus)] != name:
+            return f"{per_clip.name} places other stimuli than {dataset}'s ({name!r})"
+    return ""
 
 
 @dataclass(frozen=True)
