@@ -12,8 +12,9 @@ time. At the end it checks, against the plan of the finished folder:
 * no job repeated: every job recorded before a kill keeps its record (none ran again),
 * the results carry the study's n (test subjects, seeds, interventions, checkpoints, members),
 
-and prints the wall time (every segment, the kills' lost work included) and the target
-(<= 2 h on 2 cores). The machine may be shared: the load average is printed beside it.
+and prints the wall time (every segment, the kills' lost work included), the CPU time of the
+run's processes (sampled from /proc every second, so a shared machine does not inflate it)
+and the target (<= 2 h on 2 cores).
 
     PYTHONPATH=src OMP_NUM_THREADS=1 python bench/bench_smoke.py [--out DIR] [--kills 2]
 """
@@ -47,12 +48,40 @@ def _study(config: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
         )  # fmt: skip
 
 
-def _kill_after(run: subprocess.Popen[bytes], out: Path, target: int) -> bool:
-    """SIGKILL the run once ``target`` jobs are recorded; False when it ended first."""
-    while len(recorded_jobs(out)) < target:
+class SessionCPU:
+    """CPU seconds used by the processes of the runs' sessions: each process's own user +
+    system time, the last value read from /proc for every pid (children's reaped time is
+    left out: each child is counted itself; one that lives under a second may be missed)."""
+
+    def __init__(self) -> None:
+        self.by_pid: dict[tuple[int, int], float] = {}
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def sample(self, session: int) -> None:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended between listing and reading
+            if int(fields[3]) == session:  # field 6 of stat: the session id
+                used = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+                self.by_pid[session, int(entry.name)] = used
+
+    def seconds(self) -> float:
+        return sum(self.by_pid.values())
+
+
+def _wait(run: subprocess.Popen[bytes], out: Path, target: int | None, cpu: SessionCPU) -> bool:
+    """Wait for the run, sampling its CPU; with ``target``, SIGKILL it once that many jobs are
+    recorded. False when it ended before the target."""
+    while target is None or len(recorded_jobs(out)) < target:
+        cpu.sample(run.pid)
         if run.poll() is not None:
-            return False
+            return target is None
         time.sleep(1.0)
+    cpu.sample(run.pid)
     os.killpg(run.pid, signal.SIGKILL)
     run.wait()
     return True
@@ -90,15 +119,16 @@ def main() -> None:
     targets = sorted(rng.randint(1, planned_jobs - 1) for _ in range(args.kills))
     print(f"{planned_jobs} planned jobs; kills after {targets} recorded jobs", flush=True)
 
-    started, kept, segments = time.perf_counter(), {}, 0
+    started, kept, segments, cpu = time.perf_counter(), {}, 0, SessionCPU()
     for target in [*targets, None]:
         segments += 1
         run = _study(config_path, log)
         if target is None:
-            if run.wait() != 0:
+            _wait(run, out, None, cpu)
+            if run.returncode != 0:
                 raise SystemExit(f"the last segment failed (rc {run.returncode}); see {log}")
             break
-        if not _kill_after(run, out, target):
+        if not _wait(run, out, target, cpu):
             raise SystemExit(f"the run ended before job {target} (rc {run.returncode}); {log}")
         at_kill = recorded_jobs(out)
         elapsed = (time.perf_counter() - started) / 60
@@ -129,6 +159,9 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"wall time {hours:.2f} h over {segments} segments ({len(targets)} kills), target "
           f"<= {TARGET_HOURS:g} h on {os.cpu_count()} cores; load average now {load}")  # fmt: skip
+    cores = os.cpu_count() or 1
+    print(f"CPU time of the run {cpu.seconds():,.0f} s = {cpu.seconds() / 3600 / cores:.2f} h "
+          f"on {cores} fully used cores")  # fmt: skip
     if lost or extra or repeated:
         raise SystemExit("FAILED: jobs lost, unplanned or repeated (listed above)")
 
