@@ -12,11 +12,12 @@ from pydantic import ValidationError
 
 from vaxis.align.interventions import INTERVENTIONS
 from vaxis.align.procedures import PROCEDURES
-from vaxis.align.run import AlignConfig, AlignReport, run_align
+from vaxis.align.run import AlignConfig, AlignReport, plan, run_align
 from vaxis.data.cohort import Cohort
 from vaxis.data.splits import subject_holdout
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.sweep import ResultStore
+from vaxis.sweep.cost import Rates
 
 ARMS = ["baseline", "aux-mse-0.5", "aux-mse-0.5/permuted", "rsa-5", "rsa-5/permuted"]
 
@@ -112,6 +113,20 @@ def test_tables_are_the_paired_differences_of_the_runs(
         assert row_t.mean_delta == pytest.approx((per_seed(arm) - per_seed("baseline")).mean())
         deltas.append(delta)
     assert np.abs(deltas).max() > 0  # the arms really differ: the check above can fail
+
+
+def test_the_plan_lists_exactly_the_jobs_the_run_trained(
+    first_run: tuple[AlignConfig, AlignReport],
+) -> None:
+    config, report = first_run
+    rows = plan(config, Rates(cpu=1e9, gpu_peak=1e12))
+    assert sorted(row["id"] for row in rows) == sorted(report.runs.values())
+    by_label = {row["label"]: row for row in rows}
+    baseline = by_label[f"baseline/seed{config.seeds[0]}"]
+    assert (baseline["intervention"], baseline["seed"], baseline["epochs"]) == (
+        "baseline", config.seeds[0], config.epochs
+    )  # fmt: skip
+    assert all(row["cpu_seconds"] == pytest.approx(row["flops"] / 1e9) for row in rows)
 
 
 def test_outputs_are_written_and_labelled(first_run: tuple[AlignConfig, AlignReport]) -> None:

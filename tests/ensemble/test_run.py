@@ -19,10 +19,11 @@ from vaxis.ensemble.combine import average_probs, balanced_accuracy
 from vaxis.ensemble.members import load_part
 from vaxis.ensemble.recipe import EnsembleConfig
 from vaxis.ensemble.report import EnsembleReport
-from vaxis.ensemble.run import run_ensemble
+from vaxis.ensemble.run import plan, run_ensemble
 from vaxis.ensemble.selection import select_members
 from vaxis.study.registry import StageResult, StudyContext
 from vaxis.sweep import ResultStore
+from vaxis.sweep.cost import Rates
 
 
 def write_cohort(
@@ -115,6 +116,18 @@ def test_the_stage_report_gives_each_arm_and_comparison_with_its_ci_and_p(
     assert report.notes()[0].startswith("4 pool members, protocol holdout")
     payload = report.to_json()
     assert set(payload["figures"]) == set(figures) and payload["ensemble"]["n_test_subjects"] == 2
+
+
+@pytest.mark.slow
+def test_the_plan_lists_exactly_the_members_the_run_trained(
+    first: tuple[EnsembleConfig, EnsembleReport],
+) -> None:
+    config, _ = first
+    rows = plan(config, Rates(cpu=1e9, gpu_peak=1e12))
+    trained = {record["key"] for record in ResultStore(config.out / "sweep").iter_results()}
+    assert {row["id"] for row in rows} == trained
+    assert len(rows) == len(trained)  # a member shared by the cascade and the pool: once
+    assert {row["epochs"] for row in rows} == set(config.epochs)
 
 
 @pytest.mark.slow

@@ -22,8 +22,8 @@ from vaxis.lazy import lazy_exports
 if TYPE_CHECKING:
     from vaxis.align.config import AlignConfig, AlignSettings
     from vaxis.align.report import AlignReport
-    from vaxis.align.run import run_align
+    from vaxis.align.run import plan, run_align
 
 _MODULES = {"AlignConfig": "config", "AlignSettings": "config", "AlignReport": "report"}
-__all__ = ["AlignConfig", "AlignReport", "AlignSettings", "run_align"]
-__getattr__ = lazy_exports(__name__, _MODULES | {"run_align": "run"})
+__all__ = ["AlignConfig", "AlignReport", "AlignSettings", "plan", "run_align"]
+__getattr__ = lazy_exports(__name__, _MODULES | {"plan": "run", "run_align": "run"})

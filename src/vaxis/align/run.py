@@ -37,6 +37,7 @@ from vaxis.data.sources import as_cohort_file
 from vaxis.data.splits import split_fold
 from vaxis.decoders.units import default_task
 from vaxis.sweep import Job, ResultStore, make_job, run_sweep
+from vaxis.sweep.cost import CohortParts, PlannedJob, Rates, plan_rows
 from vaxis.sweep.executors import make_executor
 from vaxis.sweep.jobs import split_params
 
@@ -44,19 +45,25 @@ if TYPE_CHECKING:
     from vaxis.core.positions import StimulusPositions
 
 
+def plan(config: AlignConfig, rates: Rates | None = None) -> list[PlannedJob]:
+    """Every job :func:`run_align` trains for ``config``, and its cost; trains nothing (an
+    official folder is read into ``out/data`` first, as the run does). ``rates``: FLOP/s here
+    and on a GPU (default: a short calibration of this machine)."""
+    config, cohort, _, jobs = _prepare(config)
+    labelled = {f"{arm}/seed{seed}": job for (arm, seed), job in jobs.items()}
+    return plan_rows(
+        labelled, "align", CohortParts(cohort), rates or Rates.measured(),
+        checkpointing=config.checkpoint_activations,
+    )  # fmt: skip
+
+
 def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     """Train every (arm, seed) job not yet in ``config.out/sweep``, compare, write the report."""
-    from vaxis.axis.positions import resolve_positions
-
     executor = make_executor(
         config.executor, config.workers, config.ray_address, **config.executor_options()
     )
-    given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
-    config, cohort = _with_cohort_files(config)
-    positions = resolve_positions(config.positions, given, cohort.meta.dataset)
-    _check_split(cohort, config)
+    config, cohort, positions, jobs = _prepare(config)
     arms = config.arms()
-    jobs = plan_jobs(config, cohort.meta.dataset, positions)
     store = ResultStore(config.out / "sweep")
     summary = run_sweep(list(jobs.values()), store, executor, progress=progress)
     if problem := summary.unfinished():
@@ -94,6 +101,20 @@ def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
     )
     (config.out / REPORT_NAME).write_text(json.dumps(report.to_dict(), indent=1) + "\n")
     return report
+
+
+def _prepare(
+    config: AlignConfig,
+) -> tuple[AlignConfig, Cohort, StimulusPositions, dict[tuple[str, int], Job]]:
+    """The config on checked cohort files, the cohort, its positions and the jobs (what the
+    run and its plan share); fails before any training on a split that cannot be tested."""
+    from vaxis.axis.positions import resolve_positions
+
+    given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
+    config, cohort = _with_cohort_files(config)
+    positions = resolve_positions(config.positions, given, cohort.meta.dataset)
+    _check_split(cohort, config)
+    return config, cohort, positions, plan_jobs(config, cohort.meta.dataset, positions)
 
 
 def _with_cohort_files(config: AlignConfig) -> tuple[AlignConfig, Cohort]:

@@ -24,7 +24,7 @@ from vaxis.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from vaxis.ensemble.report import EnsembleReport
-    from vaxis.ensemble.run import run_ensemble
+    from vaxis.ensemble.run import plan, run_ensemble
 
 __all__ = [
     "EnsembleConfig",
@@ -40,10 +40,13 @@ __all__ = [
     "linear_cka",
     "loo_contributions",
     "pairwise_diversity",
+    "plan",
     "principal_angles",
     "run_ensemble",
     "seed_ensemble",
     "softmax",
 ]
 
-__getattr__ = lazy_exports(__name__, {"EnsembleReport": "report", "run_ensemble": "run"})
+__getattr__ = lazy_exports(
+    __name__, {"EnsembleReport": "report", "plan": "run", "run_ensemble": "run"}
+)

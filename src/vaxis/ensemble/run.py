@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,26 +35,47 @@ from vaxis.ensemble.recipe import EnsembleConfig, member_name
 from vaxis.ensemble.report import REPORT_NAME, Arm, EnsembleReport, paired_family
 from vaxis.ensemble.selection import Selection, select_members
 from vaxis.sweep import Job, ResultStore, make_executor, make_job, run_sweep
+from vaxis.sweep.cost import CohortParts, PlannedJob, Rates, plan_rows
 from vaxis.sweep.jobs import split_params
 
+if TYPE_CHECKING:
+    from vaxis.core.positions import StimulusPositions
+
 Parts = dict[str, tuple[Part, Part]]  # member name -> (validation, test)
+#: member name -> job of the pool, of each cascade step (step -> members), of Path B
+Members = tuple[dict[str, Job], dict[str, dict[str, Job]], dict[str, Job]]
 
 
-def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleReport:
-    """Train what is missing in ``config.out/sweep``, then analyse and write ``ensemble.json``."""
+def plan(config: EnsembleConfig, rates: Rates | None = None) -> list[PlannedJob]:
+    """Every member :func:`run_ensemble` trains for ``config`` (pool, cascade, Path B; a member
+    shared by two is listed once), and its cost; trains nothing. ``rates``: FLOP/s here and on
+    a GPU (default: a short calibration of this machine)."""
+    config, cohort, _, jobs = _prepare(config)
+    return plan_rows(
+        every_member(*jobs), "ensemble", CohortParts(cohort), rates or Rates.measured(),
+        checkpointing=config.checkpoint_activations,
+    )  # fmt: skip
+
+
+def _prepare(config: EnsembleConfig) -> tuple[EnsembleConfig, Cohort, StimulusPositions, Members]:
+    """The config on a checked cohort file (NaN policy applied once; an official folder read
+    once into ``out/data``: the jobs load the cohort by path), the cohort, its positions and
+    the jobs (what the run and its plan share)."""
     from vaxis.axis.positions import resolve_positions
 
     given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
-    # checked once (NaN policy); an official folder is read once into out/data: the jobs load
-    # the cohort by path
     cohort_file, cohort = as_cohort_file(config.cohort, config.out / "data", config.nan_policy)
     config = config.model_copy(update={"cohort": cohort_file})
     _check_split(cohort, config)
     positions = resolve_positions(config.positions, given, cohort.meta.dataset)
-    pool, cascade, path_b = plan_jobs(
-        config, cohort.meta.dataset, positions.model_dump(mode="json")
-    )
-    every = {**pool, **{n: j for step in cascade.values() for n, j in step.items()}, **path_b}
+    jobs = plan_jobs(config, cohort.meta.dataset, positions.model_dump(mode="json"))
+    return config, cohort, positions, jobs
+
+
+def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleReport:
+    """Train what is missing in ``config.out/sweep``, then analyse and write ``ensemble.json``."""
+    config, cohort, positions, (pool, cascade, path_b) = _prepare(config)
+    every = every_member(pool, cascade, path_b)
     store = ResultStore(config.out / "sweep")
     executor = make_executor(
         config.executor, config.workers, config.ray_address, **config.executor_options()
@@ -117,9 +138,7 @@ def _check_split(cohort: Cohort, config: EnsembleConfig) -> None:
         )
 
 
-def plan_jobs(
-    config: EnsembleConfig, dataset: str, positions: dict[str, Any]
-) -> tuple[dict[str, Job], dict[str, dict[str, Job]], dict[str, Job]]:
+def plan_jobs(config: EnsembleConfig, dataset: str, positions: dict[str, Any]) -> Members:
     """Member name -> sweep job of the pool (recipe order: epoch counts, then seeds), of each
     cascade step and of Path B, on a cohort of ``dataset`` (``positions``: a StimulusPositions
     record, read by Path B only). The one job builder: the run and ``vaxis study --plan`` use it;
@@ -169,6 +188,14 @@ def plan_jobs(
         for s in config.seeds
     }
     return pool, cascade, path_b
+
+
+def every_member(
+    pool: dict[str, Job], cascade: dict[str, dict[str, Job]], path_b: dict[str, Job]
+) -> dict[str, Job]:
+    """Member name -> job of all three, one entry per name (a cascade member that is also in
+    the pool has the same name and key)."""
+    return {**pool, **{n: j for step in cascade.values() for n, j in step.items()}, **path_b}
 
 
 def _parts(store: ResultStore, job: Job) -> tuple[Part, Part]:

@@ -83,14 +83,14 @@ def stage_jobs(
         positions = resolve_positions(spec, path, dataset)
         jobs = align_jobs(settings, dataset, positions)
         return {f"{arm}/seed{seed}": job for (arm, seed), job in jobs.items()}, pending
+    from vaxis.ensemble.run import every_member
     from vaxis.ensemble.run import plan_jobs as ensemble_jobs
     from vaxis.study.stages.ensemble import ensemble_config
 
     ensemble = ensemble_config(config, context)
     record = resolve_positions(spec, path, dataset).model_dump(mode="json")
     pool, cascade, path_b = ensemble_jobs(ensemble, dataset, record)
-    every = {**pool, **{n: j for step in cascade.values() for n, j in step.items()}, **path_b}
-    return every, pending if path_b else None
+    return every_member(pool, cascade, path_b), pending if path_b else None
 
 
 def make_plan(
