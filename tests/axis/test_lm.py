@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from vaxis.axis.lm import HiddenStateExtractor, extract_states, load_model, pool
+from vaxis.axis.lm import HiddenStateExtractor, extract_states, keep_loaded, load_model, pool
 from vaxis.axis.models import ModelSpec, resolve_model
 
 
@@ -184,3 +184,28 @@ def test_smollm2_gguf_states(tmp_path: Path) -> None:
         scale = np.abs(single).max(axis=(0, 2), keepdims=True)
         assert (np.abs(batched - single) / scale).max() < 1e-4
     assert spec.dequantized and "Q4_1" in (spec.quantized_note or "")
+
+
+def test_keep_loaded_reads_each_model_once_inside_the_block_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loads: list[str] = []
+
+    def fake_load(spec: ModelSpec, device: str, dtype: str, head: bool) -> tuple[object, object]:
+        loads.append(spec.name)
+        return object(), object()
+
+    monkeypatch.setattr("vaxis.axis.lm._load", fake_load)
+    spec = {"source": "local", "path": "/m", "architecture": "a", "n_layers": 2, "width": 4}
+    a = ModelSpec(name="a", fingerprint="fa", dtype="float32", **spec)
+    b = ModelSpec(name="b", fingerprint="fb", dtype="float32", **spec)
+    with keep_loaded():
+        first = load_model(a, "cpu", "float32")
+        load_model(b, "cpu", "float32")
+        with keep_loaded():  # nested: the same models
+            assert load_model(a, "cpu", "float32") is first
+        assert load_model(a, "cpu", "float32", head=True) is not first  # another model class
+        assert load_model(b, "cpu", "float32")[0] is not first[0]
+    assert loads == ["a", "b", "a"]
+    load_model(a, "cpu", "float32")  # outside the block: loaded again, not kept
+    assert loads == ["a", "b", "a", "a"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -73,8 +74,26 @@ def choose_dtype(spec: ModelSpec, device: str, dtype: str | None = None) -> str:
     return spec.dtype if spec.dtype in HALF_DTYPES else "bfloat16"
 
 
+#: models kept loaded inside :func:`keep_loaded` (None outside it)
+_kept: dict[tuple[str, str, str, bool], tuple[Any, Any]] | None = None
+
+
+@contextmanager
+def keep_loaded() -> Iterator[None]:
+    """Inside this block :func:`load_model` loads each model once and keeps it, so building an
+    axis and validating it (or several models' axes, then each validation) reads each model's
+    weights once. Memory: every model loaded inside the block, at once."""
+    global _kept
+    outer, _kept = _kept, ({} if _kept is None else _kept)
+    try:
+        yield
+    finally:
+        _kept = outer
+
+
 def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> tuple[Any, Any]:
-    """Load the base model and its tokenizer from local files only.
+    """Load the base model and its tokenizer from local files only (once inside
+    :func:`keep_loaded`).
 
     Hidden states need no LM head (large vocabularies dominate forward time); generation does
     (``head=True`` loads ``AutoModelForCausalLM``).
@@ -84,6 +103,16 @@ def load_model(spec: ModelSpec, device: str, dtype: str, head: bool = False) -> 
     the weights do not fit on the largest GPU and accelerate is installed
     (:func:`vaxis.axis.sizing.device_map_for`). Weights go straight to the device.
     """
+    key = (spec.fingerprint, device, dtype, head)
+    if _kept is not None and key in _kept:
+        return _kept[key]
+    loaded = _load(spec, device, dtype, head)
+    if _kept is not None:
+        _kept[key] = loaded
+    return loaded
+
+
+def _load(spec: ModelSpec, device: str, dtype: str, head: bool) -> tuple[Any, Any]:
     import torch
     from transformers import AutoModel, AutoModelForCausalLM
 
