@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from vaxis.data.datasets import REFERENCE_DATASET, Dataset, get_dataset
+from vaxis.data.datasets import DATASETS, REFERENCE_DATASET, Dataset, get_dataset
 from vaxis.errors import DataFormatError
 
 #: Word-count proxy for the study's 5-80 token filter on paraphrases (a word is ~1.3 tokens).
@@ -346,13 +346,12 @@ def load_bundled_stories(dataset: str = REFERENCE_DATASET) -> StorySet:
     """The stories shipped with vaxis (``resources/stories``) for ``dataset``'s classes: its own
     folder (:attr:`Dataset.story_folder`; FACED's), else FACED's stories mapped onto its
     classes (:attr:`Dataset.faced_classes`; SEED-V)."""
+    having = [name for name, d in DATASETS.items() if d.story_folder or d.faced_classes]
+    if dataset not in having:
+        listed = " and ".join(map(repr, having))
+        raise ValueError(f"bundled stories exist for {listed}, not {dataset!r}")
     spec = _spec(dataset)
     if spec.story_folder is None:
-        if not spec.faced_classes:
-            raise ValueError(
-                f"no bundled stories for {dataset!r}: it has no story folder and no map onto "
-                f"{REFERENCE_DATASET}'s classes; pass a story file"
-            )
         return for_dataset(load_bundled_stories(REFERENCE_DATASET), dataset)
     folder = resources.files("vaxis").joinpath("resources", "stories", spec.story_folder)
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
