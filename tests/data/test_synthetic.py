@@ -18,9 +18,6 @@ from sklearn.model_selection import LeaveOneOut, cross_val_predict
 from vaxis.data.cohort import Cohort, iter_subjects, save_stream
 from vaxis.data.datasets import DATASETS, FACED_CLIP_LABELS
 from vaxis.data.synthetic import (
-    CLASS_AROUSAL_SCORES,
-    CLASS_VALENCE_SCORES,
-    RAW_SFREQ,
     SynthConfig,
     load_truth,
     make_truth,
@@ -63,8 +60,10 @@ def faced() -> tuple[Cohort, object]:
 def test_default_arousal_carries_no_valence(like: str) -> None:
     # if arousal tracked valence, a null cohort would still "contain" valence through it
     classes = make_truth(SynthConfig(like=like, n_subjects=1)).stimulus_class
-    valence = np.asarray(CLASS_VALENCE_SCORES[like])[classes]
-    arousal = np.asarray(CLASS_AROUSAL_SCORES[like])[classes]
+    shape = DATASETS[like].synthetic
+    assert shape is not None
+    valence = np.asarray(shape.class_valence_scores)[classes]
+    arousal = np.asarray(shape.class_arousal_scores)[classes]
     assert abs(np.corrcoef(valence, arousal)[0, 1]) < 0.05
     # the valence scores follow each class's valence group
     group = np.asarray(DATASETS[like].class_valence)[classes]
@@ -203,7 +202,7 @@ def test_config_rejects_bad_values() -> None:
     with pytest.raises(ValidationError):
         SynthConfig(noise_ar=1.0)
     assert SynthConfig(like="seedv").n_subjects == 16
-    assert SynthConfig(like="seedv").class_valence_scores == CLASS_VALENCE_SCORES["seedv"]
+    assert SynthConfig(like="seedv").class_valence_scores == (-0.7, -0.65, -0.75, 0.0, 0.8)
 
 
 def test_write_and_reload_features_with_truth(tmp_path: Path) -> None:
@@ -248,7 +247,7 @@ def test_raw_band_power_reproduces_the_planted_de(like: str) -> None:
     config = SynthConfig(like=like, n_subjects=1, n_windows=6, raw=True)
     truth = make_truth(config)
     (raw,) = iter_synthetic_raw(config)
-    spec, sfreq = DATASETS[like], RAW_SFREQ[like]
+    spec, sfreq = DATASETS[like], config.shape.raw_sfreq
     window = round(sfreq * spec.window_seconds)
     assert raw.meta.kind == "raw" and raw.meta.synthetic and raw.meta.sfreq == sfreq
     assert raw.data.shape == (truth.valence.size, len(spec.channels), 6 * window)

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 from vaxis.data.cohort import Cohort, CohortMeta
-from vaxis.data.datasets import FACED, FACED_CLASSES, FACED_CLIP_LABELS
+from vaxis.data.datasets import FACED, FACED_CLASSES, FACED_CLIP_LABELS, task_dataset
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.units import (
-    TASK_DATASET,
     Units,
     default_task,
     make_units,
@@ -194,7 +193,8 @@ def test_shuffled_labels_move_whole_stimuli_and_keep_class_sizes() -> None:
 
 def test_each_dataset_defaults_to_its_own_multi_class_task() -> None:
     for dataset in ("faced", "seedv"):
-        assert TASK_DATASET[default_task(dataset)] == dataset
+        owner = task_dataset(default_task(dataset))
+        assert owner is not None and owner.name == dataset
 
 
 def raw_cohort(sfreq: float, data: np.ndarray) -> Cohort:

@@ -10,7 +10,8 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.decomposition import PCA
 
 from vaxis.brain.linear import LinearReadout
-from vaxis.data.synthetic import CLASS_VALENCE_SCORES, stimulus_classes
+from vaxis.data.datasets import FACED
+from vaxis.data.synthetic import stimulus_classes
 from vaxis.errors import DataFormatError
 from vaxis.probe.measures import (
     ResidualReadout,
@@ -30,7 +31,7 @@ from vaxis.probe.nulls import (
 )
 
 CLASSES = stimulus_classes("faced")  # 28 clips in 9 classes
-CLASS_V = np.array(CLASS_VALENCE_SCORES["faced"])
+CLASS_V = np.array(FACED.synthetic.class_valence_scores)  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,12 +10,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from vaxis.data.datasets import FACED
 from vaxis.data.splits import FACED_STUDY_SPLIT
 from vaxis.decoders.augment import Augmentation
 from vaxis.decoders.distill import Distillation
 from vaxis.decoders.experiment import REGIMES
 from vaxis.decoders.train import TrainConfig
-from vaxis.decoders.units import DEFAULT_SEGMENT_SECONDS
 from vaxis.study.config import StudyConfig, default_text, load_config, parse
 from vaxis.study.presets import (
     CROSS_DATASET,
@@ -58,7 +58,7 @@ def test_the_paper_preset_is_the_recipe_recorded_in_the_docs() -> None:
     assert list(FACED_STUDY_SPLIT["train"]) == span(r["train subjects"])
     assert list(FACED_STUDY_SPLIT["val"]) == span(r["validation subjects"])
     assert list(FACED_STUDY_SPLIT["test"]) == span(r["test subjects"])
-    assert DEFAULT_SEGMENT_SECONDS["faced"] == float(r["segment seconds"])
+    assert FACED.segment_seconds == float(r["segment seconds"])
     # optimiser and schedule: the engine's defaults, which the preset leaves untouched
     train = TrainConfig()
     assert r["optimiser"] == "AdamW" and r["schedule"] == "cosine"

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from vaxis.core.settings import Section, allowed, allowed_names
+from vaxis.data.datasets import TaskOrAuto
 from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
 from vaxis.sweep.compute import DeviceSettings, NumericSettings
@@ -120,7 +121,7 @@ class AlignConfig(AlignSettings, DeviceSettings):
     #: intervention name -> loss weight, replacing its registered default (its controls too)
     weights: dict[str, float] = Field(default_factory=dict)
     fold: int = Field(default=0, ge=0)
-    task: Literal["auto", "faced9", "binary", "seedv5"] = "auto"
+    task: TaskOrAuto = "auto"
     alpha: float = Field(default=0.05, gt=0, lt=1)
     executor: ExecutorKind = "local"
     #: worker processes (local) or jobs at once (ray)

@@ -50,6 +50,7 @@ from vaxis.axis.methods import get_method
 from vaxis.axis.models import ModelSpec, resolve_model
 from vaxis.axis.sizing import ExtractionPlan, plan_extraction
 from vaxis.axis.stories import StorySet, TextTable, load_bundled_stories, load_stories
+from vaxis.data.datasets import DatasetName, get_dataset
 from vaxis.errors import DataFormatError
 
 BUILD_FILE = "build.json"
@@ -67,7 +68,7 @@ class AxisBuildConfig(BaseModel):
     model: str = "smollm2"  # bundled alias, folder, .gguf file, or HF id in the local cache
     gguf_file: str | None = None
     stories: str | None = None  # None: the bundled stories; else a YAML/CSV file or folder
-    dataset: Literal["faced", "seedv"] = "faced"
+    dataset: DatasetName = "faced"
     include_paraphrases: bool = True
     stories_scope: Literal["all", "main"] = "all"
     method: str = "ridge_score"
@@ -262,26 +263,27 @@ def fit_axis(
 
 
 def _stimulus_positions(axis: VAxis, config: AxisBuildConfig, out_dir: Path) -> dict[str, Any]:
-    """Project the bundled FACED clip descriptions (SEED-V has none: class fallback)."""
+    """Project the dataset's bundled clip descriptions (FACED's; SEED-V has none: class
+    fallback)."""
     from vaxis.axis.positions import project_descriptions
     from vaxis.core.positions import STIMULUS_POSITIONS_FILE
 
-    if config.dataset != "faced":
+    if get_dataset(config.dataset).clip_descriptions is None:
         return {
             "file": None,
             "source": "class",
             "note": f"no clip descriptions for {config.dataset}: use the class positions",
         }
-    positions = project_descriptions(axis, dataset="faced")
+    positions = project_descriptions(axis, dataset=config.dataset)
     path = positions.save(out_dir / STIMULUS_POSITIONS_FILE)
     return {"file": path.name, "source": positions.source, "note": positions.note}
 
 
 def plan_build(config: AxisBuildConfig) -> ExtractionPlan:
     """What :func:`build_axis` will cost (sizes, memory, disk, time), loading no weights: the
-    model's description and tokenizer only. Texts: the stories, plus the FACED clip
-    descriptions that a FACED axis places on itself."""
-    from vaxis.axis.positions import faced_clips
+    model's description and tokenizer only. Texts: the stories, plus the clip descriptions
+    that an axis of a dataset with bundled ones (FACED) places on itself."""
+    from vaxis.axis.positions import bundled_descriptions
 
     spec = resolve_model(
         config.model,
@@ -290,8 +292,7 @@ def plan_build(config: AxisBuildConfig) -> ExtractionPlan:
         cache=StateCache(config.cache_dir),
     )
     texts = list(story_texts(config)[1].texts)
-    if config.dataset == "faced":
-        texts += [clip.description for clip in faced_clips()]
+    texts += [clip.description for clip in bundled_descriptions(config.dataset)]
     ids = tokenize(load_tokenizer(spec), texts, config.max_length, add_special_tokens=True)
     device = choose_device(config.device)
     return plan_extraction(

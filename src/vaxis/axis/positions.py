@@ -13,10 +13,11 @@ in order of preference:
   per-clip positions, or the dataset's valence groups -1 / 0 / +1); a note says so;
 - ``synthetic-truth``: the valence planted in a synthetic cohort (software tests only).
 
-The bundled table ``resources/faced_clips.csv`` (:func:`faced_clips`) has one description per
-clip. The clips are copyrighted films whose titles and contents vaxis could not verify, so the
-descriptions were written for vaxis at the *category* level (the same sentence for every clip
-of a category; the ``title`` column is empty). Positions projected from them are therefore
+The bundled table ``resources/faced_clips.csv`` (:func:`faced_clips`; a dataset names its
+table in :attr:`Dataset.clip_descriptions`) has one description per clip. The clips are
+copyrighted films whose titles and contents vaxis could not verify, so the descriptions were
+written for vaxis at the *category* level (the same sentence for every clip of a category; the
+``title`` column is empty). Positions projected from them are therefore
 class positions in another form; users who know the clips supply their own descriptions.
 """
 
@@ -39,7 +40,7 @@ from vaxis.core.positions import (
     from_valence_groups,
     stimulus_names,
 )
-from vaxis.data.datasets import DATASETS
+from vaxis.data.datasets import REFERENCE_DATASET, dataset_names, get_dataset
 from vaxis.data.synthetic import load_truth
 from vaxis.errors import DataFormatError
 
@@ -105,9 +106,13 @@ class ClipDescription:
     description: str
 
 
-def faced_clips() -> tuple[ClipDescription, ...]:
-    """The bundled FACED description table (category-level; see the module docstring)."""
-    text = resources.files("vaxis").joinpath("resources", "faced_clips.csv").read_text("utf-8")
+def bundled_descriptions(dataset: str) -> tuple[ClipDescription, ...]:
+    """The bundled description table of ``dataset`` (:attr:`Dataset.clip_descriptions`; empty
+    when it has none)."""
+    table = get_dataset(dataset).clip_descriptions
+    if table is None:
+        return ()
+    text = resources.files("vaxis").joinpath("resources", table).read_text("utf-8")
     rows = csv.DictReader(text.splitlines())
     return tuple(
         ClipDescription(int(r["clip"]), r["name"], r["category"], r["title"], r["description"])
@@ -115,19 +120,28 @@ def faced_clips() -> tuple[ClipDescription, ...]:
     )
 
 
+def faced_clips() -> tuple[ClipDescription, ...]:
+    """The bundled FACED description table (category-level; see the module docstring)."""
+    return bundled_descriptions(REFERENCE_DATASET)
+
+
 def project_descriptions(
     axis: VAxis,
     clips: tuple[ClipDescription, ...] | None = None,
-    dataset: str = "faced",
-    origin: str = "vaxis:faced_clips.csv",
+    dataset: str = REFERENCE_DATASET,
+    origin: str | None = None,
 ) -> StimulusPositions:
     """Per-clip positions: the axis applied to each clip's description (the study's way).
 
     Needs an axis with a state source (``VAxis.set_state_source``); the texts go through the
     language model, so this is the slow step (save the result with :meth:`StimulusPositions.save`
     as ``stimulus_positions.csv`` inside the axis folder for :func:`from_axis_dir`).
+    ``clips`` default to the dataset's bundled table, ``origin`` names where they came from.
     """
-    clips = faced_clips() if clips is None else clips
+    clips = bundled_descriptions(dataset) if clips is None else clips
+    if not clips:
+        raise ValueError(f"{dataset} has no bundled clip descriptions: pass clips")
+    origin = origin or f"vaxis:{get_dataset(dataset).clip_descriptions}"
     texts = [c.description for c in clips]
     positions = np.asarray(axis.transform(texts), dtype=float)
     fallback = from_class_positions(dataset, axis_class_positions(axis))
@@ -146,10 +160,10 @@ def project_descriptions(
 def resolve_positions(spec: str, cohort_path: str | Path, dataset: str) -> StimulusPositions:
     """Positions from a command-line value: an axis folder, a file, ``classes`` (the dataset's
     valence groups) or ``truth`` (the ground truth saved beside a synthetic cohort)."""
-    if dataset not in DATASETS:
+    if dataset not in dataset_names():
         raise DataFormatError(
             cohort_path,
-            f"V-axis positions are defined for {' and '.join(DATASETS)} stimuli, not for a "
+            f"V-axis positions are defined for {' and '.join(dataset_names())} stimuli, not for a "
             f"{dataset!r} cohort",
             "use the cohort with `vaxis data` and `vaxis train`; positions for your own stimuli "
             "are not supported yet",

@@ -21,7 +21,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from vaxis.data.datasets import DATASETS, SEEDV_FROM_FACED, DatasetSpec
+from vaxis.data.datasets import DATASETS, REFERENCE_DATASET, Dataset, get_dataset
 from vaxis.errors import DataFormatError
 
 #: Word-count proxy for the study's 5-80 token filter on paraphrases (a word is ~1.3 tokens).
@@ -174,10 +174,8 @@ class StorySet(BaseModel):
 
 
 # ------------------------------------------------------------------------------ validation
-def _spec(dataset: str) -> DatasetSpec:
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; choose from {sorted(DATASETS)}")
-    return DATASETS[dataset]
+def _spec(dataset: str) -> Dataset:
+    return get_dataset(dataset)  # an unknown name lists the registered ones
 
 
 def _validated(model: type[BaseModel], raw: object, path: str | Path) -> Any:
@@ -320,9 +318,10 @@ def _from_csv(path: Path, dataset: str | None) -> StorySet:
 def load_stories(path: str | Path, dataset: str | None = None) -> StorySet:
     """Read a user's story set: a YAML file, a folder of per-class YAML files, or a CSV file.
 
-    With ``dataset`` ("faced", "seedv") the class names must be exactly that dataset's classes,
-    with its valence groups; they are returned in its class order. Without it, classes keep the
-    file's order (a folder: file-name order, so prefix files with 00_, 01_, ...).
+    With ``dataset`` (a registered one: "faced", "seedv") the class names must be exactly that
+    dataset's classes, with its valence groups; they are returned in its class order. Without
+    it, classes keep the file's order (a folder: file-name order, so prefix files with 00_,
+    01_, ...).
     """
     path = Path(path)
     if path.is_dir():
@@ -343,40 +342,47 @@ def load_stories(path: str | Path, dataset: str | None = None) -> StorySet:
     return _check_dataset(story_set, dataset, path)
 
 
-def load_bundled_stories(dataset: str = "faced") -> StorySet:
-    """The stories shipped with vaxis (``resources/stories``), for FACED or SEED-V classes."""
-    if dataset == "seedv":
-        return for_dataset(load_bundled_stories("faced"), "seedv")
-    if dataset != "faced":
-        raise ValueError(f"bundled stories exist for 'faced' and 'seedv', not {dataset!r}")
-    folder = resources.files("vaxis").joinpath("resources", "stories", "faced")
+def load_bundled_stories(dataset: str = REFERENCE_DATASET) -> StorySet:
+    """The stories shipped with vaxis (``resources/stories``) for ``dataset``'s classes: its own
+    folder (:attr:`Dataset.story_folder`; FACED's), else FACED's stories mapped onto its
+    classes (:attr:`Dataset.faced_classes`; SEED-V)."""
+    having = [name for name, d in DATASETS.items() if d.story_folder or d.faced_classes]
+    if dataset not in having:
+        listed = " and ".join(map(repr, having))
+        raise ValueError(f"bundled stories exist for {listed}, not {dataset!r}")
+    spec = _spec(dataset)
+    if spec.story_folder is None:
+        return for_dataset(load_bundled_stories(REFERENCE_DATASET), dataset)
+    folder = resources.files("vaxis").joinpath("resources", "stories", spec.story_folder)
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
     pairs = ((str(f), f.read_text(encoding="utf-8")) for f in files)
-    return _check_dataset(_from_class_files(pairs, "vaxis:stories/faced"), "faced", str(folder))
+    source = f"vaxis:stories/{spec.story_folder}"
+    return _check_dataset(_from_class_files(pairs, source), dataset, str(folder))
 
 
 def for_dataset(story_set: StorySet, dataset: str) -> StorySet:
     """The story set with ``dataset``'s classes, in its order.
 
-    SEED-V classes are taken from FACED-named classes by :data:`SEEDV_FROM_FACED` (sad <- sadness,
-    happy <- joy, others by name); a set already named for ``dataset`` is only checked and ordered.
+    Classes are taken from FACED-named classes by :attr:`Dataset.faced_classes` (SEED-V: sad <-
+    sadness, happy <- joy, others by name); a set already named for ``dataset`` is only checked
+    and ordered.
     """
-    _spec(dataset)
-    if dataset != "seedv" or set(story_set.class_names) == set(SEEDV_FROM_FACED):
+    spec = _spec(dataset)
+    mapping = spec.faced_map
+    names = set(story_set.class_names)
+    if spec.faced_classes in ((), spec.classes) or names == set(spec.classes):
         return _check_dataset(story_set, dataset, story_set.source)
     by_name = {c.name: c for c in story_set.classes}
-    missing = sorted(set(SEEDV_FROM_FACED.values()) - set(by_name))
+    missing = sorted(set(mapping.values()) - set(by_name))
     if missing:
         raise StoryFormatError(
             story_set.source,
-            f"cannot build SEED-V classes: source class(es) {missing} missing",
-            f"SEED-V classes come from {SEEDV_FROM_FACED}",
+            f"cannot build {spec.label} classes: source class(es) {missing} missing",
+            f"{spec.label} classes come from {mapping}",
         )
-    classes = [
-        by_name[src].model_copy(update={"name": name}) for name, src in SEEDV_FROM_FACED.items()
-    ]
-    mapped = StorySet(classes=tuple(classes), source=f"{story_set.source} (as seedv)")
-    return _check_dataset(mapped, "seedv", story_set.source)
+    classes = [by_name[src].model_copy(update={"name": name}) for name, src in mapping.items()]
+    mapped = StorySet(classes=tuple(classes), source=f"{story_set.source} (as {dataset})")
+    return _check_dataset(mapped, dataset, story_set.source)
 
 
 def save_stories(story_set: StorySet, path: str | Path) -> Path:

@@ -22,12 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from vaxis.data.datasets import (
-    DATASETS,
-    SEEDV_FROM_FACED,
-    faced_stimulus_names,
-    seedv_stimulus_names,
-)
+from vaxis.data.datasets import get_dataset, registered_dataset
 from vaxis.data.synthetic import GroundTruth, stimulus_classes
 from vaxis.errors import DataFormatError
 
@@ -53,8 +48,7 @@ class StimulusPositions(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> StimulusPositions:
-        if self.dataset not in DATASETS:
-            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {list(DATASETS)}")
+        registered_dataset(self.dataset)
         if len(self.positions) != len(self.stimuli) or not self.stimuli:
             raise ValueError(f"{len(self.stimuli)} stimuli but {len(self.positions)} positions")
         if len(set(self.stimuli)) != len(self.stimuli):
@@ -97,7 +91,7 @@ class StimulusPositions(BaseModel):
 
 
 def stimulus_names(dataset: str) -> tuple[str, ...]:
-    return faced_stimulus_names() if dataset == "faced" else seedv_stimulus_names()
+    return get_dataset(dataset).stimulus_names
 
 
 # ----------------------------------------------------------------------------- loaders
@@ -108,9 +102,10 @@ def from_class_positions(
     note: str = "every stimulus takes its class's position",
 ) -> StimulusPositions:
     """Every stimulus takes its class's position; ``class_positions`` maps dataset class names
-    (for SEED-V also the FACED names ``sadness`` / ``joy`` that its ``sad`` / ``happy`` map to)."""
-    classes = DATASETS[dataset].classes
-    aliases = SEEDV_FROM_FACED if dataset == "seedv" else {}
+    or the FACED names they map onto (:attr:`Dataset.faced_classes`: SEED-V's ``sad`` /
+    ``happy`` take ``sadness`` / ``joy``)."""
+    spec = get_dataset(dataset)
+    classes, aliases = spec.classes, spec.faced_map
     lowered = {name.lower(): value for name, value in class_positions.items()}
     values = []
     for name in classes:
@@ -132,7 +127,7 @@ def from_class_positions(
 
 def from_valence_groups(dataset: str) -> StimulusPositions:
     """Class fallback without any axis: the dataset's valence groups (-1, 0, +1)."""
-    spec = DATASETS[dataset]
+    spec = get_dataset(dataset)
     groups = dict(zip(spec.classes, map(float, spec.class_valence), strict=True))
     return from_class_positions(
         dataset,

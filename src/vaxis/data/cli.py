@@ -144,18 +144,21 @@ def features(
     """Compute DE features from raw EEG, subject by subject (resumable: re-run to continue).
 
     Python: ``vaxis.data.pipeline.compute_features(raw, out)``; the official layout with
-    ``vaxis.data.faced.write_faced_features(cohort, folder)``.
+    ``vaxis.data.faced.write_faced_features(cohort, folder)`` (a dataset's
+    :attr:`~vaxis.data.datasets.Dataset.write_features`).
     """
-    from vaxis.data.faced import write_faced_features
+    from vaxis.data.datasets import DATASETS
     from vaxis.data.pipeline import compute_features
 
+    writers = {name: d.write_features for name, d in DATASETS.items() if d.write_features}
     if method not in ("fast", "reference"):
         raise typer.BadParameter(f"'{method}': choose fast or reference")
-    if layout not in ("cohort", "faced"):
-        raise typer.BadParameter(f"'{layout}': choose cohort or faced")
+    if layout != "cohort" and layout not in writers:
+        raise typer.BadParameter(f"'{layout}': choose cohort or {' or '.join(writers)}")
+    official = layout != "cohort"
     try:
-        out = check_out_dir(out) if layout == "faced" else check_out_file(out)
-        cohort_file = out / "de.cohort.h5" if layout == "faced" else out
+        out = check_out_dir(out) if official else check_out_file(out)
+        cohort_file = out / "de.cohort.h5" if official else out
         cohort = compute_features(
             raw,
             cohort_file,
@@ -164,10 +167,13 @@ def features(
             overwrite=overwrite,
             seedv_bandpass=_seedv_bandpass(seedv_bandpass),
         )
-        if layout == "faced":
-            if cohort.meta.dataset != "faced":
-                raise VaxisError(f"--layout faced needs FACED data, this is {cohort.meta.dataset}")
-            write_faced_features(cohort, out, overwrite=overwrite)
+        if official:
+            if cohort.meta.dataset != layout:
+                needs = DATASETS[layout].label
+                raise VaxisError(
+                    f"--layout {layout} needs {needs} data, this is {cohort.meta.dataset}"
+                )
+            writers[layout](cohort, out, overwrite)
     except (VaxisError, FileExistsError, ValueError) as error:
         fail(error)
     if cohort.meta.synthetic:

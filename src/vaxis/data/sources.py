@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from vaxis.data.cohort import Cohort, iter_subjects, load_meta, save_stream, subject_ids
-from vaxis.data.datasets import SEEDV_BANDPASS_HZ
+from vaxis.data.datasets import SEEDV_BANDPASS_HZ, source_dataset
 from vaxis.data.seedv_layout import SeedvLayout
 from vaxis.data.validation import NanPolicy, apply_nan_policy
 from vaxis.errors import DataFormatError
@@ -76,6 +76,15 @@ def available(path: str | Path) -> list[SourceKind]:
 def detect(path: str | Path) -> SourceKind:
     """The primary kind at ``path``: features win over raw when a folder holds both."""
     return available(path)[0]
+
+
+def dataset_at(path: str | Path) -> str:
+    """The dataset of the data at ``path`` (a cohort's metadata, or the registered dataset
+    whose official folder it is), without reading the EEG."""
+    kind = detect(path)
+    if kind is SourceKind.cohort_file:
+        return load_meta(path).dataset
+    return source_dataset(kind.value).name
 
 
 def is_raw(path: str | Path) -> bool:
@@ -227,7 +236,7 @@ def as_cohort_file(
             "this folder holds raw EEG only; this command reads DE features",
             f"compute them first: vaxis data features {path} OUT.cohort.h5",
         )
-    dataset = "seedv" if kind is SourceKind.seedv_features else "faced"
+    dataset = dataset_at(path)
     policy = "" if nan_policy == "raise" else f".{nan_policy}"
     target = folder / f"{dataset}-{files_fingerprint(path)}{policy}.cohort.h5"
     if not target.is_file():

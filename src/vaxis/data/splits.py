@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from vaxis.data.cohort import Cohort
-from vaxis.data.datasets import FACED_N_SUBJECTS, FACED_STUDY_SPLIT
+from vaxis.data.datasets import FACED_N_SUBJECTS, FACED_STUDY_SPLIT, protocol_dataset
 from vaxis.data.seedv import seedv_session_protocol
 from vaxis.errors import VaxisError
 
@@ -234,9 +234,17 @@ def subjects_x_stimuli(
 
 def _seedv_blocks(cohort: Cohort, protocol: str) -> np.ndarray:
     """Block (0, 1, 2) of every sample: trials 1-5, 6-10, 11-15 of its session."""
-    if cohort.meta.dataset != "seedv":
-        raise SplitError(f"{protocol!r} is a SEED-V protocol; this cohort is {cohort.meta.dataset}")
+    _require_owner(cohort, protocol)
     return seedv_session_protocol(cohort.stimulus)
+
+
+def _require_owner(cohort: Cohort, protocol: str) -> None:
+    """Refuse a protocol of one dataset (:attr:`Dataset.protocols`) on another's cohort."""
+    owner = protocol_dataset(protocol)
+    if owner is not None and cohort.meta.dataset != owner.name:
+        raise SplitError(
+            f"{protocol!r} is a {owner.label} protocol; this cohort is {cohort.meta.dataset}"
+        )
 
 
 def seedv_session_folds(cohort: Cohort) -> list[Split]:

@@ -64,28 +64,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vaxis.data.cohort import SAMPLE_FIELDS, Cohort, CohortMeta
-from vaxis.data.datasets import (
-    DATASETS,
-    FACED_CLIP_LABELS,
-    SEEDV_SESSION_LABELS,
-    SEEDV_TRIALS_PER_SESSION,
-    DatasetSpec,
-    faced_stimulus_names,
-    seedv_stimulus_names,
-)
+from vaxis.data.datasets import DATASETS, Dataset, DatasetName, SyntheticShape, get_dataset
 from vaxis.errors import DataFormatError
 
-#: Hand-set, human-like class scores (see the module docstring), in each dataset's class order.
-CLASS_VALENCE_SCORES: dict[str, tuple[float, ...]] = {
-    "faced": (-0.6, -0.7, -0.65, -0.75, 0.0, 0.65, 0.55, 0.8, 0.6),
-    "seedv": (-0.7, -0.65, -0.75, 0.0, 0.8),
-}
-CLASS_AROUSAL_SCORES: dict[str, tuple[float, ...]] = {
-    "faced": (0.6, 0.2, 0.7, -0.55, -0.8, 0.45, 0.1, 0.6, -0.45),
-    "seedv": (0.3, 0.7, -0.5, -0.8, 0.35),
-}
-DEFAULT_SUBJECTS: dict[str, int] = {"faced": 24, "seedv": 16}
-RAW_SFREQ: dict[str, float] = {"faced": 250.0, "seedv": 200.0}
 #: Channel-name prefixes (longest first) -> weight of the valence pattern.
 _REGION_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("PO", 0.85), ("CP", 0.55), ("TP", 0.55), ("FC", 0.3), ("FT", 0.3), ("AF", 0.15),
@@ -100,8 +81,10 @@ class SynthConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    like: Literal["faced", "seedv"] = "faced"
-    #: default: 24 for FACED (the demo runs in minutes; 123 is the real size), 16 for SEED-V
+    #: a registered dataset (:mod:`vaxis.data.datasets`) with a synthetic shape
+    like: DatasetName = "faced"
+    #: default: the dataset's synthetic shape (FACED 24: the demo runs in minutes; 123 is the
+    #: real size; SEED-V 16)
     n_subjects: int = Field(default=24, ge=1)
     n_windows: int = Field(default=30, ge=2)
     seed: int = 0
@@ -130,19 +113,21 @@ class SynthConfig(BaseModel):
     def _dataset_defaults(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        like = data.get("like", "faced")
-        if like not in CLASS_VALENCE_SCORES:
-            return data  # the field validator reports the bad name
+        spec = DATASETS.get(data.get("like", "faced"))
+        if spec is None or spec.synthetic is None:
+            return data  # the field validators report the bad name
         defaults = {
-            "n_subjects": DEFAULT_SUBJECTS[like],
-            "class_valence_scores": CLASS_VALENCE_SCORES[like],
-            "class_arousal_scores": CLASS_AROUSAL_SCORES[like],
+            "n_subjects": spec.synthetic.n_subjects,
+            "class_valence_scores": spec.synthetic.class_valence_scores,
+            "class_arousal_scores": spec.synthetic.class_arousal_scores,
         }
         return {**data, **{k: v for k, v in defaults.items() if data.get(k) in (None, ())}}
 
     @model_validator(mode="after")
     def _check_lengths(self) -> SynthConfig:
-        n_classes, n_stimuli = len(self.spec.classes), len(stimulus_classes(self.like))
+        if self.spec.synthetic is None:
+            raise ValueError(f"dataset {self.like!r} has no synthetic shape to generate")
+        n_classes, n_stimuli = len(self.spec.classes), self.spec.n_stimuli
         for name in ("class_valence_scores", "class_arousal_scores"):
             if len(getattr(self, name)) != n_classes:
                 raise ValueError(f"{name} needs {n_classes} values (one per {self.like} class)")
@@ -155,15 +140,19 @@ class SynthConfig(BaseModel):
         return self
 
     @property
-    def spec(self) -> DatasetSpec:
-        return DATASETS[self.like]
+    def spec(self) -> Dataset:
+        return get_dataset(self.like)
+
+    @property
+    def shape(self) -> SyntheticShape:
+        """The dataset's synthetic shape (checked to exist when the config was made)."""
+        assert self.spec.synthetic is not None
+        return self.spec.synthetic
 
 
 def stimulus_classes(like: str) -> np.ndarray:
-    """Class of every stimulus: FACED's clip map, or SEED-V's 3 x 15 trial labels."""
-    if like == "faced":
-        return np.array(FACED_CLIP_LABELS)
-    return np.array([label for session in SEEDV_SESSION_LABELS for label in session])
+    """Class of every stimulus of a dataset (FACED's clip map, SEED-V's 3 x 15 trial labels)."""
+    return np.array(get_dataset(like).stimulus_labels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -382,8 +371,8 @@ def sample_labels(config: SynthConfig, subject: int, n_windows: int) -> dict[str
     """Per-sample label arrays for one subject, stimulus-major then window."""
     classes = stimulus_classes(config.like)
     stimulus = np.repeat(np.arange(classes.size), n_windows)
-    per_stimulus_session = np.arange(classes.size) // SEEDV_TRIALS_PER_SESSION
-    session = per_stimulus_session if config.like == "seedv" else np.zeros(classes.size, int)
+    sessions = config.spec.stimulus_sessions
+    session = np.array(sessions) if sessions else np.zeros(classes.size, int)
     return {
         "subject": np.full(stimulus.size, subject),
         "stimulus": stimulus,
@@ -396,7 +385,7 @@ def sample_labels(config: SynthConfig, subject: int, n_windows: int) -> dict[str
 
 def synthetic_meta(config: SynthConfig, kind: Literal["raw", "features"]) -> CohortMeta:
     spec, features = config.spec, kind == "features"
-    names = faced_stimulus_names() if config.like == "faced" else seedv_stimulus_names()
+    names, raw_sfreq = spec.stimulus_names, config.shape.raw_sfreq
     provenance: dict[str, Any] = {
         "generator": "vaxis.data.synthetic",
         "config": config.model_dump(mode="json"),
@@ -405,14 +394,14 @@ def synthetic_meta(config: SynthConfig, kind: Literal["raw", "features"]) -> Coh
     if not features:
         provenance["note"] = (
             f"band power planted per {spec.window_seconds:g}-s window in bands "
-            f"{list(spec.band_edges)} at {RAW_SFREQ[config.like]:g} Hz"
+            f"{list(spec.band_edges)} at {raw_sfreq:g} Hz"
         )
     return CohortMeta(
         dataset=spec.name,
         kind=kind,
         channel_names=spec.channels,
         label_names=spec.classes,
-        sfreq=1.0 / spec.window_seconds if features else RAW_SFREQ[config.like],
+        sfreq=1.0 / spec.window_seconds if features else raw_sfreq,
         band_names=spec.band_names if features else (),
         band_edges=spec.band_edges if features else (),
         feature="de" if features else None,

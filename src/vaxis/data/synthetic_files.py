@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from vaxis.data.cohort import save_stream
-from vaxis.data.datasets import FACED_CLIP_SECONDS
 from vaxis.data.synthetic import SynthConfig, synthesize_features, truth_paths
 from vaxis.data.synthetic_raw import iter_synthetic_raw
 from vaxis.errors import DataFormatError
@@ -45,32 +44,14 @@ def write_synthetic(
 
 
 def export_official(config: SynthConfig, root: str | Path, overwrite: bool = False) -> list[Path]:
-    """Write a synthetic cohort in the dataset's official on-disk layout under ``root``.
-
-    FACED: ``EEG_Features/DE/subNNN.pkl.pkl`` and, with ``config.raw``, ``Processed_data/``
-    (streamed one subject at a time). SEED-V: ``EEG_DE_features/<subject>_123.npz`` (raw
-    ``.cnt`` cannot be written: no writer for that format exists in Python). The loaders mark
-    what they read back from here as synthetic (a marker file is written beside the data).
-    """
-    from vaxis.data import faced_write, seedv
-
-    root = Path(root)
-    cohort, _ = synthesize_features(config)
-    if config.like == "seedv":
-        if config.raw:
-            raise DataFormatError(
-                root, "SEED-V raw (.cnt) cannot be written", "drop --raw, or use --layout cohort"
-            )
-        return seedv.write_seedv_features(cohort, root, overwrite=overwrite)
-    if config.n_windows != FACED_CLIP_SECONDS:
+    """Write a synthetic cohort in the dataset's official on-disk layout under ``root``, by the
+    dataset's writer (:attr:`vaxis.data.datasets.Dataset.export_synthetic`; FACED:
+    ``EEG_Features/DE`` and, with ``config.raw``, ``Processed_data/``; SEED-V:
+    ``EEG_DE_features``, no raw). The loaders mark what they read back from here as synthetic
+    (a marker file is written beside the data)."""
+    export = config.spec.export_synthetic
+    if export is None:
         raise DataFormatError(
-            root,
-            f"the official FACED layout holds {FACED_CLIP_SECONDS} one-second windows per clip, "
-            f"this config has {config.n_windows}",
-            f"use --windows {FACED_CLIP_SECONDS}, or --layout cohort",
+            root, f"{config.spec.label} has no official layout to write", "use --layout cohort"
         )
-    written = faced_write.write_faced_features(cohort, root, overwrite=overwrite)
-    if config.raw:
-        for subject_raw in iter_synthetic_raw(config):
-            written += faced_write.write_faced_processed(subject_raw, root, overwrite=overwrite)
-    return written
+    return export(config, Path(root), overwrite)

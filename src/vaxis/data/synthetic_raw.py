@@ -16,7 +16,6 @@ import scipy.fft
 
 from vaxis.data.cohort import Cohort
 from vaxis.data.synthetic import (
-    RAW_SFREQ,
     SynthConfig,
     make_truth,
     sample_labels,
@@ -27,7 +26,7 @@ from vaxis.data.synthetic import (
 
 def _raw_trial(de: np.ndarray, config: SynthConfig, rng: np.random.Generator) -> np.ndarray:
     """Band-limited noise for one trial whose per-window band variance matches ``de`` (W, C, B)."""
-    sfreq = RAW_SFREQ[config.like]
+    sfreq = config.shape.raw_sfreq
     per_window = round(sfreq * config.spec.window_seconds)
     n_windows, n_channels, _ = de.shape
     n_times = per_window * n_windows

@@ -207,7 +207,7 @@ def train(
         if task == "auto":
             task = default_task(cohort.meta.dataset)
         inputs = InputConfig(
-            task=task,  # type: ignore[arg-type]
+            task=task,
             unit=unit,  # type: ignore[arg-type]
             segment_seconds=segment_seconds,
             sequence=not average,
@@ -319,10 +319,9 @@ def _show_epoch(progress: Progress, bar: TaskID, record: EpochRecord) -> None:
 def _protocol(name: str, cohort: Any) -> str:
     if name != "auto":
         return name
-    from vaxis.data.datasets import FACED_N_SUBJECTS
+    from vaxis.data.datasets import default_protocol
 
-    full_faced = cohort.meta.dataset == "faced" and cohort.subjects.size == FACED_N_SUBJECTS
-    return "study" if full_faced else "holdout"
+    return default_protocol(cohort.meta.dataset, int(cohort.subjects.size))
 
 
 def _print_summary(rows: list[tuple[str, RunSummary]]) -> None:

@@ -14,9 +14,9 @@ Raw cohorts (one row per trial, channels x time) are cut into segments along tim
 raw-EEG decoders (``input_kind="raw"``), after :func:`resample_raw` where the decoder's weights
 expect another rate (FACED's 250 Hz to CBraMod's 200 Hz).
 
-The task decides the target ``y``: ``faced9`` (FACED's nine categories), ``seedv5`` (SEED-V's
-five) or ``binary`` (valence: negative 0 / positive 1, neutral samples dropped, as in the FACED
-paper's binary task).
+The task decides the target ``y``: a dataset's multi-class task (:attr:`Dataset.tasks`:
+``faced9``, FACED's nine categories; ``seedv5``, SEED-V's five) or ``binary`` (valence:
+negative 0 / positive 1, neutral samples dropped, as in the FACED paper's binary task).
 """
 
 from __future__ import annotations
@@ -27,22 +27,29 @@ from typing import Literal
 import numpy as np
 
 from vaxis.data.cohort import Cohort
+from vaxis.data.datasets import (
+    BINARY_TASK,
+    DATASETS,
+    REFERENCE_DATASET,
+    TaskName,
+    get_dataset,
+    task_dataset,
+)
 from vaxis.errors import DataFormatError
 
 Unit = Literal["segment", "window"]
-Task = Literal["faced9", "binary", "seedv5"]
-#: Dataset each multi-class task belongs to (binary works on both).
-TASK_DATASET: dict[str, str | None] = {"faced9": "faced", "seedv5": "seedv", "binary": None}
+#: a registered task (:func:`vaxis.data.datasets.task_names`), validated in configs
+Task = TaskName
+#: segment length for a cohort of a dataset outside the registry
+_SEGMENT_SECONDS = 10.0
 
 
 def default_task(dataset: str) -> Task:
-    """The multi-class task of a dataset: ``seedv5`` for SEED-V, else ``faced9``."""
-    return "seedv5" if dataset == "seedv" else "faced9"
+    """The multi-class task of a dataset (:attr:`Dataset.default_task`); a dataset outside the
+    registry gets the reference dataset's (which its cohort then refuses, naming the tasks)."""
+    return get_dataset(dataset if dataset in DATASETS else REFERENCE_DATASET).default_task
 
 
-#: Default segment length: the study's 10 s for FACED. SEED-V windows are 4 s, so 10 s is not
-#: a whole number of windows; 12 s (3 windows) is our choice, not the study's (it does not say).
-DEFAULT_SEGMENT_SECONDS: dict[str, float] = {"faced": 10.0, "seedv": 12.0}
 _PER_SAMPLE = ("y", "subject", "stimulus", "segment", "label", "valence")
 
 
@@ -149,16 +156,15 @@ def make_units(
 
 def task_targets(cohort: Cohort, task: Task) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """Which samples the task keeps, their targets, and the class names."""
-    dataset = TASK_DATASET.get(task, "unknown")
-    if dataset == "unknown":
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASK_DATASET)}")
-    if dataset is not None and cohort.meta.dataset != dataset:
+    owner = task_dataset(task)
+    if owner is not None and cohort.meta.dataset != owner.name:
+        uses = [f"{d.default_task} for {d.label}" for d in DATASETS.values() if d.tasks]
         raise DataFormatError(
             None,
-            f"task {task!r} is for {dataset} but the cohort is {cohort.meta.dataset}",
-            "use faced9 for FACED, seedv5 for SEED-V, or binary for either",
+            f"task {task!r} is for {owner.name} but the cohort is {cohort.meta.dataset}",
+            f"use {', '.join(uses)}, or {BINARY_TASK} for any",
         )
-    if task == "binary":
+    if task == BINARY_TASK:
         keep = cohort.valence != 0
         return keep, (cohort.valence[keep] > 0).astype(np.int64), ("negative", "positive")
     return np.ones(cohort.n_samples, bool), cohort.label.astype(np.int64), cohort.meta.label_names
@@ -167,7 +173,8 @@ def task_targets(cohort: Cohort, task: Task) -> tuple[np.ndarray, np.ndarray, tu
 def _segment_seconds(cohort: Cohort, seconds: float | None) -> float:
     if seconds is not None:
         return float(seconds)
-    return DEFAULT_SEGMENT_SECONDS.get(cohort.meta.dataset, 10.0)
+    spec = DATASETS.get(cohort.meta.dataset)
+    return _SEGMENT_SECONDS if spec is None else spec.segment_seconds
 
 
 def _segment_rows(cohort: Cohort, per_segment: int) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vaxis.core.settings import Section, Unsettable
+from vaxis.data.datasets import TaskOrAuto
 from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.diversity import Method
@@ -27,22 +28,6 @@ from vaxis.sweep.executors import ExecutorKind
 
 STUDY_SEEDS = (42, 123, 456, 789, 2025)
 STUDY_EPOCHS = (100, 150)
-#: Published FACED-9 / SEED-V figures (docs/REFERENCE.md sec. 1.9), balanced accuracy, test
-#: subjects 100-122.
-PUBLISHED: dict[str, dict[str, float]] = {
-    "faced": {
-        "CBraMod": 0.572,
-        "EmotionKD": 0.628,
-        "EMOD (prior best)": 0.6287,
-        "study: depth 3": 0.619,
-        "study: +augmentation": 0.634,
-        "study: +distillation": 0.644,
-        "study: depth 6": 0.658,
-        "study: best single": 0.6755,
-        "study: ensemble": 0.6948,
-    },
-    "seedv": {"baselines (about)": 0.43, "study: ensemble (baseline + 0.034, about)": 0.464},
-}
 PUBLISHED_STATUS = "published, not run here"
 #: training regimes of :data:`vaxis.decoders.experiment.REGIMES` a member may use
 Regime = Literal["plain", "aug", "kd", "aug-kd"]
@@ -164,7 +149,7 @@ class EnsembleConfig(EnsembleRecipe, DeviceSettings):
     #: Path B: V-axis-trained members (alignment interventions, `vaxis align` names)
     path_b: tuple[str, ...] = ()
     fold: int = Field(default=0, ge=0)
-    task: Literal["auto", "faced9", "binary", "seedv5"] = "auto"
+    task: TaskOrAuto = "auto"
     alpha: float = Field(default=0.05, gt=0, lt=1)
     executor: ExecutorKind = "local"
     #: worker processes (local) or jobs at once (ray)

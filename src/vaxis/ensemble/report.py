@@ -21,7 +21,8 @@ from vaxis.core.effects import bootstrap_ci, compare_to_baseline
 from vaxis.core.reported import Figure, Plot, Table, cell
 from vaxis.core.stage import parts_json
 from vaxis.core.stats import holm
-from vaxis.ensemble.recipe import PUBLISHED, PUBLISHED_STATUS
+from vaxis.data.datasets import DATASETS
+from vaxis.ensemble.recipe import PUBLISHED_STATUS
 
 REPORT_NAME = "ensemble.json"
 PRIMARY = "sign_flip"
@@ -102,12 +103,19 @@ def paired_family(pairs: list[tuple[Arm, Arm]], alpha: float) -> list[dict[str, 
     return out
 
 
+def published_figures(dataset: str) -> dict[str, float]:
+    """The published balanced accuracies of ``dataset`` (:attr:`Dataset.published`,
+    docs/REFERENCE.md sec. 1.9; none for a dataset outside the registry)."""
+    spec = DATASETS.get(dataset)
+    return {} if spec is None else dict(spec.published)
+
+
 def published(dataset: str) -> dict[str, object]:
     """The study's and prior work's figures for this dataset, labelled as not run here."""
     return {
         "status": PUBLISHED_STATUS,
         "metric": "balanced accuracy on the study's test subjects",
-        "figures": dict(PUBLISHED.get(dataset, {})),
+        "figures": published_figures(dataset),
     }
 
 
@@ -237,7 +245,7 @@ class EnsembleReport:
                     synthetic=self.synthetic,
                 )
         if published:
-            for name, value in PUBLISHED.get(self.dataset, {}).items():
+            for name, value in published_figures(self.dataset).items():
                 rows.append([name, PUBLISHED_STATUS, f"{value:.4f}", "-", "-", "-"])
         note = f"{n} test subjects; members chosen on {len(self.val_subjects)} validation subjects."
         if published:

@@ -26,6 +26,7 @@ from pydantic import (
 from vaxis.align.config import AlignSettings
 from vaxis.brain.settings import BrainSettings
 from vaxis.core.settings import Section, Unsettable, allowed, allowed_names
+from vaxis.data.datasets import DatasetName
 from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.recipe import DistinctInts, EnsembleSettings
@@ -54,7 +55,7 @@ class DataSettings(Section):
     #: "synthetic", a FACED root, a SEED-V root, or a *.cohort.h5 of DE features
     source: str = SYNTHETIC
     #: the synthetic cohort only: its shape, size and seed
-    like: Literal["faced", "seedv"] = "faced"
+    like: DatasetName = "faced"
     subjects: int = Field(default=24, ge=4)
     windows: int = Field(default=30, ge=2)
     seed: int = 0

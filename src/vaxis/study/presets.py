@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from vaxis.align.config import CROSS_DATASET
+from vaxis.data.datasets import DATASETS, default_protocol
 from vaxis.ensemble.recipe import STUDY_EPOCHS, STUDY_SEEDS
 from vaxis.study.config import (
     SYNTHETIC,
@@ -57,10 +58,6 @@ CHOICES: tuple[str, ...] = (
     "the stories' class-ordering diagnosis); "
     "the study's centroid PCA-1 ([stages.axis] recipe = 'study') needs a model of the study's "
     "scale (docs/REFERENCE.md sec. 5.3)",
-)
-SEEDV_CHOICE = (
-    "SEED-V: subject-disjoint holdout split (the study names no subjects), 12-s segments, "
-    "5-class task"
 )
 NO_SOURCE_CHOICE = (
     "cross-dataset is left out: it needs the other dataset's cohort ([stages.align] "
@@ -99,8 +96,7 @@ def paper(source: str = SYNTHETIC, source_cohort: str | None = None) -> StudyCon
     from vaxis.study.stages.data import dataset_of
 
     data = DataSettings(source=source, like="faced", subjects=FACED_SUBJECTS, windows=FACED_SECONDS)
-    faced = dataset_of(StudyConfig(data=data)) == "faced"
-    protocol = "study" if faced else "holdout"
+    protocol = default_protocol(dataset_of(StudyConfig(data=data)))
     interventions = tuple(
         name for name in study_interventions() if name != CROSS_DATASET or source_cohort
     )
@@ -159,8 +155,9 @@ def choices(config: StudyConfig) -> list[str]:
     from vaxis.study.stages.data import dataset_of
 
     notes = list(CHOICES)
-    if dataset_of(config) == "seedv":
-        notes.append(SEEDV_CHOICE)
+    spec = DATASETS.get(dataset_of(config))
+    if spec is not None and spec.paper_note:
+        notes.append(spec.paper_note)  # what the preset chose for this dataset (SEED-V's split)
     if CROSS_DATASET not in config.stages.align.interventions:
         notes.append(NO_SOURCE_CHOICE)
     return notes

@@ -194,7 +194,7 @@ class CohortParts:
             from vaxis.decoders.units import make_units
 
             split = split_fold(self.cohort, protocol, fold)
-            units = make_units(self.cohort, task)  # type: ignore[arg-type]
+            units = make_units(self.cohort, task)
             found: dict[str, Any] = {"sample": tuple(units.x.shape[1:]), "classes": units.n_classes}
             for part in ("train", "val", "test"):
                 subjects = np.unique(self.cohort.subject[getattr(split, part)])

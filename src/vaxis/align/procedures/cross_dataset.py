@@ -28,6 +28,7 @@ from vaxis.align.procedures.base import (
     stage_record,
 )
 from vaxis.data.cohort import Cohort
+from vaxis.data.datasets import BINARY_TASK, DATASETS, get_dataset
 from vaxis.data.normalize import subject_zscore
 from vaxis.data.validation import select_channels
 from vaxis.decoders.base import Decoder
@@ -40,8 +41,6 @@ if TYPE_CHECKING:
     from vaxis.core.positions import StimulusPositions
 
 SOURCE_STAGE = "source"
-#: the multi-class task of each dataset
-DATASET_TASK: dict[str, Task] = {"faced": "faced9", "seedv": "seedv5"}
 
 
 def shared_channels(target: Cohort, source: Cohort) -> tuple[str, ...]:
@@ -61,7 +60,8 @@ def restrict_channels(cohort: Cohort, names: tuple[str, ...], path: str | Path) 
 def source_units(source: Cohort, inputs: InputConfig) -> Units:
     """Decoder inputs of the source: its own task (binary stays binary), normalised like the
     target, its dataset's default segment length."""
-    task: Task = "binary" if inputs.task == "binary" else DATASET_TASK[source.meta.dataset]
+    own = get_dataset(source.meta.dataset).default_task
+    task: Task = BINARY_TASK if inputs.task == BINARY_TASK else own
     if inputs.normalize == "subject-zscore":
         source = subject_zscore(source)
     return make_units(source, task, inputs.unit, None, inputs.sequence)
@@ -140,7 +140,7 @@ def _incompatible(target: Cohort, source: Cohort) -> tuple[str, str] | None:
     fix = "pass a feature cohort of the other dataset with the same bands"
     if source.meta.kind != "features" or target.meta.kind != "features":
         return "cross-dataset transfer needs DE feature cohorts", fix
-    if source.meta.dataset not in DATASET_TASK:
+    if source.meta.dataset not in DATASETS:
         return f"unknown dataset {source.meta.dataset!r}", fix
     if source.meta.dataset == target.meta.dataset:
         return f"the source is a {source.meta.dataset} cohort like the target", fix

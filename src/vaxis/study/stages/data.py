@@ -21,17 +21,12 @@ def cohort_path(config: StudyConfig, context: StudyContext) -> Path:
 
 
 def dataset_of(config: StudyConfig) -> str:
-    """The dataset (faced or seedv) of the configured source, without reading the EEG."""
-    from vaxis.data.cohort import load_meta
-    from vaxis.data.sources import SourceKind, detect
+    """The dataset of the configured source, without reading the EEG."""
+    from vaxis.data.sources import dataset_at
 
     if config.data.synthetic:
         return config.data.like
-    source = Path(config.data.source)
-    kind = detect(source)
-    if kind is SourceKind.cohort_file:
-        return load_meta(source).dataset
-    return "seedv" if kind.value.startswith("seedv") else "faced"
+    return dataset_at(Path(config.data.source))
 
 
 def _fingerprint(config: StudyConfig) -> str:

@@ -1,0 +1,231 @@
+"""A dataset is one registry entry: the :class:`Dataset` spec and the registry of specs.
+
+Every loader, generator, split, task and stage asks the spec of a cohort's dataset for what
+differs between datasets (channels, classes, stimuli, tasks, default protocol, synthetic shape,
+official-layout writers, how its classes map onto FACED's), so no code outside a dataset's own
+module branches on a dataset's name. A new dataset is one module that builds a :class:`Dataset`
+and calls :func:`register_dataset` (README, "Adding a dataset").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator
+
+if TYPE_CHECKING:
+    from vaxis.data.cohort import Cohort
+
+#: The valence task: negative vs positive classes, neutral left out; every dataset has it.
+BINARY_TASK = "binary"
+#: The dataset whose class names the bundled stories, clip descriptions and cross-dataset
+#: class maps (:attr:`Dataset.faced_classes`) are written in.
+REFERENCE_DATASET = "faced"
+
+#: ``writer(cohort, folder, overwrite) -> files``: a cohort in the dataset's official layout
+FeatureWriter = Callable[["Cohort", Path, bool], list[Path]]
+#: ``export(config, root, overwrite) -> files``: a synthetic cohort in the official layout
+SyntheticExport = Callable[[Any, Path, bool], list[Path]]
+
+
+@dataclass(frozen=True)
+class SyntheticShape:
+    """How :mod:`vaxis.data.synthetic` shapes a cohort like this dataset (hand-set, human-like
+    class scores on [-1, 1] in class order; see that module's docstring)."""
+
+    class_valence_scores: tuple[float, ...]
+    class_arousal_scores: tuple[float, ...]
+    #: default subjects of a synthetic cohort (a demo size, not the dataset's)
+    n_subjects: int
+    #: rate of synthetic raw EEG (Hz)
+    raw_sfreq: float
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The facts about one dataset that every loader, generator, split and stage needs."""
+
+    name: str
+    channels: tuple[str, ...]
+    classes: tuple[str, ...]
+    #: valence group per class: -1 negative, 0 neutral, +1 positive
+    class_valence: tuple[int, ...]
+    bands: tuple[tuple[str, float, float], ...]
+    sfreq: float
+    window_seconds: float
+    n_subjects: int
+    #: class index of every stimulus (clip, trial), by 0-based stimulus id
+    stimulus_labels: tuple[int, ...] = ()
+    stimulus_names: tuple[str, ...] = ()
+    #: session of every stimulus (empty: one session)
+    stimulus_sessions: tuple[int, ...] = ()
+    synthetic: SyntheticShape | None = None
+    #: name in messages ("SEED-V"); empty: ``name``
+    title: str = ""
+    #: its multi-class tasks (target = the class); the first is the default
+    tasks: tuple[str, ...] = ()
+    #: default segment length of the decoders' ``segment`` unit (s)
+    segment_seconds: float = 10.0
+    #: the protocol a run on this dataset gets by default ...
+    default_protocol: str = "holdout"
+    #: ... when the cohort has this many subjects (None: always); else ``holdout``
+    protocol_subjects: int | None = None
+    #: split protocols that only this dataset's cohorts can use
+    protocols: tuple[str, ...] = ()
+    #: FACED class each class maps onto (cross-dataset use: bundled stories, class positions
+    #: given by FACED names); empty: none
+    faced_classes: tuple[str, ...] = ()
+    #: bundled stories folder under ``resources/stories`` (None: mapped from FACED's)
+    story_folder: str | None = None
+    #: bundled table under ``resources`` with one text description per stimulus (None: none)
+    clip_descriptions: str | None = None
+    #: the :class:`vaxis.data.sources.SourceKind` values of its official folders
+    source_kinds: tuple[str, ...] = ()
+    #: writes a feature cohort in the official layout (``vaxis data features --layout``)
+    write_features: FeatureWriter | None = None
+    #: writes a synthetic cohort in the official layout (``vaxis data synth --layout official``)
+    export_synthetic: SyntheticExport | None = None
+    #: what the paper preset chooses for it where the study is silent (empty: nothing)
+    paper_note: str = ""
+    #: published balanced accuracies (name -> value) the ensemble report quotes
+    published: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n_classes, n_stimuli = len(self.classes), len(self.stimulus_labels)
+        checks = (
+            (len(self.class_valence) != n_classes, "class_valence needs one value per class"),
+            (len(self.stimulus_names) != n_stimuli, "stimulus_names needs one name per stimulus"),
+            (
+                len(self.stimulus_sessions) not in (0, n_stimuli),
+                "stimulus_sessions: one per stimulus",
+            ),
+            (len(self.faced_classes) not in (0, n_classes), "faced_classes: one per class"),
+            (any(not 0 <= c < n_classes for c in self.stimulus_labels), "a label is no class"),
+        )
+        problems = [problem for bad, problem in checks if bad]
+        if problems:
+            raise ValueError(f"dataset {self.name!r}: {'; '.join(problems)}")
+
+    @property
+    def label(self) -> str:
+        """The name in messages."""
+        return self.title or self.name
+
+    @property
+    def band_names(self) -> tuple[str, ...]:
+        return tuple(b[0] for b in self.bands)
+
+    @property
+    def band_edges(self) -> tuple[tuple[float, float], ...]:
+        return tuple((lo, hi) for _, lo, hi in self.bands)
+
+    @property
+    def n_stimuli(self) -> int:
+        return len(self.stimulus_labels)
+
+    @property
+    def default_task(self) -> str:
+        """Its first multi-class task (binary where it has none)."""
+        return self.tasks[0] if self.tasks else BINARY_TASK
+
+    @property
+    def faced_map(self) -> dict[str, str]:
+        """Class name -> the FACED class it maps onto (empty when it has no map)."""
+        return (
+            dict(zip(self.classes, self.faced_classes, strict=True)) if self.faced_classes else {}
+        )
+
+
+#: Name -> spec, in registration order (FACED, SEED-V, then any added).
+DATASETS: dict[str, Dataset] = {}
+
+
+def register_dataset(spec: Dataset) -> Dataset:
+    """Add ``spec`` to the registry; a name or task taken by another dataset is refused."""
+    if spec.name in DATASETS:
+        raise ValueError(f"dataset {spec.name!r} is already registered")
+    taken = set(spec.tasks) & {BINARY_TASK, *(t for d in DATASETS.values() for t in d.tasks)}
+    if taken:
+        raise ValueError(f"dataset {spec.name!r}: task(s) {sorted(taken)} already registered")
+    DATASETS[spec.name] = spec
+    return spec
+
+
+def dataset_names() -> tuple[str, ...]:
+    return tuple(DATASETS)
+
+
+def get_dataset(name: str) -> Dataset:
+    """The spec of ``name``; an unknown name lists the registered ones."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r} (allowed: {', '.join(DATASETS)})")
+    return DATASETS[name]
+
+
+def registered_dataset(name: str) -> str:
+    """``name`` when it is a registered dataset (a settings validator)."""
+    get_dataset(name)
+    return name
+
+
+def task_names() -> tuple[str, ...]:
+    """Every task: each dataset's multi-class tasks, then binary."""
+    return (*(t for d in DATASETS.values() for t in d.tasks), BINARY_TASK)
+
+
+def task_dataset(task: str) -> Dataset | None:
+    """The dataset a multi-class task belongs to (None for binary, which fits every dataset)."""
+    if task == BINARY_TASK:
+        return None
+    owner = next((d for d in DATASETS.values() if task in d.tasks), None)
+    if owner is None:
+        raise ValueError(f"unknown task {task!r} (allowed: {', '.join(task_names())})")
+    return owner
+
+
+def registered_task(task: str) -> str:
+    """``task`` when some dataset has it (a settings validator)."""
+    task_dataset(task)
+    return task
+
+
+def registered_task_or_auto(task: str) -> str:
+    """``auto`` (the dataset's default task) or a registered task (a settings validator)."""
+    if task != "auto" and task not in task_names():
+        raise ValueError(f"unknown task {task!r} (allowed: auto, {', '.join(task_names())})")
+    return task
+
+
+def default_protocol(dataset: str, n_subjects: int | None = None) -> str:
+    """The protocol a run on ``dataset`` gets by default: its :attr:`Dataset.default_protocol`
+    (for a cohort of ``n_subjects``: when that is its :attr:`Dataset.protocol_subjects`), else
+    ``holdout`` (also for a dataset outside the registry)."""
+    spec = DATASETS.get(dataset)
+    if spec is None:
+        return "holdout"
+    fits = n_subjects is None or spec.protocol_subjects in (None, n_subjects)
+    return spec.default_protocol if fits else "holdout"
+
+
+def protocol_dataset(protocol: str) -> Dataset | None:
+    """The dataset that owns ``protocol`` (None: a protocol for any cohort)."""
+    return next((d for d in DATASETS.values() if protocol in d.protocols), None)
+
+
+def source_dataset(kind: str) -> Dataset:
+    """The dataset whose official folder a :class:`~vaxis.data.sources.SourceKind` names."""
+    owner = next((d for d in DATASETS.values() if kind in d.source_kinds), None)
+    if owner is None:
+        raise ValueError(f"no registered dataset reads {kind!r} folders")
+    return owner
+
+
+#: A settings field naming a registered dataset.
+DatasetName = Annotated[str, AfterValidator(registered_dataset)]
+#: A settings field naming a registered task.
+TaskName = Annotated[str, AfterValidator(registered_task)]
+#: A settings field naming a registered task or ``auto``.
+TaskOrAuto = Annotated[str, AfterValidator(registered_task_or_auto)]
