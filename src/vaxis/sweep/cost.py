@@ -127,6 +127,7 @@ def decoder_cost(
     what autograd keeps for backward in one batch (counted on a meta-device model); with
     activation checkpointing, the blocks' inputs and one block's internals at a time.
     """
+    import torch
 
     from vaxis.decoders import SKLEARN_DECODERS, build_decoder
     from vaxis.decoders.flops import count_flops
@@ -138,11 +139,12 @@ def decoder_cost(
     shape = (batch, *sample)
     step, forward = count_flops(model, shape, backward=True), count_flops(model, shape)
     meta = model.to("meta").train()
-    kept = _kept_for_backward(meta, shape)
+    x = torch.empty(shape, device="meta")
+    kept = saved_for_backward(meta, x)
     if checkpointing:
         blocks = sum(len(_blocks(m)) for m in meta.modules())
         meta.checkpoint_activations()
-        outside = _kept_for_backward(meta, shape)
+        outside = saved_for_backward(meta, x)
         kept = outside + (kept - outside) // max(blocks, 1)
     parameters = sum(p.numel() for p in meta.parameters())
     return step / batch, forward / batch, 16 * parameters + kept
@@ -156,8 +158,10 @@ def _blocks(module: Any) -> list[Any]:
     return list(layers) if isinstance(layers, torch.nn.ModuleList) else []
 
 
-def _kept_for_backward(model: Any, shape: tuple[int, ...]) -> int:
-    """Bytes autograd saves for backward in one forward pass of ``model`` (meta device)."""
+def saved_for_backward(model: Any, x: Any) -> int:
+    """Bytes autograd saves for backward in one forward pass of ``model`` on ``x`` (a tensor;
+    on the meta device nothing is computed): the activation memory of a training step, which
+    activation checkpointing cuts to the blocks' inputs and one block at a time."""
     import torch
 
     total = 0
@@ -168,7 +172,7 @@ def _kept_for_backward(model: Any, shape: tuple[int, ...]) -> int:
         return tensor
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        model(torch.empty(shape, device="meta"))
+        model(x)
     return total
 
 
