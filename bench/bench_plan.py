@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from vaxis.study.presets import paper, with_smoke
 from vaxis.study.registry import StudyContext
 from vaxis.study.run import run_study
 from vaxis.study.stages.data import cohort_path
-from vaxis.sweep.cost import FULL_DATA, TWO_STAGE, CohortParts, calibrate, scored
+from vaxis.sweep.cost import CohortParts, Workload, calibrate
 
 
 def _clock() -> tuple[float, float]:
@@ -86,33 +85,6 @@ def measure(
         "cpu_eval": cpu_eval,
         "wall_eval": wall_eval,
     }
-
-
-def composed(
-    job: dict[str, Any],
-    train: dict[str, Any],
-    parts: dict[str, Any],
-    rate: dict[str, float],
-    clock: str,
-) -> float:
-    """A job's seconds from measured rates, by the plan's cost model (vaxis.sweep.cost.job_row)."""
-    arm = job["intervention"]
-    n_train, n_val, n_test = (
-        parts["n_train"],
-        scored(parts, "val", train),
-        scored(parts, "test", train),
-    )
-    if arm == FULL_DATA:
-        n_train, n_val = n_train + parts["n_val"], 0
-    phases = 2 if arm is not None and arm.startswith(TWO_STAGE) else 1
-    epochs = int(train.get("epochs", 100))
-    run_epochs = min(epochs, int(train.get("max_epochs") or epochs))
-    steps = math.ceil(n_train / job["batch_size"])
-    if train.get("max_steps_per_epoch"):
-        steps = min(steps, int(train["max_steps_per_epoch"]))
-    per_epoch = steps * rate[f"{clock}_step"] + n_val * rate[f"{clock}_eval"]
-    final = n_test + (n_val if phases == 2 else 0)  # the selected epoch's validation is reused
-    return phases * run_epochs * per_epoch + final * rate[f"{clock}_eval"]
 
 
 def main() -> None:
@@ -170,8 +142,11 @@ def main() -> None:
                         + ", ".join(f"{k} {v:.4g} s" for k, v in rates[signature].items())
                     )
                 totals[name]["plan"] += entry["cpu_seconds"]
-                totals[name]["cpu"] += composed(entry, train, parts, rates[signature], "cpu")
-                totals[name]["wall"] += composed(entry, train, parts, rates[signature], "wall")
+                work, rate = Workload.of(params, parts), rates[signature]
+                for clock in ("cpu", "wall"):  # the plan's cost model, at the measured rates
+                    totals[name][clock] += work.cost(
+                        per_step=rate[f"{clock}_step"], per_eval_sample=rate[f"{clock}_eval"]
+                    )
                 totals[name]["jobs"] += 1
     for name, total in totals.items():
         ratio = total["cpu"] / (total["plan"] * cpu_share)  # the plan's rate in CPU time

@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.nn import functional as F
 
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders import build_decoder
 from vaxis.decoders.train import TrainConfig, fit
 from vaxis.decoders.units import make_units
+from vaxis.sweep.cost import saved_for_backward
 
 SMALL = {
     "cbramod-de": {"depth": 2, "width": 16, "heads": 4, "feedforward": 32, "dropout": 0.3},
     "axial": {"depth": 2, "width": 16, "heads": 2, "dropout": 0.3},
 }
-
-
-def _saved_bytes(model: torch.nn.Module, x: torch.Tensor) -> int:
-    """Bytes autograd keeps for backward during one forward pass."""
-    total = 0
-
-    def pack(tensor: torch.Tensor) -> torch.Tensor:
-        nonlocal total
-        total += tensor.numel() * tensor.element_size()
-        return tensor
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        F.cross_entropy(model(x), torch.zeros(len(x), dtype=torch.long)).backward()
-    return total
 
 
 @pytest.mark.parametrize("decoder", sorted(SMALL))
@@ -52,6 +38,6 @@ def test_checkpointing_keeps_less_for_backward(decoder: str) -> None:
     torch.manual_seed(0)
     model = build_decoder(decoder, 32, 5, 9, **SMALL[decoder]).train()
     x = torch.randn(16, 10, 32, 5)
-    kept = _saved_bytes(model, x)
+    kept = saved_for_backward(model, x)
     model.checkpoint_activations()
-    assert _saved_bytes(model, x) < kept / 2  # two blocks: at most one block's worth each
+    assert saved_for_backward(model, x) < kept / 2  # two blocks: at most one block's worth each

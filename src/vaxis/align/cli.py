@@ -18,8 +18,10 @@ from vaxis.sweep.options import (
     DEFAULT_COMPUTE,
     AddressOption,
     ComputeOptions,
+    DeviceOption,
     ExecutorOption,
     FeaturesArgument,
+    ThreadsOption,
     WorkersOption,
     compute_options,
 )
@@ -87,8 +89,8 @@ def align(
     executor: ExecutorOption = "local",
     workers: WorkersOption = None,
     address: AddressOption = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
-    threads: Annotated[int | None, typer.Option(help="CPU threads per run (torch).")] = None,
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path("runs/align"),
     source_cohort: Annotated[
         Path | None,

@@ -19,8 +19,7 @@ from vaxis.core.settings import Section, allowed, allowed_names
 from vaxis.data.datasets import TaskOrAuto
 from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
-from vaxis.sweep.compute import DeviceSettings, NumericSettings
-from vaxis.sweep.executors import ExecutorKind
+from vaxis.sweep.compute import CommandSettings, NumericSettings
 
 #: the arm every intervention is compared with
 BASELINE = "baseline"
@@ -103,12 +102,12 @@ class AlignSettings(Section, NumericSettings):
         return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
-class AlignConfig(AlignSettings, DeviceSettings):
+class AlignConfig(AlignSettings, CommandSettings):
     """Everything `vaxis align` needs: :class:`AlignSettings` plus the paths and plumbing.
 
     ``interventions`` may be empty here (every registered one) and name controls
-    (``name/permuted``). ``devices``/``jobs_per_device``/``compile`` (where and how fast)
-    come from :mod:`vaxis.sweep.compute`.
+    (``name/permuted``). The fold, test level, executor and devices (where and how fast)
+    come from :class:`~vaxis.sweep.compute.CommandSettings`.
     """
 
     cohort: Path
@@ -120,17 +119,7 @@ class AlignConfig(AlignSettings, DeviceSettings):
     controls: tuple[Literal["permuted", "label-smoothing"], ...] = ()
     #: intervention name -> loss weight, replacing its registered default (its controls too)
     weights: dict[str, float] = Field(default_factory=dict)
-    fold: int = Field(default=0, ge=0)
     task: TaskOrAuto = "auto"
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    executor: ExecutorKind = "local"
-    #: worker processes (local) or jobs at once (ray)
-    workers: int | None = Field(default=None, ge=1)
-    #: a Ray cluster (``ray://host:10001``); None starts a local Ray instance (ray only)
-    ray_address: str | None = None
-    device: str = "auto"
-    #: torch threads per run (None: torch's default; local and ray workers use one)
-    threads: int | None = Field(default=None, ge=1)
     out: Path = Path("runs/align")
     #: record per-epoch class/stimulus means and gradient shares in every aux-loss run (for
     #: `vaxis saturation`); training procedures do not record them

@@ -15,22 +15,22 @@ from vaxis.data.options import NanOption, parse_nan_policy
 from vaxis.decoders.hyper import check_hyper
 from vaxis.errors import VaxisError
 from vaxis.sweep.options import (
+    DEFAULT_COMPUTE,
     AddressOption,
-    CompileOption,
-    DevicesOption,
+    ComputeOptions,
+    DeviceOption,
     ExecutorOption,
     FeaturesArgument,
-    JobsPerDeviceOption,
-    PrecisionOption,
-    Tf32Option,
+    ThreadsOption,
     WorkersOption,
-    compute_settings,
+    compute_options,
 )
 
 app = typer.Typer(help="The study's residual-diversity ensemble.", no_args_is_help=True)
 
 
 @app.command()
+@compute_options
 def ensemble(
     cohort: FeaturesArgument,
     positions: Annotated[
@@ -55,17 +55,13 @@ def ensemble(
     executor: ExecutorOption = "local",
     workers: WorkersOption = None,
     address: AddressOption = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda, ...")] = "auto",
-    threads: Annotated[int | None, typer.Option(help="CPU threads per member.")] = None,
-    precision: PrecisionOption = "fp32",
-    tf32: Tf32Option = False,
-    devices: DevicesOption = "",
-    jobs_per_device: JobsPerDeviceOption = 1,
-    compile: CompileOption = False,
+    device: DeviceOption = "auto",
+    threads: ThreadsOption = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Results folder.")] = Path(
         "runs/ensemble"
     ),
     nan_policy: NanOption = "raise",
+    compute: ComputeOptions = DEFAULT_COMPUTE,
 ) -> None:
     """Train every member (resumable), select on validation subjects, compare on test subjects.
 
@@ -89,8 +85,7 @@ def ensemble(
                 "path_b": tuple(a.strip() for a in path_b.split(",") if a.strip()),
                 "protocol": protocol, "fold": fold, "task": task, "executor": executor,
                 "ray_address": address, "workers": workers, "device": device, "threads": threads,
-                "out": out,
-                **compute_settings(precision, tf32, devices, jobs_per_device, compile),
+                "out": out, **compute.settings(),
             }
         )  # fmt: skip
         report = run_ensemble(config, progress=True)

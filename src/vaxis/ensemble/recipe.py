@@ -23,8 +23,7 @@ from vaxis.data.datasets import TaskOrAuto
 from vaxis.data.splits import registered_protocol
 from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.diversity import Method
-from vaxis.sweep.compute import DeviceSettings, NumericSettings
-from vaxis.sweep.executors import ExecutorKind
+from vaxis.sweep.compute import CommandSettings, NumericSettings
 
 STUDY_SEEDS = (42, 123, 456, 789, 2025)
 STUDY_EPOCHS = (100, 150)
@@ -133,10 +132,10 @@ class EnsembleSettings(EnsembleRecipe):
         return {**CPU_SIZED, **data} if isinstance(data, dict) else data
 
 
-class EnsembleConfig(EnsembleRecipe, DeviceSettings):
+class EnsembleConfig(EnsembleRecipe, CommandSettings):
     """Everything `vaxis ensemble` needs: the recipe (defaults: the study's), the paths and
-    what the study does not set (``devices``, ``jobs_per_device``, ``compile``:
-    :mod:`vaxis.sweep.compute`)."""
+    the run plumbing (fold, test level, executor, devices:
+    :class:`~vaxis.sweep.compute.CommandSettings`)."""
 
     cohort: Path
     #: V-axis positions for residual alignment and Path B: an axis folder, a positions file,
@@ -148,16 +147,7 @@ class EnsembleConfig(EnsembleRecipe, DeviceSettings):
     rank: int = Field(default=8, ge=1)
     #: Path B: V-axis-trained members (alignment interventions, `vaxis align` names)
     path_b: tuple[str, ...] = ()
-    fold: int = Field(default=0, ge=0)
     task: TaskOrAuto = "auto"
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    executor: ExecutorKind = "local"
-    #: worker processes (local) or jobs at once (ray)
-    workers: int | None = Field(default=None, ge=1)
-    #: a Ray cluster (``ray://host:10001``); None starts a local Ray instance (ray only)
-    ray_address: str | None = None
-    device: str = "auto"
-    threads: int | None = Field(default=None, ge=1)
     out: Path = Path("runs/ensemble")
     #: NaN/Inf in the cohort: raise, drop the samples or interpolate (a repaired copy in ``out``)
     nan_policy: NanPolicy = "raise"

@@ -1,13 +1,15 @@
 """The compute settings every training command shares: numbers (precision, TF32) and devices.
 
-Two mixins for the configs that reach the training engine (``vaxis align``, ``vaxis ensemble``,
+Mixins for the configs that reach the training engine (``vaxis align``, ``vaxis ensemble``,
 the study's stages and ``[compute]``), so each setting is declared once:
 
 * :class:`NumericSettings` change the numbers a run computes, so they go into every job's
   parameters (and its key) - but only when not at their defaults, so the key of a job that
   does not use them is the key it always had (cached results stay valid);
 * :class:`DeviceSettings` say where and how fast jobs run (devices, jobs per device,
-  ``torch.compile``); they reach the workers through the executor, never a job's key.
+  ``torch.compile``); they reach the workers through the executor, never a job's key;
+* :class:`CommandSettings` add what a single command (``AlignConfig``, ``EnsembleConfig``)
+  sets besides: the split's fold, the test level and the executor with its workers.
 
 Light on purpose (no torch): configs import it before anything trains.
 """
@@ -25,7 +27,7 @@ from vaxis.decoders.numerics import (
     Precision,
     keyed_only_if_set,
 )
-from vaxis.sweep.executors import check_devices
+from vaxis.sweep.executors import ExecutorKind, check_devices
 
 
 class NumericSettings(BaseModel):
@@ -76,3 +78,21 @@ class DeviceSettings(BaseModel):
         if self.checkpoint_activations:
             env[CHECKPOINTING_VARIABLE] = "1"
         return {"devices": self.devices, "jobs_per_device": self.jobs_per_device, "env": env}
+
+
+class CommandSettings(DeviceSettings):
+    """The run plumbing of a single training command: which fold, which test level, and which
+    executor runs its jobs (with how many workers, each job on which device and threads)."""
+
+    fold: int = Field(default=0, ge=0)
+    #: the level of the command's tests
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    executor: ExecutorKind = "local"
+    #: worker processes (local) or jobs at once (ray)
+    workers: int | None = Field(default=None, ge=1)
+    #: a Ray cluster (``ray://host:10001``); None starts a local Ray instance (ray only)
+    ray_address: str | None = None
+    #: each job's device ("auto": CUDA when present; ``devices`` places the workers instead)
+    device: str = "auto"
+    #: torch threads per job (None: torch's default; local and ray workers use one)
+    threads: int | None = Field(default=None, ge=1)

@@ -2,9 +2,10 @@
 
 Every stage that trains builds its jobs (``plan_jobs`` next to its code) and costs them here
 (:func:`job_row`), so ``plan(config)`` of a stage and the study's ``--plan`` agree. The cost
-model (docs in :mod:`vaxis.study.plan`): per training sample a forward and backward pass, per
-validation sample one forward pass each epoch, then one forward pass over the test part (the
-selected epoch's validation pass is reused); two-stage procedures count two trainings.
+model (:class:`Workload`, docs in :mod:`vaxis.study.plan`): per training sample a forward and
+backward pass, per validation sample one forward pass each epoch, then one forward pass over
+the test part (the selected epoch's validation pass is reused); two-stage procedures count two
+trainings. ``bench/bench_plan.py`` prices the same workload with measured seconds.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def decoder_cost(
     what autograd keeps for backward in one batch (counted on a meta-device model); with
     activation checkpointing, the blocks' inputs and one block's internals at a time.
     """
+    import torch
 
     from vaxis.decoders import SKLEARN_DECODERS, build_decoder
     from vaxis.decoders.flops import count_flops
@@ -137,11 +139,12 @@ def decoder_cost(
     shape = (batch, *sample)
     step, forward = count_flops(model, shape, backward=True), count_flops(model, shape)
     meta = model.to("meta").train()
-    kept = _kept_for_backward(meta, shape)
+    x = torch.empty(shape, device="meta")
+    kept = saved_for_backward(meta, x)
     if checkpointing:
         blocks = sum(len(_blocks(m)) for m in meta.modules())
         meta.checkpoint_activations()
-        outside = _kept_for_backward(meta, shape)
+        outside = saved_for_backward(meta, x)
         kept = outside + (kept - outside) // max(blocks, 1)
     parameters = sum(p.numel() for p in meta.parameters())
     return step / batch, forward / batch, 16 * parameters + kept
@@ -155,8 +158,10 @@ def _blocks(module: Any) -> list[Any]:
     return list(layers) if isinstance(layers, torch.nn.ModuleList) else []
 
 
-def _kept_for_backward(model: Any, shape: tuple[int, ...]) -> int:
-    """Bytes autograd saves for backward in one forward pass of ``model`` (meta device)."""
+def saved_for_backward(model: Any, x: Any) -> int:
+    """Bytes autograd saves for backward in one forward pass of ``model`` on ``x`` (a tensor;
+    on the meta device nothing is computed): the activation memory of a training step, which
+    activation checkpointing cuts to the blocks' inputs and one block at a time."""
     import torch
 
     total = 0
@@ -167,7 +172,7 @@ def _kept_for_backward(model: Any, shape: tuple[int, ...]) -> int:
         return tensor
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        model(torch.empty(shape, device="meta"))
+        model(x)
     return total
 
 
@@ -207,6 +212,61 @@ class CohortParts:
         return self._parts[key]
 
 
+@dataclass(frozen=True)
+class Workload:
+    """What one job computes, counted from its params before it runs (the cost model)."""
+
+    #: trainings: two for a two-stage procedure, else one
+    phases: int
+    #: epochs each training runs (a smoke run: fewer than it names)
+    epochs: int
+    #: optimiser steps an epoch (a smoke run: a few)
+    steps: int
+    #: training samples (full-data scaling: validation's too)
+    n_train: int
+    #: training samples passed forward and backward an epoch
+    per_epoch: int
+    #: validation and test samples scored (a smoke run: the first few of each stimulus)
+    n_val: int
+    n_test: int
+
+    @classmethod
+    def of(cls, params: Mapping[str, Any], parts: dict[str, Any]) -> Workload:
+        """The workload of a job with ``params`` on the cohort's ``parts``
+        (:meth:`CohortParts.parts` of its split)."""
+        train, arm = params["train"], params.get("arm")
+        n_train, n_val = parts["n_train"], scored(parts, "val", train)
+        if arm == FULL_DATA:
+            n_train, n_val = n_train + parts["n_val"], 0
+        epochs = int(train.get("epochs", 100))
+        batch, max_steps = int(train.get("batch_size", 128)), train.get("max_steps_per_epoch")
+        steps = -(-n_train // batch)
+        per_epoch = n_train if max_steps is None else min(n_train, int(max_steps) * batch)
+        return cls(
+            phases=2 if arm is not None and arm.startswith(TWO_STAGE) else 1,
+            epochs=min(epochs, int(train.get("max_epochs") or epochs)),
+            steps=steps if max_steps is None else min(steps, int(max_steps)),
+            n_train=n_train,
+            per_epoch=per_epoch,
+            n_val=n_val,
+            n_test=scored(parts, "test", train),
+        )
+
+    def cost(
+        self, per_step: float = 0.0, per_train_sample: float = 0.0, per_eval_sample: float = 0.0
+    ) -> float:
+        """The job's cost (FLOP, seconds) from the cost of one optimiser step, of one training
+        sample and of one evaluated sample: each epoch of each training its steps, its
+        training samples and one validation pass; then one pass over the test part (the
+        selected epoch's validation pass is reused, except after a two-stage procedure: it
+        scores validation again)."""
+        epoch = (
+            self.steps * per_step + self.per_epoch * per_train_sample + self.n_val * per_eval_sample
+        )
+        final = self.n_test + (self.n_val if self.phases == 2 else 0)
+        return self.phases * (self.epochs * epoch) + final * per_eval_sample
+
+
 def job_row(
     job: Job,
     stage: str,
@@ -224,23 +284,8 @@ def job_row(
     per_train, per_eval, step_bytes = decoder_cost(
         train["decoder"], hyper, parts["sample"], parts["classes"], batch, checkpointing
     )
-    arm = params.get("arm")
-    n_train, n_val, n_test = (
-        parts["n_train"],
-        scored(parts, "val", train),
-        scored(parts, "test", train),
-    )
-    if arm == FULL_DATA:
-        n_train, n_val = n_train + parts["n_val"], 0
-    phases = 2 if arm is not None and arm.startswith(TWO_STAGE) else 1
-    epochs = int(train.get("epochs", 100))
-    run_epochs = min(epochs, int(train.get("max_epochs") or epochs))  # a smoke run: fewer
-    steps = train.get("max_steps_per_epoch")
-    per_epoch = n_train if steps is None else min(n_train, int(steps) * batch)
-    flops = phases * (run_epochs * (per_epoch * per_train + n_val * per_eval))
-    # the final pass scores the test part; the selected epoch's validation pass is reused,
-    # except after a multi-stage procedure (it scores validation again)
-    flops += (n_test + (n_val if phases == 2 else 0)) * per_eval
+    work = Workload.of(params, parts)
+    flops = work.cost(per_train_sample=per_train, per_eval_sample=per_eval)
     sample_bytes = 4 * int(np.prod(parts["sample"]))
     regime = "shuffled" if train.get("shuffle_labels") else params.get("regime", "plain")
     return {
@@ -249,13 +294,15 @@ def job_row(
         "stage": stage,
         "decoder": train["decoder"],
         "regime": regime,
-        "intervention": arm,
+        "intervention": params.get("arm"),
         "seed": int(train.get("seed", 0)),
-        "epochs": epochs,
+        "epochs": int(train.get("epochs", 100)),
         "batch_size": batch,
-        "n_train": n_train,
+        "n_train": work.n_train,
         "flops": int(flops),
-        "peak_memory_bytes": int(step_bytes + sample_bytes * (n_train + n_val + n_test)),
+        "peak_memory_bytes": int(
+            step_bytes + sample_bytes * (work.n_train + work.n_val + work.n_test)
+        ),
         "cpu_seconds": flops / rates.cpu,
         "gpu_seconds": flops / rates.gpu,
     }

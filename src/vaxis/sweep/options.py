@@ -24,6 +24,10 @@ AddressOption = Annotated[
     str | None,
     typer.Option(help="A Ray cluster, e.g. ray://host:10001 (default: a local Ray instance)."),
 ]
+DeviceOption = Annotated[str, typer.Option(help="Each job's device: auto, cpu, cuda, ...")]
+ThreadsOption = Annotated[
+    int | None, typer.Option(help="CPU threads per job (torch; default: torch's).")
+]
 FeaturesArgument = Annotated[
     Path,
     typer.Argument(
@@ -44,15 +48,6 @@ JobsPerDeviceOption = Annotated[int, typer.Option(help="Concurrent jobs on each 
 CompileOption = Annotated[bool, typer.Option(help="Train through torch.compile (speed only).")]
 
 
-def compute_settings(
-    precision: str, tf32: bool, devices: str, jobs_per_device: int, compile: bool
-) -> dict[str, object]:
-    """The options above as fields of AlignConfig / EnsembleConfig (vaxis.sweep.compute)."""
-    names = tuple(d.strip() for d in devices.split(",") if d.strip())
-    return {"precision": precision, "tf32": tf32, "devices": names,
-            "jobs_per_device": jobs_per_device, "compile": compile}  # fmt: skip
-
-
 @dataclass(frozen=True)
 class ComputeOptions:
     """The five compute options of a command, as :func:`compute_options` hands them over."""
@@ -64,10 +59,10 @@ class ComputeOptions:
     compile: bool = False
 
     def settings(self) -> dict[str, object]:
-        """These options as config fields (vaxis.sweep.compute)."""
-        return compute_settings(
-            self.precision, self.tf32, self.devices, self.jobs_per_device, self.compile
-        )
+        """These options as fields of AlignConfig / EnsembleConfig (vaxis.sweep.compute)."""
+        names = tuple(d.strip() for d in self.devices.split(",") if d.strip())
+        return {"precision": self.precision, "tf32": self.tf32, "devices": names,
+                "jobs_per_device": self.jobs_per_device, "compile": self.compile}  # fmt: skip
 
 
 #: a command's ``compute`` default (the options' defaults)
