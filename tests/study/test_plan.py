@@ -3,7 +3,6 @@ study's protocol, a schema-valid plan.json, and a refusal above ``--max-hours``.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -92,20 +91,21 @@ def test_more_hours_than_allowed_is_refused_naming_the_costliest_stage(tmp_path:
     assert problem is not None and "zoo" in problem and "--max-hours" in problem
 
 
-def test_calibration_measures_a_positive_rate_quickly() -> None:
-    start = time.perf_counter()
-    found = calibrate(seconds=0.5, max_steps=3)
-    assert time.perf_counter() - start < 30
-    assert found["steps"] >= 2 and found["flops_per_second"] > 1e8
+def test_calibration_is_bounded_by_its_step_budget_and_measures_a_positive_rate() -> None:
+    """Its time is bounded by steps, not by a clock read here (timings belong in bench/)."""
+    shortest = calibrate(seconds=0.0, max_steps=3)
+    assert shortest["steps"] == 2  # the minimum: a time budget of 0 still times two steps
+    capped = calibrate(seconds=3600.0, max_steps=3)
+    assert capped["steps"] == 3  # the step cap ends it long before the time budget
+    for found in (shortest, capped):
+        assert found["seconds"] > 0 and found["flops_per_second"] > 1e8
 
 
 @pytest.mark.slow
 def test_the_paper_plan_on_a_faced_sized_cohort(tmp_path: Path) -> None:
     """123 synthetic FACED subjects: the study's split and n, in under 2 minutes."""
     config = paper().model_copy(update={"out": str(tmp_path / "paper")})
-    start = time.perf_counter()
-    plan = make_plan(config)
-    assert time.perf_counter() - start < 120
+    plan = make_plan(config)  # its time (target: under 2 minutes) is bench/bench_plan.py's
     jsonschema.validate(plan, schema())
     protocol = plan["protocol"]
     assert protocol["name"] == "study"
