@@ -192,6 +192,8 @@ def build(
         return
     _run(lambda: check_out_dir(out))  # refused before the model loads
     from vaxis.axis.build import BUILD_FILE, build_axis, read_build
+    from vaxis.axis.stage import class_table
+    from vaxis.core.render import rich_table
 
     config = _run(lambda: _config(options))
     axis = _run(lambda: build_axis(config, out, progress=progress, overwrite=overwrite))
@@ -205,11 +207,9 @@ def build(
     table.add_row("stories", f"{record['stories']['source']}, {record['stories']['n_texts']} texts")
     verdict = "[green]ok[/]" if axis.diagnosis_.ok else "[red]not a valence ordering[/]"
     table.add_row("diagnosis", f"held-out Spearman {axis.diagnosis_.spearman:.2f}: {verdict}")
-    positions = axis.class_positions_[axis.layer_]
-    order = sorted(range(len(positions)), key=lambda i: positions[i])
-    table.add_row("classes (low->high)", ", ".join(axis.class_names_[i] for i in order))
     table.add_row("took", f"{record['timing_s']['total']:.1f} s")
     console.print(table)
+    console.print(rich_table(class_table(axis)))
     console.print(
         f"wrote {out}/: axis.json, directions.npy, {BUILD_FILE}, " + ", ".join(record["files"])
     )
@@ -351,6 +351,14 @@ def compare(
             "in-sample (the study's; inflated for supervised methods)."
         ),
     ] = "held-out",
+    n_null: Annotated[
+        int,
+        typer.Option(
+            help="Permutation draws where the test is not exact (the mean agreement; more "
+            "than 9 classes)."
+        ),
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of those draws.")] = 0,
     stories: Stories = None,
     dataset: Dataset = "faced",
     method: Method = "ridge_score",
@@ -370,7 +378,7 @@ def compare(
     Pearson and Spearman matrices, mean off-diagonal, tier against a reference. Writes
     consistency.json, agreement.png and each model's axis under OUT/axes/.
 
-    Python: ``vaxis.axis.compare.compare_models(models, AxisBuildConfig(...), out)``.
+    Python: ``vaxis.axis.compare_stage.run(CompareConfig(models=..., out=...))``.
     """
     options = dict(locals())  # the parameters, before anything else is bound
     _run(lambda: check_out_dir(out))  # refused before the model loads
@@ -391,6 +399,8 @@ def compare(
             models=tuple(models),
             reference=None if reference is None else str(reference),
             positions=kind,
+            n_null=n_null,
+            seed=seed,
             out=out,
         )
     )

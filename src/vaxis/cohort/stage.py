@@ -54,7 +54,7 @@ class CohortReport:
     bands: list[str]
     files_fingerprint: str | None
     nan_policy: str
-    #: the settings a synthetic cohort was generated from (None: recorded data)
+    #: the settings the stage generated the cohort from (None: the user's data)
     synthetic_settings: dict[str, Any] | None = None
 
     def provenance(self) -> dict[str, Any]:
@@ -137,5 +137,5 @@ def run(config: CohortConfig) -> CohortReport:
         bands=list(meta.band_names),
         files_fingerprint=config.fingerprint() or None,
         nan_policy=config.nan_policy,
-        synthetic_settings=settings.model_dump(mode="json") if meta.synthetic else None,
+        synthetic_settings=settings.model_dump(mode="json") if config.synthetic else None,
     )
