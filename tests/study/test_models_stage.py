@@ -167,3 +167,28 @@ def test_compare_is_read_from_the_config_file() -> None:
     config = parse('[model]\ncompare = ["gemma3-270m", "m/q.gguf"]\n', "study.toml")
     assert config.model.compare == ("gemma3-270m", "m/q.gguf")
     assert StudyConfig().model.compare == ()
+
+
+def test_the_command_prints_the_figures_the_study_reports(
+    compared: tuple[StudyConfig, StudyResult], root: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from vaxis.axis.cli import app
+    from vaxis.core.render import figure_line
+    from vaxis.core.reported import Figure
+
+    record = json.loads(compared[1].results.read_text())  # the study's last run on it
+    model = record["config"]["model"]
+    names = [model["name"], *model["compare"]]
+    args = ["compare", *names, "--stories", str(root / "stories.csv"), "--n-null", "200"]
+    printed = CliRunner().invoke(
+        app, [*args, "-o", str(tmp_path / "cmp"), "--no-progress"], env={"COLUMNS": "2000"}
+    )
+    assert printed.exit_code == 0, printed.output
+    text = " ".join(printed.output.split())
+    figures = _stage(compared[1])["figures"]
+    m = len(names)
+    assert len(figures) == m * (m - 1) // 2 + 1 + m  # pairs, their mean, each model
+    for name, figure in figures.items():
+        assert figure_line(name, Figure.model_validate(figure)) in text, name

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field
 
 from vaxis import __version__
 from vaxis.axis import plots
@@ -46,8 +46,8 @@ from vaxis.axis.lm import (
     load_tokenizer,
     tokenize,
 )
-from vaxis.axis.methods import get_method
 from vaxis.axis.models import ModelSpec, resolve_model
+from vaxis.axis.settings import BuildSettings
 from vaxis.axis.sizing import ExtractionPlan, plan_extraction
 from vaxis.axis.stories import StorySet, TextTable, load_bundled_stories, load_stories
 from vaxis.data.datasets import DatasetName, get_dataset
@@ -60,20 +60,15 @@ SIGN_CLASSES = ("joy", "happy")
 NOT_QUANTIZED = "weights used as stored (not quantized)"
 
 
-class AxisBuildConfig(BaseModel):
-    """Everything that decides a built axis (frozen, so it can key a cache or a sweep)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class AxisBuildConfig(BuildSettings):
+    """Everything that decides a built axis (frozen, so it can key a cache or a sweep): the
+    study's build settings (method, layer, recipe, stories) and the rest."""
 
     model: str = "smollm2"  # bundled alias, folder, .gguf file, or HF id in the local cache
     gguf_file: str | None = None
-    stories: str | None = None  # None: the bundled stories; else a YAML/CSV file or folder
     dataset: DatasetName = "faced"
     include_paraphrases: bool = True
     stories_scope: Literal["all", "main"] = "all"
-    method: str = "ridge_score"
-    layer: Literal["auto", "penultimate"] | int = "auto"
-    recipe: Literal["study"] | None = None
     pooling: Literal["last", "mean"] = "last"
     holdout: Literal["auto", "class", "story"] = "auto"
     batch_size: int = Field(16, ge=1)
@@ -83,11 +78,12 @@ class AxisBuildConfig(BaseModel):
     allow_download: bool = False
     cache_dir: str | None = None
 
-    @field_validator("method")
-    @classmethod
-    def _known_method(cls, method: str) -> str:
-        get_method(method)  # an unknown name lists the choices
-        return method
+    def build_part(self) -> AxisBuildConfig:
+        """This config's build settings alone (for a config that derives from this one, e.g. a
+        stage's, which adds its own fields): what ``build.json`` records."""
+        return AxisBuildConfig.model_validate(
+            self.model_dump(include=set(AxisBuildConfig.model_fields))
+        )
 
     def effective(self) -> Effective:
         """Method, layer rule, pooling and story scope after the recipe.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.table import Table
 
 from vaxis.axis.methods import METHODS
@@ -144,13 +145,6 @@ def _run(call: Callable[[], T]) -> T:
                 console.print(f"[yellow]warning[/]: {warning.message}")
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    """A number for a table: "-" when absent, "undefined" when NaN (e.g. a constant score)."""
-    if value is None:
-        return "-"
-    return f"{value:.{digits}f}" if value == value else "undefined"
-
-
 # ------------------------------------------------------------------------------------- build
 @app.command()
 def build(
@@ -198,6 +192,8 @@ def build(
         return
     _run(lambda: check_out_dir(out))  # refused before the model loads
     from vaxis.axis.build import BUILD_FILE, build_axis, read_build
+    from vaxis.axis.stage import class_table
+    from vaxis.core.render import rich_table
 
     config = _run(lambda: _config(options))
     axis = _run(lambda: build_axis(config, out, progress=progress, overwrite=overwrite))
@@ -211,11 +207,9 @@ def build(
     table.add_row("stories", f"{record['stories']['source']}, {record['stories']['n_texts']} texts")
     verdict = "[green]ok[/]" if axis.diagnosis_.ok else "[red]not a valence ordering[/]"
     table.add_row("diagnosis", f"held-out Spearman {axis.diagnosis_.spearman:.2f}: {verdict}")
-    positions = axis.class_positions_[axis.layer_]
-    order = sorted(range(len(positions)), key=lambda i: positions[i])
-    table.add_row("classes (low->high)", ", ".join(axis.class_names_[i] for i in order))
     table.add_row("took", f"{record['timing_s']['total']:.1f} s")
     console.print(table)
+    console.print(rich_table(class_table(axis)))
     console.print(
         f"wrote {out}/: axis.json, directions.npy, {BUILD_FILE}, " + ", ".join(record["files"])
     )
@@ -305,7 +299,9 @@ def validate(
 
     Python: ``vaxis.axis.validate.validate_axis(axis_dir, corpora)``.
     """
+    from vaxis.axis.stage import corpus_notes, zero_shot_table
     from vaxis.axis.validate import CURVES_PLOT, VALIDATION_FILE, validate_axis
+    from vaxis.core.render import rich_table
 
     if layers not in ("all", "chosen"):
         raise typer.BadParameter(f"'{layers}': choose all or chosen")
@@ -328,30 +324,9 @@ def validate(
             score_column=score_column,
         )
     )
-    console.print(f"[bold]weights[/]: {report.model_note}")
-    table = Table(title=f"zero-shot at the axis layer {report.axis['layer']} (chosen from stories)")
-    for column in ("corpus", "metric", "n", "axis", "95% CI", "null p95 / p99", "p"):
-        table.add_column(column, no_wrap=True)
-    for column in ("lexicon", "probe (CV)", "probe after ablation"):
-        table.add_column(column, no_wrap=True)
-    for corpus in report.corpora:
-        for result in (r for r in corpus.results if r.axis_layer):
-            ablated = corpus.ablation if result.metric == "auroc" else None
-            table.add_row(
-                corpus.name,
-                result.metric,
-                str(result.n),
-                _fmt(result.value),
-                f"{_fmt(result.ci95[0])}-{_fmt(result.ci95[1])}",
-                f"{_fmt(result.null.p95)} / {_fmt(result.null.p99)}",
-                f"{result.p_value:.4f}",
-                _fmt(corpus.baseline(result.metric, "VADER")),
-                _fmt(corpus.baseline(result.metric, "probe")),
-                _fmt(ablated.probe_after if ablated else None),
-            )
-        for note in corpus.notes:
-            console.print(f"[yellow]note[/] ({corpus.name}): {note}")
-    console.print(table)
+    for note in corpus_notes(report):
+        console.print(f"[yellow]note[/]: {escape(note)}")
+    console.print(rich_table(zero_shot_table(report)))
     where = out or axis_dir
     plot = f", {CURVES_PLOT}" if layers == "all" else ""
     console.print(f"wrote {where}/: {VALIDATION_FILE}{plot}")
@@ -376,6 +351,14 @@ def compare(
             "in-sample (the study's; inflated for supervised methods)."
         ),
     ] = "held-out",
+    n_null: Annotated[
+        int,
+        typer.Option(
+            help="Permutation draws where the test is not exact (the mean agreement; more "
+            "than 9 classes)."
+        ),
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of those draws.")] = 0,
     stories: Stories = None,
     dataset: Dataset = "faced",
     method: Method = "ridge_score",
@@ -395,11 +378,13 @@ def compare(
     Pearson and Spearman matrices, mean off-diagonal, tier against a reference. Writes
     consistency.json, agreement.png and each model's axis under OUT/axes/.
 
-    Python: ``vaxis.axis.compare.compare_models(models, AxisBuildConfig(...), out)``.
+    Python: ``vaxis.axis.compare_stage.run(CompareConfig(models=..., out=...))``.
     """
     options = dict(locals())  # the parameters, before anything else is bound
     _run(lambda: check_out_dir(out))  # refused before the model loads
-    from vaxis.axis.compare import CONSISTENCY_FILE, HEATMAP_PLOT, compare_models, mean_off_diagonal
+    from vaxis.axis.compare import CONSISTENCY_FILE, HEATMAP_PLOT
+    from vaxis.axis.compare_stage import CompareConfig, run
+    from vaxis.core.render import print_report
 
     kind: Literal["held_out", "in_sample"]
     if positions == "held-out":
@@ -408,42 +393,19 @@ def compare(
         kind = "in_sample"
     else:
         raise typer.BadParameter(f"'{positions}': choose held-out or in-sample")
-    config = _run(lambda: _config(options))
-    report = _run(
-        lambda: compare_models(
-            models,
-            config,
-            out,
-            reference=reference,
+    config = _run(
+        lambda: CompareConfig(
+            **_config(options).model_dump(),
+            models=tuple(models),
+            reference=None if reference is None else str(reference),
             positions=kind,
-            progress=progress,
-            overwrite=overwrite,
+            n_null=n_null,
+            seed=seed,
+            out=out,
         )
     )
-    p_of = {stat.name: stat.p_value for stat in report.stats}
-    table = Table(title=f"agreement with the reference ({report.reference_source})")
-    for column in ("model", "layer", "Pearson r", "p", "Spearman", "tier", "diagnosis", "weights"):
-        table.add_column(column)
-    for m in report.models:
-        table.add_row(
-            m.label,
-            str(m.layer),
-            _fmt(m.reference_pearson, 2),
-            _fmt(p_of.get(f"reference r {m.label}"), 3),
-            _fmt(m.reference_spearman, 2),
-            m.tier,
-            "ok" if m.diagnosis_ok else "[red]not ok[/]",
-            m.model_note,
-        )
-    console.print(table)
-    for stat in report.stats:
-        if stat.name.startswith(("agreement r", "mean agreement r")):
-            console.print(f"{stat.name}: {stat.describe()}")
-    console.print(
-        f"mean off-diagonal Pearson {mean_off_diagonal(report.pearson):.3f}, Spearman "
-        f"{mean_off_diagonal(report.spearman):.3f} ({kind.replace('_', '-')} positions); "
-        "p: permutation over class labels (consistency.json)"
-    )
+    report = _run(lambda: run(config, progress=progress, overwrite=overwrite))
+    print_report(report, figures=True)
     console.print(f"wrote {out}/: {CONSISTENCY_FILE}, {HEATMAP_PLOT}, axes/")
 
 

@@ -7,6 +7,7 @@ derives from :class:`Section`; the stage's ``Config`` adds the paths the study f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -42,3 +43,11 @@ def _none(value: Any) -> Any:
 
 #: a key whose default is a number but that may be unset ("none" in TOML)
 Unsettable = BeforeValidator(_none)
+
+
+def path_setting(value: str, key: str) -> str:
+    """A path setting with ``~`` expanded; an empty one would scatter files in the current
+    folder, so it is refused."""
+    if not value.strip():
+        raise ValueError(f"an empty {key} is not allowed (allowed: a folder, e.g. {key} = 'study')")
+    return str(Path(value).expanduser())

@@ -24,53 +24,22 @@ from pydantic import (
 )
 
 from vaxis.align.config import AlignSettings
+from vaxis.axis.settings import AxisSettings
 from vaxis.brain.settings import BrainSettings
-from vaxis.core.settings import Section, Unsettable, allowed, allowed_names
-from vaxis.data.datasets import DatasetName
+from vaxis.cohort.settings import SYNTHETIC as SYNTHETIC  # re-exported (presets)
+from vaxis.cohort.settings import CohortSettings as DataSettings
+from vaxis.core.settings import Section, Unsettable, allowed_names, path_setting
 from vaxis.data.splits import registered_protocol
-from vaxis.data.validation import NanPolicy
 from vaxis.ensemble.recipe import DistinctInts, EnsembleSettings
 from vaxis.errors import VaxisError, describe_validation
 from vaxis.saturation.config import SaturationSettings
 from vaxis.sweep.compute import DeviceSettings, NumericSettings
 
 DEFAULT_RESOURCE = "resources/study/default.toml"
-SYNTHETIC = "synthetic"
 
 
 class StudyConfigError(VaxisError):
     """A study config that cannot be read or is invalid; the message names file and key."""
-
-
-def _path(value: str, key: str) -> str:
-    """A path with ``~`` expanded; an empty one would scatter files in the current folder."""
-    if not value.strip():
-        raise ValueError(f"an empty {key} is not allowed (allowed: a folder, e.g. {key} = 'study')")
-    return str(Path(value).expanduser())
-
-
-class DataSettings(Section):
-    """Where the EEG comes from: ``synthetic`` (labelled so everywhere) or a path."""
-
-    #: "synthetic", a FACED root, a SEED-V root, or a *.cohort.h5 of DE features
-    source: str = SYNTHETIC
-    #: the synthetic cohort only: its shape, size and seed
-    like: DatasetName = "faced"
-    subjects: int = Field(default=24, ge=4)
-    windows: int = Field(default=30, ge=2)
-    seed: int = 0
-    #: NaN/Inf in a user's EEG: raise (refuse, naming count and place), drop the affected
-    #: samples or interpolate along time (the stage then writes the repaired cohort)
-    nan_policy: NanPolicy = "raise"
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        return value if value == SYNTHETIC else _path(value, "source")
-
-    @property
-    def synthetic(self) -> bool:
-        return self.source == SYNTHETIC
 
 
 class ModelSettings(Section):
@@ -134,38 +103,6 @@ class ComputeSettings(Section, DeviceSettings):
         return make_executor(
             self.executor, fields["workers"], self.address, **self.executor_options()
         )
-
-
-class AxisSettings(Section):
-    """V-axis build and zero-shot validation (vaxis.axis.build / vaxis.axis.validate)."""
-
-    method: str = "ridge_score"
-    layer: Literal["auto", "penultimate"] | int = "auto"
-    recipe: Literal["study"] | None = None
-    stories: str | None = None
-    validation_data: tuple[str, ...] = ("vader-movies", "mr")
-    max_items: int = Field(default=400, ge=0)
-    n_null: int = Field(default=1000, ge=1)
-    n_boot: int = Field(default=1000, ge=1)
-    seed: int = 0
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, name: str) -> str:
-        from vaxis.axis.methods import METHODS
-
-        return allowed(name, list(METHODS), "method")
-
-    @field_validator("validation_data")
-    @classmethod
-    def _corpora(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from vaxis.axis.corpora import ALIASES, CORPORA
-
-        for name in names:
-            if name.lower() not in {*CORPORA, *ALIASES} and not Path(name).expanduser().exists():
-                allowed = ", ".join([*CORPORA, *ALIASES])
-                raise ValueError(f"unknown corpus {name!r} (allowed: {allowed}, or a file)")
-        return names
 
 
 class ZooVariant(Section):
@@ -248,7 +185,7 @@ class StudyConfig(Section):
     @field_validator("out")
     @classmethod
     def _out(cls, value: str) -> str:
-        return _path(value, "out")
+        return path_setting(value, "out")
 
     @property
     def smoke(self) -> bool:
