@@ -187,6 +187,7 @@ def train(
     from vaxis.decoders.experiment import REGIMES
     from vaxis.decoders.pretrained import check_weights
     from vaxis.zoo import ZooConfig, run
+    from vaxis.zoo.jobs import FoldError
 
     regime_names = _names(regimes)
     bad = [r for r in regime_names if r not in REGIMES]
@@ -214,6 +215,9 @@ def train(
             "nan_policy": parse_nan_policy(nan_policy), **compute.settings(),
         }  # fmt: skip
         report = run(ZooConfig.model_validate(settings), progress=True)
+    except FoldError as error:
+        allowed = f"1 to {error.n_folds}, comma-separated, or all"
+        fail(OptionError("--folds", folds, f"this protocol has no fold {error.fold + 1}", allowed))
     except (ValidationError, VaxisError, ValueError) as error:
         fail(error)
     print_report(report)

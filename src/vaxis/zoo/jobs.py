@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from vaxis.errors import VaxisError
 from vaxis.sweep.jobs import Job, make_job, split_params
 from vaxis.zoo.config import AUTO, ZooConfig
 
@@ -24,6 +25,17 @@ TRAIN_KNOBS = ("batch_size", "lr", "weight_decay", "warmup_epochs")
 #: the input knobs of ZooConfig that are InputConfig fields of the same name
 INPUT_KNOBS = ("unit", "segment_seconds", "sequence", "normalize", "resample")
 SHUFFLED = "shuffled-labels"
+
+
+class FoldError(VaxisError):
+    """A fold the protocol does not have on this cohort."""
+
+    def __init__(self, protocol: str, n_folds: int, fold: int) -> None:
+        self.n_folds, self.fold = n_folds, fold
+        super().__init__(
+            f"protocol {protocol!r} has {n_folds} fold(s) on this cohort (0 to {n_folds - 1}), "
+            f"not fold {fold}"
+        )
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,8 @@ class ZooRun:
 
 def resolve(config: ZooConfig, cohort: Cohort) -> ZooConfig:
     """``config`` with what depends on the cohort decided: ``protocol = "auto"``, every fold
-    (``folds = "all"``) and the task (``task = "auto"``: the dataset's)."""
+    (``folds = "all"``; a fold it does not have is a :class:`FoldError`) and the task
+    (``task = "auto"``: the dataset's)."""
     from vaxis.data.datasets import FACED_N_SUBJECTS
     from vaxis.data.splits import SPLITTERS
     from vaxis.decoders.units import default_task
@@ -49,9 +62,10 @@ def resolve(config: ZooConfig, cohort: Cohort) -> ZooConfig:
     if protocol == AUTO:
         full_faced = cohort.meta.dataset == "faced" and cohort.subjects.size == FACED_N_SUBJECTS
         protocol = "study" if full_faced else "holdout"
-    folds = config.folds
-    if folds == "all":
-        folds = tuple(range(len(SPLITTERS[protocol](cohort))))
+    n_folds = len(SPLITTERS[protocol](cohort))
+    folds = tuple(range(n_folds)) if config.folds == "all" else config.folds
+    if missing := [fold for fold in folds if fold >= n_folds]:
+        raise FoldError(protocol, n_folds, missing[0])
     task = default_task(cohort.meta.dataset) if config.task == "auto" else config.task
     return config.model_copy(update={"protocol": protocol, "folds": folds, "task": task})
 
