@@ -12,11 +12,11 @@ from vaxis.assets_cli import app as assets_app
 from vaxis.axis.cli import app as axis_app
 from vaxis.brain.cli import app as brain_app
 from vaxis.data.cli import app as data_app
-from vaxis.decoders.cli import train
 from vaxis.ensemble.cli import ensemble
 from vaxis.probe.cli import app as probe_app
 from vaxis.saturation.cli import app as saturation_app
 from vaxis.study.cli import study
+from vaxis.zoo.cli import train
 
 if not sys.stderr.isatty():
     # tqdm bars of third-party loaders (transformers' per-tensor GGUF conversion) would write

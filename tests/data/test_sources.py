@@ -109,6 +109,17 @@ def test_raw_sources_are_refused_where_features_are_read_with_the_command_to_run
         sources.as_cohort_file(raw_file, tmp_path)
 
 
+def test_commands_with_raw_decoders_get_raw_eeg_as_one_reused_file(
+    faced_folder: FacedFolder, tmp_path: Path
+) -> None:
+    raw = faced_folder.root / "Processed_data"
+    path, cohort = sources.as_cohort_file(raw, tmp_path / "data", raw=True)
+    assert path.parent == tmp_path / "data" and path.name.startswith("faced-raw-")
+    assert cohort.meta.kind == "raw" and cohort.subjects.size > 0
+    assert sources.as_cohort_file(raw, tmp_path / "data", raw=True)[0] == path  # reused
+    assert sources.as_cohort_file(path, tmp_path / "other", raw=True)[0] == path  # in place
+
+
 def test_convert_writes_features_and_streams_raw_and_refuses_bad_targets(
     faced_folder: FacedFolder, tmp_path: Path
 ) -> None:

@@ -16,10 +16,10 @@ from vaxis.data.normalize import subject_zscore
 from vaxis.data.splits import split_fold
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.chance import ChanceConfig, ChanceTest, combine
-from vaxis.decoders.cli import app
 from vaxis.decoders.experiment import RunSummary, _refit, run_experiment
 from vaxis.decoders.train import TrainConfig
 from vaxis.decoders.units import make_units
+from vaxis.zoo.cli import app
 
 NULL = {"plant_valence": False, "arousal_strength": 0.0, "stimulus_strength": 0.3}
 

@@ -210,17 +210,18 @@ def files_fingerprint(path: Path) -> str:
 
 
 def as_cohort_file(
-    path: str | Path, folder: str | Path, nan_policy: NanPolicy = "raise"
+    path: str | Path, folder: str | Path, nan_policy: NanPolicy = "raise", raw: bool = False
 ) -> tuple[Path, Cohort]:
-    """The feature cohort file a command's jobs should read, and its cohort, checked once here
-    before any job starts. A cohort file is read in place when its data are finite; else, under
+    """The cohort file a command's jobs should read, and its cohort, checked once here before
+    any job starts. A cohort file is read in place when its data are finite; else, under
     ``drop`` or ``interpolate``, a repaired copy is written in ``folder`` (``raise`` refuses).
-    An official features folder is read once into ``folder/<dataset>-<fingerprint>.cohort.h5``
-    and reused while its files are unchanged. Raw EEG is refused with the command to run."""
+    An official folder is read once into ``folder/<dataset>-<fingerprint>.cohort.h5`` and
+    reused while its files are unchanged. Raw EEG is refused with the command to run, unless
+    ``raw`` (commands whose decoders read raw EEG)."""
     path, folder = Path(path), Path(folder)
     kind = detect(path)
     if kind is SourceKind.cohort_file:
-        if load_meta(path).kind != "features":
+        if load_meta(path).kind != "features" and not raw:
             raise DataFormatError(
                 path, "this cohort holds raw EEG", f"vaxis data features {path} OUT.cohort.h5"
             )
@@ -230,7 +231,8 @@ def as_cohort_file(
             return path, cohort
         stem = path.name.removesuffix(".h5").removesuffix(".cohort")
         return repaired.save(folder / f"{stem}.{nan_policy}.cohort.h5"), repaired
-    if kind in {SourceKind.faced_raw, SourceKind.seedv_raw}:
+    is_raw_folder = kind in {SourceKind.faced_raw, SourceKind.seedv_raw}
+    if is_raw_folder and not raw:
         raise DataFormatError(
             path,
             "this folder holds raw EEG only; this command reads DE features",
@@ -238,9 +240,13 @@ def as_cohort_file(
         )
     dataset = dataset_at(path)
     policy = "" if nan_policy == "raise" else f".{nan_policy}"
-    target = folder / f"{dataset}-{files_fingerprint(path)}{policy}.cohort.h5"
+    stem = f"{dataset}{'-raw' if is_raw_folder else ''}-{files_fingerprint(path)}{policy}"
+    target = folder / f"{stem}.cohort.h5"
     if not target.is_file():
-        open_features(path, nan_policy=nan_policy).save(target)
+        if is_raw_folder:
+            save_stream(iter_raw(path, nan_policy=nan_policy), target)
+        else:
+            open_features(path, nan_policy=nan_policy).save(target)
     return target, Cohort.load(target)
 
 

@@ -250,13 +250,20 @@ def run_experiment(
 
 
 def at_decoder_rate(cohort: Cohort, config: TrainConfig, inputs: InputConfig) -> Cohort:
-    """A raw cohort at the rate the run's decoder needs: the weights' rate when it loads
-    weights (resampled, or refused naming both rates when resampling is off), and a rate its
-    hyper-parameters fit (CBraMod: 1-s patches)."""
+    """A raw cohort at the rate the run's decoder needs (:func:`decoder_rate`), resampled
+    when it is not at that rate."""
+    want = decoder_rate(float(cohort.meta.sfreq), config, inputs)
+    return cohort if want is None or want == cohort.meta.sfreq else resample_raw(cohort, want)
+
+
+def decoder_rate(have: float, config: TrainConfig, inputs: InputConfig) -> float | None:
+    """The rate (Hz) raw EEG at ``have`` Hz is used at by the run's decoder: the weights'
+    rate when it loads weights (refused, naming both rates, when it cannot be reached), and
+    a rate its hyper-parameters fit (CBraMod: 1-s patches); None for a scikit-learn
+    baseline. Checked before anything trains."""
     decoder = DECODERS.get(config.decoder)
     if decoder is None:  # a scikit-learn baseline: DE features only, refused where units are cut
-        return cohort
-    have = float(cohort.meta.sfreq)
+        return None
     expected = decoder.weights_sfreq if config.weights is not None else None
     want = inputs.sfreq or expected or have
     if expected is not None and want != expected:
@@ -265,19 +272,17 @@ def at_decoder_rate(cohort: Cohort, config: TrainConfig, inputs: InputConfig) ->
             f"the weights expect {expected:g} Hz but the run asks for {want:g} Hz",
             f"build the units at {expected:g} Hz (leave InputConfig.sfreq unset)",
         )
-    if want != have:
+    if want != have and not inputs.resample:
         whose = "the weights expect" if expected else "the run asks for"
-        if not inputs.resample:
-            raise DataFormatError(
-                None,
-                f"the data are at {have:g} Hz but {whose} {want:g} Hz, and resampling is off",
-                f"turn resampling on (drop --no-resample; InputConfig(resample=True)) to "
-                f"resample {have:g} -> {want:g} Hz with MNE's anti-aliased resampler",
-            )
-        cohort = resample_raw(cohort, want)
+        raise DataFormatError(
+            None,
+            f"the data are at {have:g} Hz but {whose} {want:g} Hz, and resampling is off",
+            f"turn resampling on (drop --no-resample; InputConfig(resample=True)) to "
+            f"resample {have:g} -> {want:g} Hz with MNE's anti-aliased resampler",
+        )
     if problem := decoder.rate_problem(config.hyper, want):
         raise DataFormatError(None, problem)
-    return cohort
+    return want
 
 
 def _with_extra_loss(

@@ -28,12 +28,13 @@ from vaxis.axis.settings import AxisSettings
 from vaxis.brain.settings import BrainSettings
 from vaxis.cohort.settings import SYNTHETIC as SYNTHETIC  # re-exported (presets)
 from vaxis.cohort.settings import CohortSettings as DataSettings
-from vaxis.core.settings import Section, Unsettable, allowed_names, path_setting
-from vaxis.data.splits import registered_protocol
-from vaxis.ensemble.recipe import DistinctInts, EnsembleSettings
+from vaxis.core.settings import Section, Unsettable, path_setting
+from vaxis.ensemble.recipe import EnsembleSettings
 from vaxis.errors import VaxisError, describe_validation
 from vaxis.saturation.config import SaturationSettings
-from vaxis.sweep.compute import DeviceSettings, NumericSettings
+from vaxis.sweep.compute import DeviceSettings
+from vaxis.zoo.config import ZooSettings
+from vaxis.zoo.config import ZooVariant as ZooVariant  # the zoo's, read by presets
 
 DEFAULT_RESOURCE = "resources/study/default.toml"
 
@@ -103,63 +104,6 @@ class ComputeSettings(Section, DeviceSettings):
         return make_executor(
             self.executor, fields["workers"], self.address, **self.executor_options()
         )
-
-
-class ZooVariant(Section):
-    """One recipe variant of the zoo: training settings that replace the zoo's own."""
-
-    #: unique; part of every job label (``decoder/regime/<name>/seed<seed>``)
-    name: str = Field(min_length=1, pattern=r"^[\w.+-]+$")
-    #: peak learning rate (None: the recipe's 1e-3)
-    lr: float | None = Field(default=None, gt=0)
-    #: epochs (None: the zoo's ``epochs``)
-    epochs: int | None = Field(default=None, ge=1)
-    #: decoder hyper-parameters (constructor keywords) for every decoder of the zoo
-    hyper: dict[str, Any] = Field(default_factory=dict)
-
-
-class ZooSettings(Section, NumericSettings):
-    """A decoder zoo trained through the sweep's ``train`` jobs, then probed for the V-axis."""
-
-    decoders: tuple[str, ...] = ("linear", "mlp")
-    regimes: tuple[str, ...] = ("plain",)
-    seeds: DistinctInts = (0, 1)
-    epochs: int = Field(default=5, ge=1)
-    protocol: str = "holdout"
-    #: recipe variants: each decoder x regime x seed is trained once per variant (none: once,
-    #: with the zoo's settings)
-    variants: tuple[ZooVariant, ...] = ()
-    #: also train the first decoder on stimulus-shuffled labels: the probe's null
-    shuffled_null: bool = True
-    probe_nulls: int = Field(default=200, ge=0)
-    probe_bootstrap: int = Field(default=200, ge=0)
-
-    @field_validator("decoders")
-    @classmethod
-    def _decoders(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from vaxis.decoders import DECODERS, SKLEARN_DECODERS
-
-        return allowed_names(names, [*DECODERS, *SKLEARN_DECODERS], "decoder")
-
-    @field_validator("regimes")
-    @classmethod
-    def _regimes(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from vaxis.decoders.experiment import REGIMES
-
-        return allowed_names(names, list(REGIMES), "regime")
-
-    @field_validator("protocol")
-    @classmethod
-    def _protocol(cls, name: str) -> str:
-        return registered_protocol(name)
-
-    @field_validator("variants")
-    @classmethod
-    def _distinct_variants(cls, variants: tuple[ZooVariant, ...]) -> tuple[ZooVariant, ...]:
-        names = [v.name for v in variants]
-        if len(set(names)) != len(names):
-            raise ValueError(f"variant names must be distinct, got {names}")
-        return variants
 
 
 class StageSettings(Section):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from vaxis import __version__
 from vaxis.data.cohort import Cohort
@@ -111,19 +111,24 @@ class Job(BaseModel):
     code_version: str
     #: kind-specific: ``{param name: sha256 of the file's content}`` as one canonical string
     data_fingerprint: str = ""
+    #: settings the job function gets (as ``params["runtime"]``) that do not change its
+    #: result, so not in its key: e.g. a training run's device, threads, checkpoint interval
+    runtime: dict[str, Any] = Field(default_factory=dict)
 
     def key(self) -> str:
-        """sha256 of the canonical JSON (sorted keys) of every field."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """sha256 of the canonical JSON (sorted keys) of every field but ``runtime``."""
+        fields = self.model_dump(mode="json", exclude={"runtime"})
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
     def __hash__(self) -> int:
         return hash(self.key())
 
 
-def make_job(kind: str, params: Mapping[str, Any]) -> Job:
+def make_job(kind: str, params: Mapping[str, Any], runtime: Mapping[str, Any] | None = None) -> Job:
     """A job of a registered kind with the current code version and its data fingerprinted
-    (the data params it has: some jobs of a kind read an optional second file)."""
+    (the data params it has: some jobs of a kind read an optional second file); ``runtime``:
+    settings outside its key (:attr:`Job.runtime`)."""
     data = {
         name: fingerprint(params[name]) for name in get_kind(kind).data_params if name in params
     }
@@ -133,6 +138,7 @@ def make_job(kind: str, params: Mapping[str, Any]) -> Job:
         params=canonical,
         code_version=code_version(),
         data_fingerprint=json.dumps(data, sort_keys=True) if data else "",
+        runtime=json.loads(json.dumps(dict(runtime or {}))),
     )
 
 
@@ -177,15 +183,18 @@ def sleep_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     return {"params": params}
 
 
-@job_kind("train", data_params=("cohort",))
+@job_kind("train", data_params=("cohort", "weights"))
 def train_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     """One :func:`~vaxis.decoders.experiment.run_experiment` run; returns its metrics.json.
 
     Params: ``cohort`` (file), ``split`` (a name in ``SPLITTERS``), ``fold`` (index, default
     0), ``split_options`` (splitter keywords), ``train`` (TrainConfig fields), ``regime``
     (optional name in ``REGIMES``), ``inputs`` (InputConfig fields), ``chance`` (optional
-    ChanceConfig fields: the test against chance, e.g. ``{"refits": 99}``). Artefacts go to
-    ``workdir``; an interrupted run resumes from its checkpoint there.
+    ChanceConfig fields: the test against chance, e.g. ``{"refits": 99}``), ``weights``
+    (optional file the decoder starts from), ``runtime`` (TrainConfig fields that do not
+    change the result: :attr:`Job.runtime`). ``metrics.json`` names the protocol
+    (``split``) as `vaxis train` does. Artefacts go to ``workdir``; an interrupted run
+    resumes from its checkpoint there.
     """
     # torch is imported only by the jobs that train, not by every sweep process
     from vaxis.core.runs import read_metrics
@@ -197,12 +206,15 @@ def train_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     cohort = _load_cohort(params["cohort"])
     options = params.get("split_options", {})
     split = split_fold(cohort, params["split"], int(params.get("fold", 0)), **options)
-    config = TrainConfig(**params.get("train", {}))
+    weights = {"weights": params["weights"]} if "weights" in params else {}
+    config = TrainConfig(**params.get("train", {}), **weights, **params.get("runtime", {}))
     if params.get("regime"):
         config = with_regime(config, params["regime"])
     inputs = InputConfig(**params.get("inputs", {}))
     chance = ChanceConfig(**params["chance"]) if "chance" in params else None
-    summary = run_experiment(cohort, split, config, workdir, inputs, chance=chance)
+    summary = run_experiment(
+        cohort, split, config, workdir, inputs, protocol=params["split"], chance=chance
+    )
     report = read_metrics(summary.path)
     return report
 

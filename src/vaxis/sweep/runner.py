@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -70,11 +70,14 @@ class SweepSummary:
         )
 
 
-def execute(job: Job, root: str, kinds: Mapping[str, JobFn]) -> Outcome:
+def execute(
+    job: Job, root: str, kinds: Mapping[str, JobFn], folders: Mapping[str, str] | None = None
+) -> Outcome:
     """Run one job in this process and record its outcome in the store at ``root``.
 
     ``kinds`` maps job kinds to their functions: passing the functions (pickled by reference)
-    makes a spawned worker import the modules that define them, built-in or not.
+    makes a spawned worker import the modules that define them, built-in or not. ``folders``
+    (key -> folder) places a job's artefacts elsewhere than its folder in the store.
     """
     store, key = ResultStore(root), job.key()
     if not store.claim(key):
@@ -82,11 +85,12 @@ def execute(job: Job, root: str, kinds: Mapping[str, JobFn]) -> Outcome:
     try:
         if store.done(key):  # finished by another worker since the sweep looked
             return "done"
-        work = store.work_dir(key)
+        work = Path(folders[key]) if folders and key in folders else store.work_dir(key)
         work.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
+        params = dict(job.params) | ({"runtime": job.runtime} if job.runtime else {})
         try:
-            result = kinds[job.kind](dict(job.params), work)
+            result = kinds[job.kind](params, work)
         except Exception:
             store.put(job, None, "failed", traceback.format_exc(), time.perf_counter() - start)
             return "failed"
@@ -101,9 +105,12 @@ def run_sweep(
     store: ResultStore | str | Path,
     executor: Executor | None = None,
     progress: bool = True,
+    folders: Mapping[str, Path] | None = None,
 ) -> SweepSummary:
     """Run every job of ``jobs`` not yet finished in ``store``; returns what happened.
 
+    ``folders`` (key -> folder) puts those jobs' artefacts there instead of the store's
+    ``work/`` (`vaxis train` names its run folders by what they train).
     The default executor is :class:`~vaxis.sweep.executors.LocalExecutor`. Ctrl-C stops the
     sweep gracefully: finished jobs stay recorded, the summary says ``interrupted``.
     """
@@ -125,7 +132,9 @@ def run_sweep(
     )
     kinds = {job.kind: get_kind(job.kind).fn for job in todo}
     root = str(store.root.resolve())  # absolute: workers may run in another directory (Ray)
-    outcomes = executor.map(partial(execute, root=root, kinds=kinds), todo)
+    where = {key: str(Path(path).resolve()) for key, path in (folders or {}).items()}
+    run = partial(execute, root=root, kinds=kinds, folders=where)
+    outcomes = executor.map(run, todo)
     seen, busy = 0, []
     try:
         for job, outcome in _tracked(outcomes, progress, len(todo)):
@@ -139,7 +148,7 @@ def run_sweep(
         _say(progress, "sweep interrupted: finished jobs are kept; run it again to resume")
     summary.lost += len(todo) - seen
     if busy and not summary.interrupted:
-        _share(busy, summary, store, executor, kinds, root, progress)
+        _share(busy, summary, store, executor, run, progress)
     summary.seconds = time.perf_counter() - start
     if summary.failed:
         _say(progress, f"[red]{len(summary.failed)} jobs failed[/] (run again to retry)")
@@ -151,8 +160,7 @@ def _share(
     summary: SweepSummary,
     store: ResultStore,
     executor: Executor,
-    kinds: Mapping[str, JobFn],
-    root: str,
+    run: Callable[[Job], Outcome],
     progress: bool,
 ) -> None:
     """Wait for the jobs another live process claimed: each one it finishes counts as done
@@ -169,9 +177,7 @@ def _share(
         while pending:
             free = [job for job in pending if store.holder(job.key()) is None]
             waiting = [job for job in pending if job not in free]
-            for job, outcome in (
-                executor.map(partial(execute, root=root, kinds=kinds), free) if free else ()
-            ):
+            for job, outcome in executor.map(run, free) if free else ():
                 if outcome == "busy":
                     waiting.append(job)  # claimed again meanwhile
                 else:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders import DECODERS
-from vaxis.decoders.cli import _decoders, app, parse_hyper
+from vaxis.zoo.cli import _decoders, app, parse_hyper
 
 runner = CliRunner()
 

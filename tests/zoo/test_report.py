@@ -22,7 +22,7 @@ from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.decoders.chance import ChanceConfig, ChanceTest, combine
 from vaxis.decoders.experiment import run_experiment
 from vaxis.decoders.train import TrainConfig
-from vaxis.study.stages.zoo import _accuracy_figures
+from vaxis.zoo.report import accuracy_figures
 
 NULL = {"plant_valence": False, "arousal_strength": 0.0, "stimulus_strength": 0.3}
 Results = dict[str, dict[str, Any]]
@@ -62,7 +62,7 @@ def test_clip_identity_on_a_subject_split_is_no_longer_above_chance(
     mlp = _results(cohort, tmp_path, "holdout", "mlp", 0)
     linear = _results(cohort, tmp_path, "holdout", "linear", 9)
     assert _old_p(mlp) < 0.05  # the figure used to call clip recognition above chance
-    figures, table = _accuracy_figures(mlp | linear, 1 / 9, synthetic=True)
+    figures, table = accuracy_figures(mlp | linear, 1 / 9, synthetic=True)
     untested = figures["test balanced accuracy mlp/plain"]
     assert untested.p is None and untested.ci is not None and untested.value > 0.2
     assert "no test of above chance (28 test clips of 28, 3 test subjects)" in untested.protocol
@@ -82,7 +82,7 @@ def test_clip_identity_on_a_subject_split_is_no_longer_above_chance(
 
 def test_held_out_clips_are_tested_by_relabelling_them(cohort: Cohort, tmp_path: Path) -> None:
     results = _results(cohort, tmp_path, "stimuli-out", "mlp", 0)
-    figures, _ = _accuracy_figures(results, 1 / 9, synthetic=True)
+    figures, _ = accuracy_figures(results, 1 / 9, synthetic=True)
     figure = figures["test balanced accuracy mlp/plain"]
     assert figure.p is not None and figure.p > 0.05 and figure.n == 16
     assert "targets of the held-out clips permuted 999 times" in figure.protocol
@@ -94,7 +94,7 @@ def test_runs_recorded_before_the_test_get_an_interval_and_no_p(
 ) -> None:
     results = _results(cohort, tmp_path, "holdout", "mlp", 0)
     older = {label: {k: v for k, v in r.items() if k != "chance"} for label, r in results.items()}
-    figures, table = _accuracy_figures(older, 1 / 9, synthetic=True)
+    figures, table = accuracy_figures(older, 1 / 9, synthetic=True)
     figure = figures["test balanced accuracy mlp/plain"]
     assert figure.p is None and figure.ci is not None and "not recorded" in figure.protocol
     assert table.rows[0][-1] == "-"
