@@ -151,7 +151,7 @@ def main() -> None:
         f"{len(extra)}, repeated {len(repeated)} (of {len(kept)} recorded before a kill)"
     )
     print(f"results.json: smoke {results['smoke']}, synthetic {results['synthetic']}; "
-          f"stages {', '.join(results['stages'])}")  # fmt: skip
+          f"stages {', '.join(stage['name'] for stage in results['stages'])}")  # fmt: skip
     for stage in plan["stages"]:
         if stage["jobs"]:
             print(f"  {stage['name']}: {stage['n_jobs']} jobs")

@@ -16,6 +16,7 @@ from typing import Any, Never
 from vaxis.axis import plots
 from vaxis.axis.axis import VAxis
 from vaxis.axis.build import CLASS_PLOT, LAYER_PLOT, AxisBuildConfig, build_axis
+from vaxis.axis.lm import keep_loaded
 from vaxis.axis.settings import ValidationSettings
 from vaxis.axis.validate import (
     CURVES_PLOT,
@@ -187,19 +188,20 @@ def run(config: AxisStageConfig, progress: bool = True) -> AxisReport:
     """Build the axis (replacing an earlier one in the folder), validate it on the configured
     corpora against a random-direction null, and draw every plot as PNG and SVG."""
     folder, validation = config.axis_dir, config.validation_dir
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        axis = build_axis(config.build_part(), folder, progress=progress, overwrite=True)
-    report = validate_axis(
-        folder,
-        config.validation_data,
-        max_items=config.max_items or None,
-        n_null=config.n_null,
-        n_boot=config.n_boot,
-        seed=config.seed,
-        out_dir=validation,
-        progress=progress,
-    )
+    with keep_loaded():  # the model is read once, for the stories and the rated texts
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            axis = build_axis(config.build_part(), folder, progress=progress, overwrite=True)
+        report = validate_axis(
+            folder,
+            config.validation_data,
+            max_items=config.max_items or None,
+            n_null=config.n_null,
+            n_boot=config.n_boot,
+            seed=config.seed,
+            out_dir=validation,
+            progress=progress,
+        )
     note = report.model_note
     plots.class_positions(axis, (folder / CLASS_PLOT).with_suffix(".svg"), note)
     plots.layer_scores(axis, (folder / LAYER_PLOT).with_suffix(".svg"), note)
