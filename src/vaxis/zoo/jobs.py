@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from vaxis.errors import VaxisError
 from vaxis.sweep.jobs import Job, make_job, split_params
 from vaxis.zoo.config import AUTO, ZooConfig
@@ -22,9 +24,14 @@ if TYPE_CHECKING:
 
 #: the training knobs of ZooConfig that are TrainConfig fields of the same name
 TRAIN_KNOBS = ("batch_size", "lr", "weight_decay", "warmup_epochs")
+#: the runtime knobs of ZooConfig that are TrainConfig fields of the same name (``threads`` is
+#: TrainConfig's ``num_threads``)
+RUNTIME_KNOBS = ("device", "checkpoint_every")
 #: the input knobs of ZooConfig that are InputConfig fields of the same name
 INPUT_KNOBS = ("unit", "segment_seconds", "sequence", "normalize", "resample")
 SHUFFLED = "shuffled-labels"
+#: the folder under ``out`` that holds a cohort read from an official folder
+DATA_DIR = "data"
 
 
 class FoldError(VaxisError):
@@ -69,6 +76,15 @@ def resolve(config: ZooConfig, cohort: Cohort) -> ZooConfig:
     return config.model_copy(update={"protocol": protocol, "folds": folds, "task": task})
 
 
+def prepare(config: ZooConfig) -> tuple[ZooConfig, Cohort]:
+    """What the run and its plan share: the cohort as a checked file (an official folder read
+    once into ``out/data``), and ``config`` on that file, resolved (:func:`resolve`)."""
+    from vaxis.data.sources import as_cohort_file
+
+    path, cohort = as_cohort_file(config.cohort, config.out / DATA_DIR, config.nan_policy, raw=True)
+    return resolve(config.model_copy(update={"cohort": path}), cohort), cohort
+
+
 def plan_jobs(config: ZooConfig) -> list[ZooRun]:
     """Every run of the zoo, in order: per fold, decoder, regime, variant and seed (a closed
     -form decoder once per seed: it has no training regime or recipe variant), then the
@@ -110,12 +126,7 @@ def _base_params(config: ZooConfig, fold: int) -> dict[str, Any]:
     from vaxis.decoders.experiment import InputConfig
 
     base = split_params(config.cohort, config.protocol, fold, config.task)
-    defaults = InputConfig()
-    base["inputs"] |= {
-        name: getattr(config, name)
-        for name in INPUT_KNOBS
-        if getattr(config, name) != getattr(defaults, name)
-    }
+    base["inputs"] |= _changed(config, INPUT_KNOBS, InputConfig())
     if config.weights is not None:
         base["weights"] = str(config.weights.resolve())  # a data param: its sha256 is keyed
     return base
@@ -127,12 +138,7 @@ def _train(config: ZooConfig, decoder: str, variant: Any) -> dict[str, Any]:
     from vaxis.decoders.train import TrainConfig
 
     train: dict[str, Any] = {"decoder": decoder, "epochs": config.epochs}
-    defaults = TrainConfig()
-    train |= {
-        name: getattr(config, name)
-        for name in TRAIN_KNOBS
-        if getattr(config, name) != getattr(defaults, name)
-    }
+    train |= _changed(config, TRAIN_KNOBS, TrainConfig())
     hyper = dict(config.hyper.get(decoder, {}))
     if config.weights is not None and decoder in DECODERS:
         hyper = DECODERS[decoder].weights_hyper | hyper  # the sizes the weights need
@@ -143,22 +149,31 @@ def _train(config: ZooConfig, decoder: str, variant: Any) -> dict[str, Any]:
     return train | ({"hyper": hyper} if hyper else {})
 
 
+def _changed(config: ZooConfig, names: tuple[str, ...], defaults: BaseModel) -> dict[str, Any]:
+    """The knobs ``names`` of ``config`` that differ from ``defaults``' fields of the same name
+    (only those enter a job, so a job at the defaults keeps the key it always had)."""
+    values = {name: getattr(config, name) for name in names}
+    return {name: v for name, v in values.items() if v != getattr(defaults, name)}
+
+
 def _run(config: ZooConfig, fold: int, label: str, params: dict[str, Any], several: bool) -> ZooRun:
-    runtime = {"device": config.device, "num_threads": config.threads,
-               "checkpoint_every": config.checkpoint_every}  # fmt: skip
-    defaults = {"device": "auto", "num_threads": None, "checkpoint_every": 0}
-    runtime = {k: v for k, v in runtime.items() if v != defaults[k]}
+    from vaxis.decoders.train import TrainConfig
+
+    # how a job runs, not what it computes: kept out of its key (Job.runtime)
+    defaults = TrainConfig()
+    runtime = _changed(config, RUNTIME_KNOBS, defaults)
+    if config.threads != defaults.num_threads:
+        runtime["num_threads"] = config.threads
     job = make_job("train", params, runtime=runtime)
     return ZooRun(fold, label, job, f"fold{fold + 1}/{label}" if several else label)
 
 
 def plan(config: ZooConfig, rates: Rates | None = None) -> list[PlannedJob]:
-    """The zoo's training jobs and their cost (the rows of ``vaxis study --plan``); ``rates``
-    default to this machine's, measured."""
-    from vaxis.data.cohort import Cohort
+    """The zoo's training jobs and their cost (the rows of ``vaxis study --plan``), after the
+    run's own preparation (:func:`prepare`); ``rates`` default to this machine's, measured."""
     from vaxis.sweep.cost import CohortParts, Rates, plan_rows
 
-    cohort = Cohort.load(config.cohort)
-    jobs = {run.name: run.job for run in plan_jobs(resolve(config, cohort))}
+    config, cohort = prepare(config)
+    jobs = {run.name: run.job for run in plan_jobs(config)}
     rates = rates or Rates.measured()
     return plan_rows(jobs, "zoo", CohortParts(cohort), rates, False, config.checkpoint_activations)

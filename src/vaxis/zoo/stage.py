@@ -11,10 +11,10 @@ from vaxis.data.cohort import Cohort
 from vaxis.errors import VaxisError
 from vaxis.sweep import ResultStore, run_sweep
 from vaxis.zoo.config import ZooConfig
-from vaxis.zoo.jobs import ZooRun, plan_jobs, resolve
+from vaxis.zoo.jobs import ZooRun, plan_jobs, prepare
 from vaxis.zoo.report import ZooReport
 
-SWEEP_DIR, PROBE_DIR, DATA_DIR = "sweep", "probe", "data"
+SWEEP_DIR, PROBE_DIR = "sweep", "probe"
 
 
 class ZooError(VaxisError):
@@ -24,12 +24,10 @@ class ZooError(VaxisError):
 def run(config: ZooConfig, progress: bool = False) -> ZooReport:
     """Train every planned run not yet done under ``config.out``, then report (and probe)."""
     from vaxis.data.datasets import DATASETS
-    from vaxis.data.sources import as_cohort_file
     from vaxis.sweep.executors import make_executor
 
     given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
-    path, cohort = as_cohort_file(given, config.out / DATA_DIR, config.nan_policy, raw=True)
-    config = resolve(config.model_copy(update={"cohort": path}), cohort)
+    config, cohort = prepare(config)
     runs = plan_jobs(config)
     _check_rates(config, cohort, runs)
     store = ResultStore(config.out / SWEEP_DIR)
@@ -70,12 +68,11 @@ def _folder(config: ZooConfig, run: ZooRun, split: str, store: ResultStore) -> P
 
 
 def _split_names(config: ZooConfig, cohort: Cohort) -> dict[int, str]:
-    """Fold -> the name of its split (``holdout``, ``subject-10fold03``, ...)."""
+    """Fold -> the name of its split (``holdout``, ``subject-10fold03``, ...), every fold of
+    the protocol."""
     from vaxis.data.splits import SPLITTERS
 
-    splits = SPLITTERS[config.protocol](cohort)
-    folds = config.folds if isinstance(config.folds, tuple) else range(len(splits))
-    return {fold: splits[fold].name for fold in folds}
+    return {fold: split.name for fold, split in enumerate(SPLITTERS[config.protocol](cohort))}
 
 
 def _check_rates(config: ZooConfig, cohort: Cohort, runs: list[ZooRun]) -> None:
