@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vaxis.cohort.settings import CohortSettings
-from vaxis.core.reported import Figure, Plot, Table
-from vaxis.core.stage import parts_json
+from vaxis.core.reported import Figure, Table
+from vaxis.core.stage import ReportParts, parts_json
 from vaxis.data.cohort import Cohort
 from vaxis.errors import DataFormatError
 
@@ -36,7 +36,7 @@ class CohortConfig(CohortSettings):
 
 
 @dataclass
-class CohortReport:
+class CohortReport(ReportParts):
     """What the cohort holds and where it came from (a StageReport with no figures: counting
     subjects estimates nothing)."""
 
@@ -72,12 +72,6 @@ class CohortReport:
         fields = {k: v for k, v in asdict(self).items() if k != "synthetic_settings"}
         rows = [[k, str(v)] for k, v in fields.items()]
         return [Table(title="cohort", columns=["field", "value"], rows=rows)]
-
-    def plots(self) -> list[Plot]:
-        return []
-
-    def notes(self) -> list[str]:
-        return []
 
     def to_json(self) -> dict[str, Any]:
         return {**parts_json(self), "data": self.provenance(), "n_windows": self.n_windows}
