@@ -58,3 +58,32 @@ def test_each_wrong_kind_of_path_gets_what_was_found_and_expected(
     assert found in text and expected in text, text
     assert "Traceback" not in text and "errno" not in text.lower(), text
     assert not (out / "sweep").exists()  # refused before any work
+
+
+#: the commands that read the output folder of another command (no EEG), with {src} for it
+RUN_FOLDER_COMMANDS = {
+    "probe": (["probe", "{src}", "--positions", "classes", "-o", "{out}"], "`vaxis train`"),
+    "saturation": (["saturation", "{src}", "-o", "{out}"], "`vaxis align`"),
+}
+#: wrong kind of path -> what was found
+RUN_FOLDER_WRONG = {
+    "missing": ("nowhere", "no such file or folder"),
+    "text file": ("notes.txt", "a .txt file, not a folder"),
+    "plain folder": ("empty", "no "),  # no finished runs / no align report here
+}
+
+
+@pytest.mark.parametrize("wrong", list(RUN_FOLDER_WRONG))
+@pytest.mark.parametrize("command", list(RUN_FOLDER_COMMANDS))
+def test_each_wrong_run_folder_gets_what_was_found_and_expected(
+    tmp_path: Path, command: str, wrong: str
+) -> None:
+    name, found = RUN_FOLDER_WRONG[wrong]
+    argv, made_by = RUN_FOLDER_COMMANDS[command]
+    src = _make(tmp_path, name)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [a.format(src=src, out=out) for a in argv])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, text
+    assert f"{src}" in text and found in text and made_by in text, text
+    assert "Traceback" not in text, text

@@ -3,20 +3,24 @@
 Reproduces and extends "A Shared Valence Axis Across Modern LLMs and Human EEG:
 The Saturation Regularity" (arXiv:2606.00129).
 
-The notebook API: every stage's config and its call, the study, and the cohort loaders, as
-``vaxis.<name>`` (imported on first use, so ``import vaxis`` stays light)::
+The notebook API (imported on first use, so ``import vaxis`` stays light)::
 
     import vaxis
     cohort, truth = vaxis.synthesize_features(vaxis.SynthConfig(n_subjects=12))
     report = vaxis.evaluate_readout(cohort, vaxis.from_truth(truth))
 
-Stages: ``build_axis``/``validate_axis`` (the V-axis), ``evaluate_readout`` (EEG read-out),
-``run_experiment`` (one decoder), ``probe_runs`` (rediscovery), ``run_align``
-(interventions), ``run_saturation``, ``run_ensemble``; the study: ``load_config``,
-``preset``, ``make_plan``, ``run_study``.
+Every stage is a package with one shape (:mod:`vaxis.core.stage`): ``vaxis.<stage>`` exports
+its config, ``plan(config)`` (its training jobs and their cost) and ``run(config,
+compute=None)`` (its report), for the stages ``cohort``, ``axis``, ``brain``, ``zoo``,
+``probe``, ``align``, ``saturation`` and ``ensemble`` (e.g.
+``vaxis.align.run(vaxis.AlignConfig(cohort=..., positions=...))``). Besides: the low-level
+calls ``build_axis``/``validate_axis`` (the V-axis), ``evaluate_readout`` (EEG read-out),
+``run_experiment`` (one decoder) and ``probe_runs`` (rediscovery); the study:
+``load_config``, ``preset``, ``make_plan``, ``run_study``; the cohort loaders.
 """
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from vaxis.lazy import lazy_exports
 
@@ -48,12 +52,9 @@ _EXPORTS = {
     "run_experiment": "decoders.experiment",
     "ProbeConfig": "probe.nulls",
     "probe_runs": "probe.report",
-    "AlignConfig": "align.run",
-    "run_align": "align.run",
-    "SaturationConfig": "saturation.report",
-    "run_saturation": "saturation.report",
+    "AlignConfig": "align.config",
+    "SaturationConfig": "saturation.config",
     "EnsembleConfig": "ensemble.recipe",
-    "run_ensemble": "ensemble.run",
     # the study
     "StudyConfig": "study.config",
     "load_config": "study.config",
@@ -63,7 +64,8 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from vaxis.align.run import AlignConfig, run_align
+    from vaxis import align, axis, brain, cohort, ensemble, probe, saturation, zoo
+    from vaxis.align.config import AlignConfig
     from vaxis.axis.build import AxisBuildConfig, build_axis
     from vaxis.axis.positions import resolve_positions
     from vaxis.axis.validate import validate_axis
@@ -76,10 +78,9 @@ if TYPE_CHECKING:
     from vaxis.decoders.experiment import InputConfig, run_experiment
     from vaxis.decoders.train import TrainConfig
     from vaxis.ensemble.recipe import EnsembleConfig
-    from vaxis.ensemble.run import run_ensemble
     from vaxis.probe.nulls import ProbeConfig
     from vaxis.probe.report import probe_runs
-    from vaxis.saturation.report import SaturationConfig, run_saturation
+    from vaxis.saturation.config import SaturationConfig
     from vaxis.study.config import StudyConfig, load_config
     from vaxis.study.plan import make_plan
     from vaxis.study.presets import preset
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SPLITTERS",
+    "STAGES",
     "AlignConfig",
     "AxisBuildConfig",
     "Cohort",
@@ -100,9 +102,14 @@ __all__ = [
     "SynthConfig",
     "TrainConfig",
     "__version__",
+    "align",
     "as_cohort_file",
+    "axis",
+    "brain",
     "build_axis",
+    "cohort",
     "convert",
+    "ensemble",
     "evaluate_readout",
     "from_truth",
     "from_valence_groups",
@@ -111,14 +118,23 @@ __all__ = [
     "open_any",
     "open_features",
     "preset",
+    "probe",
     "probe_runs",
     "resolve_positions",
-    "run_align",
-    "run_ensemble",
     "run_experiment",
-    "run_saturation",
     "run_study",
+    "saturation",
     "synthesize_features",
     "validate_axis",
+    "zoo",
 ]
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+#: the stage packages, ``vaxis.<name>`` (each: its config, ``plan``, ``run``, its report)
+STAGES = ("cohort", "axis", "brain", "zoo", "probe", "align", "saturation", "ensemble")
+_export = lazy_exports(__name__, _EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """A stage package or an exported name, imported on first use."""
+    if name in STAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    return _export(name)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.align.test_run import write_cohort
+from tests.cohorts import write_cohort
 from vaxis.align.cli import app
 from vaxis.align.report import STUDY_TEST, SUBJECT_TEST
 

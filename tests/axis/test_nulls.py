@@ -12,10 +12,10 @@ from vaxis.axis.nulls import (
     bootstrap,
     bootstrap_ci,
     direction_null,
-    empirical_p,
     random_directions,
     spearman,
 )
+from vaxis.core.reported import permutation_p
 
 
 def test_auroc_equals_sklearn_with_ties_and_columns() -> None:
@@ -43,11 +43,11 @@ def test_spearman_equals_scipy_per_column_and_paired() -> None:
     assert np.isnan(spearman(np.ones(10), np.arange(10.0)))
 
 
-def test_empirical_p_counts_ties_and_is_never_zero() -> None:
+def test_permutation_p_counts_ties_and_is_never_zero() -> None:
     null = np.array([0.1, 0.5, 0.5, 0.9])
-    assert empirical_p(0.5, null) == pytest.approx((1 + 3) / 5)
-    assert empirical_p(2.0, null) == pytest.approx(1 / 5)
-    assert empirical_p(0.0, null) == pytest.approx(1.0)
+    assert permutation_p(0.5, null) == pytest.approx((1 + 3) / 5)
+    assert permutation_p(2.0, null) == pytest.approx(1 / 5)
+    assert permutation_p(0.0, null) == pytest.approx(1.0)
 
 
 def test_random_directions_are_seeded_unit_and_isotropic() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.ensemble.test_run import write_cohort
+from tests.cohorts import write_cohort
 from vaxis.ensemble.cli import app
 
 TINY = [
@@ -19,7 +19,7 @@ TINY = [
 
 
 def test_cli_runs_the_tiny_recipe_and_writes_the_report(tmp_path: Path) -> None:
-    cohort = write_cohort(tmp_path)
+    cohort = write_cohort(tmp_path, n_subjects=12)
     result = CliRunner().invoke(app, [str(cohort), *TINY, "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC" in result.output.upper() and "uniform ensemble" in result.output
@@ -42,7 +42,7 @@ def test_cli_reports_a_bad_split_without_training(tmp_path: Path) -> None:
 def test_cli_precision_and_devices_reach_the_jobs_but_only_precision_their_keys(
     tmp_path: Path,
 ) -> None:
-    cohort = write_cohort(tmp_path)
+    cohort = write_cohort(tmp_path, n_subjects=12)
     out = tmp_path / "out"
     bf16 = ["--precision", "bf16", "--devices", "cpu:0,cpu:1"]
     tiny = [a if a != "serial" else "local" for a in TINY]
@@ -56,7 +56,7 @@ def test_cli_precision_and_devices_reach_the_jobs_but_only_precision_their_keys(
 
 
 def test_cli_refuses_a_bad_precision_or_device_before_training(tmp_path: Path) -> None:
-    cohort = write_cohort(tmp_path)
+    cohort = write_cohort(tmp_path, n_subjects=12)
     for bad in (["--precision", "fp8"], ["--devices", "gpu0"]):
         out = tmp_path / bad[1]
         refused = CliRunner().invoke(app, [str(cohort), *TINY, *bad, "--out", str(out)])

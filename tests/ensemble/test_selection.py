@@ -80,7 +80,7 @@ def test_greedy_order_on_a_hand_matrix() -> None:
 
 def test_selection_never_sees_test_data() -> None:
     """select_members takes validation arrays only; the same validation data give the same
-    selection whatever the test part holds (checked end to end in test_run.py too)."""
+    selection whatever the test part holds (checked end to end in test_stage.py too)."""
     val = make_pool(True, n=300, seed=5)
     first, d1, s1 = select_members(val.probs, val.features, val.y, K)
     again, d2, s2 = select_members(val.probs.copy(), [f.copy() for f in val.features], val.y, K)

@@ -166,7 +166,7 @@ def test_smoke_keeps_every_job_and_cuts_only_its_training(tmp_path: Path) -> Non
     """--smoke: the paper's jobs (labels, split, epochs), each with the smoke limits added and
     nothing else changed; SMOKE labels the training stages and what reads them, no other."""
     from vaxis.decoders.numerics import SMOKE_LIMITS
-    from vaxis.ensemble.run import plan_jobs as ensemble_jobs
+    from vaxis.ensemble.stage import plan_jobs as ensemble_jobs
     from vaxis.study.registry import StudyContext
     from vaxis.study.results import smoked
     from vaxis.study.stages.ensemble import ensemble_config

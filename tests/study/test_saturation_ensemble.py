@@ -55,16 +55,18 @@ def test_a_disabled_stage_is_left_out_and_asking_for_it_names_the_key(
 def _align_configs(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *configs: StudyConfig
 ) -> list[Any]:
-    """The AlignConfig the align stage builds for each config (run_align stood in for)."""
-    import vaxis.align.run
+    """The AlignConfig the align stage's run works on for each config (its run stood in
+    for: the config placed where ``compute`` says, as the run does first)."""
+    import vaxis.align.stage
+    from vaxis.sweep.compute import placed
 
     seen: list[Any] = []
 
-    def capture(config: Any, progress: bool) -> None:
-        seen.append(config)
+    def capture(config: Any, compute: Any, progress: bool) -> None:
+        seen.append(placed(config, compute))
         raise StopIteration  # enough: the config is what the tests read
 
-    monkeypatch.setattr(vaxis.align.run, "run_align", capture)
+    monkeypatch.setattr(vaxis.align.stage, "run", capture)
     for config in configs:
         with pytest.raises(StopIteration):
             STAGES["align"].fn(config, StudyContext(out=tmp_path))

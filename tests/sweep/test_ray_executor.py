@@ -126,15 +126,16 @@ def test_ray_jobs_run_with_one_thread_per_cpu(local_ray: None, tmp_path: Path) -
 def test_align_runs_on_ray_as_in_one_process(local_ray: None, tmp_path: Path) -> None:
     """`vaxis align --executor ray`: Ray workers import the ``align`` job kind and train what
     one process trains."""
-    from tests.align.test_run import small_config, write_cohort
-    from vaxis.align.run import run_align
+    from tests.align.test_stage import small_config
+    from tests.cohorts import write_cohort
+    from vaxis import align
 
     cohort = write_cohort(tmp_path)
     name = "distance-ce-tau5"  # acts on the linear decoder's logits
     arms: dict[str, Any] = {"decoder": "linear", "hyper": {}, "controls": (),
                             "interventions": (name,), "weights": {name: 30.0}}  # fmt: skip
-    serial = run_align(small_config(cohort, tmp_path / "serial", **arms))
-    on_ray = run_align(small_config(cohort, tmp_path / "ray", executor="ray", workers=2, **arms))
+    serial = align.run(small_config(cohort, tmp_path / "serial", **arms))
+    on_ray = align.run(small_config(cohort, tmp_path / "ray", executor="ray", workers=2, **arms))
     assert on_ray.sweep.succeeded == 4
     assert on_ray.by_subject.to_dict() == serial.by_subject.to_dict()
     assert on_ray.by_seed.to_dict() == serial.by_seed.to_dict()

@@ -9,7 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from vaxis.data.synthetic import SynthConfig, synthesize_features
+from tests.cohorts import write_cohort
+from vaxis.data.synthetic import SynthConfig
 from vaxis.decoders import DECODERS
 from vaxis.zoo.cli import _decoders, app, parse_hyper
 
@@ -23,9 +24,7 @@ def run(*args: str) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def cohort_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cohort") / "s.cohort.h5"
-    synthesize_features(SynthConfig(n_subjects=5, n_windows=20, seed=0))[0].save(path)
-    return path
+    return write_cohort(tmp_path_factory.mktemp("cohort"), n_subjects=5, n_windows=20)
 
 
 def test_a_small_zoo_writes_one_folder_per_run_and_reruns_skip(
@@ -69,6 +68,23 @@ def test_a_small_zoo_writes_one_folder_per_run_and_reruns_skip(
     assert report["config"]["epochs"] == 2 and report["inputs"]["task"] == "faced9"
     code, text = run(*args)
     assert code == 0 and "6 run(s) were done before" in text
+
+
+def test_other_settings_into_the_same_folder_are_refused_before_training(
+    cohort_file: Path, tmp_path: Path
+) -> None:
+    args = [str(cohort_file), "--decoder", "linear", "--seeds", "0", "--epochs", "2",
+            "--threads", "1", "--chance-refits", "0", "-o", str(tmp_path)]  # fmt: skip
+    assert run(*args)[0] == 0
+    metrics = tmp_path / "holdout/linear/plain/seed0/metrics.json"
+    before = metrics.read_bytes()
+    code, text = run(*args, "--lr", "0.01")
+    assert code == 2, text
+    assert "holdout/linear/plain/seed0/metrics.json" in text, text
+    assert "holds the results of a different run" in text and "another output folder" in text
+    assert "Traceback" not in text and "failed" not in text
+    assert metrics.read_bytes() == before  # results are never overwritten
+    assert run(*args)[0] == 0  # the folder still serves its own settings
 
 
 def test_bad_names_are_reported_with_the_choices(cohort_file: Path, tmp_path: Path) -> None:

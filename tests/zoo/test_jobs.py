@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.cohorts import write_cohort
 from vaxis.data.cohort import Cohort
-from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.study.config import StageSettings, StudyConfig
 from vaxis.sweep import ResultStore
 from vaxis.sweep.cost import Rates
@@ -23,9 +23,7 @@ FIXED = Rates(cpu=1e9, gpu_peak=1e12)
 
 @pytest.fixture(scope="module")
 def cohort_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cohort") / "s.cohort.h5"
-    synthesize_features(SynthConfig(n_subjects=6, n_windows=10, seed=0))[0].save(path)
-    return path
+    return write_cohort(tmp_path_factory.mktemp("cohort"), n_subjects=6, n_windows=10)
 
 
 def _keys(config: ZooConfig) -> dict[str, str]:

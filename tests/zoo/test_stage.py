@@ -8,21 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.cohorts import write_cohort
 from vaxis.core.runs import read_metrics
 from vaxis.core.stage import StageReport
-from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.zoo import ZooConfig, run
 from vaxis.zoo.report import accuracy_figures
 
 
 @pytest.fixture(scope="module")
 def cohort_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("cohort")
-    cohort, truth = synthesize_features(SynthConfig(n_subjects=10, n_windows=10, seed=0))
-    path = folder / "s.cohort.h5"
-    cohort.save(path)
-    truth.save(folder / "s")
-    return path
+    return write_cohort(tmp_path_factory.mktemp("cohort"), n_subjects=10)
 
 
 def _config(cohort: Path, out: Path, **changes: object) -> ZooConfig:
@@ -75,3 +70,12 @@ def test_a_zoo_run_records_its_protocol_in_metrics_json(cohort_file: Path, tmp_p
     labelled = run(config.model_copy(update={"run_folders": "labels", "out": tmp_path / "l"}))
     assert labelled.folders["svm/plain/seed0"] == tmp_path / "l/subject-10fold02/svm/plain/seed0"
     assert read_metrics(labelled.folders["svm/plain/seed0"])["protocol"] == "subject-kfold"
+
+
+def test_the_nominal_chance_is_that_of_the_task(cohort_file: Path, tmp_path: Path) -> None:
+    """1/K beside each figure is the task's: 1/2 for the binary valence task on FACED's nine
+    classes, 1/9 for faced9."""
+    binary = run(_config(cohort_file, tmp_path, seeds=(0,), epochs=1, task="binary"))
+    figure = binary.figures()["test balanced accuracy linear/plain"]
+    assert binary.chance == 0.5 and "nominal chance 1/K = 0.500" in figure.protocol
+    assert binary.results["linear/plain/seed0"]["inputs"]["task"] == "binary"

@@ -4,8 +4,9 @@
   (training procedures): the study's 25 interventions and extra families, with controls.
 - :mod:`vaxis.align.config`: ``AlignSettings`` (the study's ``[stages.align]``) and
   ``AlignConfig`` (those plus the paths and plumbing of one command).
-- :mod:`vaxis.align.run`: `vaxis align` as a library call (:func:`~vaxis.align.run.run_align`),
-  returning an :class:`~vaxis.align.report.AlignReport` (a stage report: figures, tables, plots).
+- :mod:`vaxis.align.stage`: `vaxis align` as a library call (:func:`~vaxis.align.stage.run`,
+  returning an :class:`~vaxis.align.report.AlignReport`, a stage report: figures, tables,
+  plots; :func:`~vaxis.align.stage.plan` lists its jobs and their cost).
 - :mod:`vaxis.align.null_experiment`: false-positive rate and power of every test through real
   training on synthetic cohorts.
 - :mod:`vaxis.align.forest`: forest plot of the comparison table.
@@ -22,8 +23,8 @@ from vaxis.lazy import lazy_exports
 if TYPE_CHECKING:
     from vaxis.align.config import AlignConfig, AlignSettings
     from vaxis.align.report import AlignReport
-    from vaxis.align.run import plan, run_align
+    from vaxis.align.stage import plan, run
 
 _MODULES = {"AlignConfig": "config", "AlignSettings": "config", "AlignReport": "report"}
-__all__ = ["AlignConfig", "AlignReport", "AlignSettings", "plan", "run_align"]
-__getattr__ = lazy_exports(__name__, _MODULES | {"plan": "run", "run_align": "run"})
+__all__ = ["AlignConfig", "AlignReport", "AlignSettings", "plan", "run"]
+__getattr__ = lazy_exports(__name__, _MODULES | {"plan": "stage", "run": "stage"})

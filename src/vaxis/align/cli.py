@@ -111,10 +111,10 @@ def align(
     """Train the baseline and every intervention on the same split and seeds; compare each.
 
     Writes OUT/align.json and forest plots; re-running resumes (finished runs are kept).
-    Python: ``vaxis.align.run_align(vaxis.align.AlignConfig(...))``.
+    Python: ``vaxis.align.run(vaxis.align.AlignConfig(...))``.
     """
     from vaxis.align.config import AlignConfig
-    from vaxis.align.run import run_align
+    from vaxis.align.stage import run
 
     try:
         out = check_out_dir(out)
@@ -132,7 +132,7 @@ def align(
             "source_cohort": source_cohort, "epoch_probe": epoch_probe, **compute.settings(),
         }  # fmt: skip
         config = AlignConfig.model_validate(settings)
-        report = run_align(config, progress=True)
+        report = run(config, progress=True)
     except (ValidationError, VaxisError, ValueError, RuntimeError) as error:
         fail(error)
     console.print(

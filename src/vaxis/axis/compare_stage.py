@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Never
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -28,6 +28,10 @@ from vaxis.axis.compare import (
 )
 from vaxis.core.reported import Figure, Plot, Table, cell, figure_of
 from vaxis.core.stage import parts_json
+
+if TYPE_CHECKING:
+    from vaxis.sweep.compute import Compute
+    from vaxis.sweep.cost import PlannedJob
 
 HEATMAP_TITLE = "agreement of class positions between models"
 
@@ -125,14 +129,20 @@ class CompareReport:
         return {**parts_json(self), "consistency": str(self.out / CONSISTENCY_FILE)}
 
 
-def plan(config: CompareConfig) -> list[Never]:
+def plan(config: CompareConfig) -> list[PlannedJob]:
     """No training jobs: each axis is fitted on hidden states, in one process."""
     return []
 
 
-def run(config: CompareConfig, progress: bool = True, overwrite: bool = False) -> CompareReport:
+def run(
+    config: CompareConfig,
+    compute: Compute | None = None,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> CompareReport:
     """Build one axis per model (one at a time), correlate their class positions, write
-    ``consistency.json`` and ``agreement.png``; the builds' warnings become notes."""
+    ``consistency.json`` and ``agreement.png``; the builds' warnings become notes.
+    ``compute`` is not used: this stage trains nothing (one signature for every stage)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         consistency = compare_models(

@@ -23,6 +23,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy.stats import rankdata
 
+from vaxis.core.reported import permutation_p
+
 Metric = Literal["auroc", "spearman"]
 NULL_QUANTILES = (1, 5, 50, 95, 99)
 _BLOCK = 250  # resamples ranked at once: bounds memory to (n, 250) floats
@@ -62,12 +64,6 @@ def score(scores: np.ndarray, target: np.ndarray, metric: Metric) -> np.ndarray:
     if metric == "spearman":
         return spearman(scores, target)
     raise ValueError(f"unknown metric {metric!r}; choose 'auroc' or 'spearman'")
-
-
-def empirical_p(observed: float, null: np.ndarray) -> float:
-    """One-sided ``(1 + #{null >= observed}) / (1 + N)``: the chance of a null value this high."""
-    null = np.asarray(null, dtype=float)
-    return float((1 + np.sum(null >= observed)) / (1 + len(null)))
 
 
 def random_directions(width: int, n: int, seed: int = 0) -> np.ndarray:
@@ -119,7 +115,7 @@ def direction_null(
         sd=float(values.std(ddof=1)),
         quantiles={f"p{q}": float(v) for q, v in zip(NULL_QUANTILES, quantiles, strict=True)},
         observed=float(observed),
-        p_value=empirical_p(observed, values),
+        p_value=permutation_p(observed, values),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Never
+from typing import TYPE_CHECKING, Any
 
 from vaxis.axis import plots
 from vaxis.axis.axis import VAxis
@@ -28,6 +28,10 @@ from vaxis.axis.validate import (
 )
 from vaxis.core.reported import Figure, Plot, Table, cell
 from vaxis.core.stage import parts_json
+
+if TYPE_CHECKING:
+    from vaxis.sweep.compute import Compute
+    from vaxis.sweep.cost import PlannedJob
 
 AXIS_DIR, VALIDATION_DIR = "axis", "validation"
 ZERO_SHOT_COLUMNS = [
@@ -179,14 +183,17 @@ class AxisReport:
         }
 
 
-def plan(config: AxisStageConfig) -> list[Never]:
+def plan(config: AxisStageConfig) -> list[PlannedJob]:
     """No training jobs: the axis is fitted on hidden states, in one process."""
     return []
 
 
-def run(config: AxisStageConfig, progress: bool = True) -> AxisReport:
+def run(
+    config: AxisStageConfig, compute: Compute | None = None, progress: bool = True
+) -> AxisReport:
     """Build the axis (replacing an earlier one in the folder), validate it on the configured
-    corpora against a random-direction null, and draw every plot as PNG and SVG."""
+    corpora against a random-direction null, and draw every plot as PNG and SVG.
+    ``compute`` is not used: this stage trains nothing (one signature for every stage)."""
     folder, validation = config.axis_dir, config.validation_dir
     with keep_loaded():  # the model is read once, for the stories and the rated texts
         with warnings.catch_warnings(record=True) as caught:

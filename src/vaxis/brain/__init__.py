@@ -13,7 +13,7 @@ from vaxis.lazy import lazy_exports
 if TYPE_CHECKING:
     from vaxis.brain.mapping import ReadoutConfig, evaluate_readout
     from vaxis.brain.settings import BrainSettings
-    from vaxis.brain.stage import BrainConfig, BrainReport, run
+    from vaxis.brain.stage import BrainConfig, BrainReport, plan, run
 
 __all__ = [
     "BrainConfig",
@@ -21,6 +21,7 @@ __all__ = [
     "BrainSettings",
     "ReadoutConfig",
     "evaluate_readout",
+    "plan",
     "run",
 ]
 
@@ -32,6 +33,7 @@ __getattr__ = lazy_exports(
         "BrainSettings": "settings",
         "ReadoutConfig": "mapping",
         "evaluate_readout": "mapping",
+        "plan": "stage",
         "run": "stage",
     },
 )

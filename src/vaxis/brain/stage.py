@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vaxis.brain.mapping import ReadoutConfig, ReadoutReport, evaluate_readout
 from vaxis.brain.outputs import SYNTHETIC_WARNING, brain_cells, write_outputs
@@ -14,6 +14,10 @@ from vaxis.brain.topography import CellCorrelations
 from vaxis.core.reported import Figure, Plot, Table, figure_of, stats_table
 from vaxis.core.stage import parts_json
 from vaxis.data.validation import NanPolicy
+
+if TYPE_CHECKING:
+    from vaxis.sweep.compute import Compute
+    from vaxis.sweep.cost import PlannedJob
 
 #: the plots of the report: file stem in ``out`` -> title
 PLOTS = (
@@ -92,8 +96,14 @@ def _existing(path: Path) -> str | None:
     return str(path) if path.exists() else None
 
 
-def run(config: BrainConfig) -> BrainReport:
-    """Load, fit and evaluate the read-out, write ``readout.json``, positions and plots."""
+def plan(config: BrainConfig) -> list[PlannedJob]:
+    """No training jobs: the read-out is a closed-form ridge fit, in one process."""
+    return []
+
+
+def run(config: BrainConfig, compute: Compute | None = None) -> BrainReport:
+    """Load, fit and evaluate the read-out, write ``readout.json``, positions and plots.
+    ``compute`` is not used: this stage trains nothing (one signature for every stage)."""
     from vaxis.axis.positions import resolve_positions
     from vaxis.data import sources
 

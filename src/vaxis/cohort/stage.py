@@ -20,6 +20,7 @@ from vaxis.data.cohort import Cohort
 from vaxis.errors import DataFormatError
 
 if TYPE_CHECKING:
+    from vaxis.sweep.compute import Compute
     from vaxis.sweep.cost import PlannedJob
 
 
@@ -109,8 +110,9 @@ def _prepare(config: CohortConfig) -> Cohort:
     return cohort
 
 
-def run(config: CohortConfig) -> CohortReport:
-    """Make or read the cohort into :attr:`CohortConfig.path` and report it."""
+def run(config: CohortConfig, compute: Compute | None = None) -> CohortReport:
+    """Make or read the cohort into :attr:`CohortConfig.path` and report it.
+    ``compute`` is not used: this stage trains nothing (one signature for every stage)."""
     config.path.parent.mkdir(parents=True, exist_ok=True)
     cohort = _prepare(config)
     meta = cohort.meta

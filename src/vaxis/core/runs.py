@@ -67,11 +67,22 @@ def _jsonable(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def output_folder(path: str | Path, made_by: str) -> Path:
+    """``path`` as the output folder of the command ``made_by`` (e.g. "`vaxis train`"): a
+    missing path or a file is refused saying what was found and what was expected."""
+    path = Path(path)
+    expected = f"pass the output folder of {made_by}"
+    if not path.exists():
+        raise DataFormatError(path, "no such file or folder", expected)
+    if not path.is_dir():
+        kind = f"a {path.suffix} file" if path.suffix else "a file"
+        raise DataFormatError(path, f"{kind}, not a folder", expected)
+    return path
+
+
 def find_runs(root: str | Path) -> list[Path]:
     """Every finished run folder (one holding ``metrics.json``) under ``root``, sorted."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DataFormatError(root, "not a folder", "pass the output folder of `vaxis train`")
+    root = output_folder(root, "`vaxis train`")
     return sorted(path.parent for path in root.rglob(METRICS_NAME))
 
 

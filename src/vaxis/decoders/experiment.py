@@ -153,7 +153,7 @@ def run_experiment(
     """
     out = Path(out_dir)
     inputs = inputs or InputConfig()
-    done = _finished(out, config, split)
+    done = finished_run(out, config, split.name)
     if done is not None:
         return _summary(out, done, skipped=True)
     split.check_disjoint(cohort)
@@ -339,12 +339,15 @@ def _save_predictions(out: Path, part: str, units: Units, predictions: Predictio
     write_predictions(out, part, arrays)
 
 
-def _finished(out: Path, config: TrainConfig, split: Split) -> dict[str, Any] | None:
+def finished_run(out: Path, config: TrainConfig, split_name: str) -> dict[str, Any] | None:
+    """The ``metrics.json`` of ``out`` if it records this config on this split; None when the
+    folder holds no finished run. Raises :class:`DataFormatError` when it records another run
+    (results are never overwritten): a caller with a plan checks every folder first."""
     path = out / METRICS_NAME
     if not path.exists():
         return None
     report: dict[str, Any] = json.loads(path.read_text())
-    if report.get("config_key") != config.key() or report.get("split") != split.name:
+    if report.get("config_key") != config.key() or report.get("split") != split_name:
         raise DataFormatError(
             path,
             "this folder holds the results of a different run",

@@ -1,10 +1,10 @@
 """The study's residual-diversity ensemble: recipe, combination, diversity, selection, report.
 
-``run_ensemble(EnsembleConfig(cohort=...))`` trains the members (resumable sweep), selects on
-validation subjects, compares on test subjects and returns an :class:`EnsembleReport` (what
-`vaxis ensemble` prints and the study's ``ensemble`` stage keeps); ``[stages.ensemble]`` of a
-study config is :class:`EnsembleSettings`. Light to import (no torch): ``run_ensemble`` and
-``EnsembleReport`` load on first use.
+``run(EnsembleConfig(cohort=...))`` (:mod:`.stage`; ``plan`` lists its jobs) trains the
+members (resumable sweep), selects on validation subjects, compares on test subjects and
+returns an :class:`EnsembleReport` (what `vaxis ensemble` prints and the study's ``ensemble``
+stage keeps); ``[stages.ensemble]`` of a study config is :class:`EnsembleSettings`. Light to
+import (no torch): ``plan``, ``run`` and ``EnsembleReport`` load on first use.
 """
 
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ from vaxis.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from vaxis.ensemble.report import EnsembleReport
-    from vaxis.ensemble.run import plan, run_ensemble
+    from vaxis.ensemble.stage import plan, run
 
 __all__ = [
     "EnsembleConfig",
@@ -42,11 +42,9 @@ __all__ = [
     "pairwise_diversity",
     "plan",
     "principal_angles",
-    "run_ensemble",
+    "run",
     "seed_ensemble",
     "softmax",
 ]
 
-__getattr__ = lazy_exports(
-    __name__, {"EnsembleReport": "report", "plan": "run", "run_ensemble": "run"}
-)
+__getattr__ = lazy_exports(__name__, {"EnsembleReport": "report", "plan": "stage", "run": "stage"})

@@ -66,10 +66,10 @@ def ensemble(
     """Train every member (resumable), select on validation subjects, compare on test subjects.
 
     Writes OUT/ensemble.json, OUT/cascade.{png,svg}, OUT/loo_alignment.{png,svg}.
-    Python: ``vaxis.ensemble.run.run_ensemble(EnsembleConfig(...))``.
+    Python: ``vaxis.ensemble.run(vaxis.ensemble.EnsembleConfig(...))``.
     """
     from vaxis.ensemble.recipe import EnsembleConfig
-    from vaxis.ensemble.run import run_ensemble
+    from vaxis.ensemble.stage import run
 
     try:
         out = check_out_dir(out)
@@ -88,7 +88,7 @@ def ensemble(
                 "out": out, **compute.settings(),
             }
         )  # fmt: skip
-        report = run_ensemble(config, progress=True)
+        report = run(config, progress=True)
     except (ValidationError, ValueError, VaxisError) as error:
         fail(error)
     print_report(report)

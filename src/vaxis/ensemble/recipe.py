@@ -164,7 +164,7 @@ class EnsembleConfig(EnsembleRecipe, CommandSettings):
     @field_validator("path_b")
     @classmethod
     def _known_interventions(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        from vaxis.align.run import registered_weights  # loads torch: only when Path B is asked
+        from vaxis.align.stage import registered_weights  # loads torch: only when Path B is asked
 
         known = registered_weights() if names else {}
         unknown = [name for name in names if name not in known]

@@ -40,10 +40,10 @@ def saturation(
 ) -> None:
     """Basin strength per epoch, threshold, mechanism and ablation; writes saturation.json.
 
-    Python: ``vaxis.saturation.run_saturation(vaxis.saturation.SaturationConfig(...))``.
+    Python: ``vaxis.saturation.run(vaxis.saturation.SaturationConfig(...))``.
     """
     from vaxis.saturation.config import SaturationConfig
-    from vaxis.saturation.report import run_saturation
+    from vaxis.saturation.stage import run
 
     try:
         out = check_out_dir(out)
@@ -58,7 +58,7 @@ def saturation(
             nulls=nulls,
             seed=seed,
         )
-        report = run_saturation(config)
+        report = run(config)
     except (ValidationError, VaxisError, ValueError) as error:
         fail(error)
     print_report(report)

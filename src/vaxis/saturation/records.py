@@ -163,7 +163,7 @@ class AblationSummary:
 
 @dataclass
 class SaturationReport:
-    """Everything `vaxis saturation` found (see vaxis.saturation.report)."""
+    """Everything `vaxis saturation` found (see vaxis.saturation.stage)."""
 
     synthetic: bool
     protocol: str

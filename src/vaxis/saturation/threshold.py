@@ -17,7 +17,7 @@ interval lies below 0 *and* the crossing lies inside the observed range of ``x``
 Caution (regression to the mean): when ``x`` is the baseline's score on the same subjects as
 ``delta`` (``delta = arm - x``), the noise of ``x`` enters ``delta`` with the opposite sign and
 makes the slope negative with no effect at all. Use a baseline score measured on other
-subjects (the validation subjects) for ``x``; :mod:`vaxis.saturation.report` does so
+subjects (the validation subjects) for ``x``; :mod:`vaxis.saturation.stage` does so
 by default.
 """
 

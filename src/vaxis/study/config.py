@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
@@ -20,7 +20,6 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from vaxis.align.config import AlignSettings
@@ -32,7 +31,7 @@ from vaxis.core.settings import Section, Unsettable, path_setting
 from vaxis.ensemble.recipe import EnsembleSettings
 from vaxis.errors import VaxisError, describe_validation
 from vaxis.saturation.config import SaturationSettings
-from vaxis.sweep.compute import DeviceSettings
+from vaxis.sweep.compute import Compute
 from vaxis.zoo.config import ZooSettings
 from vaxis.zoo.config import ZooVariant as ZooVariant  # the zoo's, read by presets
 
@@ -55,55 +54,16 @@ class ModelSettings(Section):
     cache_dir: str | None = None
 
 
-ExecutorKind = Literal["serial", "local", "ray"]  # vaxis.sweep.EXECUTOR_KINDS (light to import)
-
-
-class ComputeSettings(Section, DeviceSettings):
+class ComputeSettings(Section, Compute):
     """Where the training jobs of zoo, align and ensemble run (vaxis.sweep.make_executor), on
     which ``devices`` (``jobs_per_device`` at once on each) and whether through torch.compile.
 
     Not part of any stage's cache key: none of it changes the results.
     """
 
-    #: serial (this process), local (worker processes) or ray (pip install 'vaxis[ray]')
-    executor: ExecutorKind = "local"
     #: worker processes (local) or jobs at once (ray); None: the executor's default; not used
     #: with ``devices`` (then devices x jobs_per_device)
     workers: Annotated[int | None, Unsettable] = Field(default=2, ge=1)
-    #: a Ray cluster, e.g. "ray://host:10001" (ray only; None starts a local Ray instance)
-    address: str | None = None
-
-    @model_validator(mode="after")
-    def _address_for_ray(self) -> ComputeSettings:
-        if self.address is not None and self.executor != "ray":
-            raise ValueError(
-                f"address is for executor = 'ray', not {self.executor!r} "
-                f"(allowed executors: {', '.join(get_args(ExecutorKind))})"
-            )
-        return self
-
-    def executor_fields(self) -> dict[str, Any]:
-        """These settings as fields of AlignConfig and EnsembleConfig. With ``devices``,
-        ``workers`` is not used: there is one worker per device slot (devices x
-        jobs_per_device)."""
-        return {
-            "executor": self.executor,
-            "workers": None if self.devices else self.workers,
-            "ray_address": self.address,
-            "devices": self.devices,
-            "jobs_per_device": self.jobs_per_device,
-            "compile": self.compile,
-            "checkpoint_activations": self.checkpoint_activations,
-        }
-
-    def make(self) -> Any:
-        """The configured :class:`vaxis.sweep.Executor`."""
-        from vaxis.sweep import make_executor
-
-        fields = self.executor_fields()
-        return make_executor(
-            self.executor, fields["workers"], self.address, **self.executor_options()
-        )
 
 
 class StageSettings(Section):

@@ -76,15 +76,15 @@ def stage_jobs(
 
         return plan_jobs(config, path, default_task(dataset)), None
     if name == "align":
-        from vaxis.align.run import plan_jobs as align_jobs
+        from vaxis.align.stage import plan_jobs as align_jobs
         from vaxis.study.stages.align import align_config
 
         settings = align_config(config, context).model_copy(update={"positions": spec})
         positions = resolve_positions(spec, path, dataset)
         jobs = align_jobs(settings, dataset, positions)
         return {f"{arm}/seed{seed}": job for (arm, seed), job in jobs.items()}, pending
-    from vaxis.ensemble.run import every_member
-    from vaxis.ensemble.run import plan_jobs as ensemble_jobs
+    from vaxis.ensemble.stage import every_member
+    from vaxis.ensemble.stage import plan_jobs as ensemble_jobs
     from vaxis.study.stages.ensemble import ensemble_config
 
     ensemble = ensemble_config(config, context)

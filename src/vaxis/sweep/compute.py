@@ -9,16 +9,19 @@ the study's stages and ``[compute]``), so each setting is declared once:
 * :class:`DeviceSettings` say where and how fast jobs run (devices, jobs per device,
   ``torch.compile``); they reach the workers through the executor, never a job's key;
 * :class:`CommandSettings` add what a single command (``AlignConfig``, ``EnsembleConfig``)
-  sets besides: the split's fold, the test level and the executor with its workers.
+  sets besides: the split's fold, the test level and the executor with its workers;
+* :class:`Compute` is where a stage's jobs run, given apart from the science: the
+  ``compute`` of every stage's ``run(config, compute=None)`` and the study's ``[compute]``
+  (:func:`placed` puts it into a stage's config).
 
 Light on purpose (no torch): configs import it before anything trains.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vaxis.decoders.numerics import (
     CHECKPOINTING_VARIABLE,
@@ -28,6 +31,9 @@ from vaxis.decoders.numerics import (
     keyed_only_if_set,
 )
 from vaxis.sweep.executors import ExecutorKind, check_devices
+
+#: a stage config that has the executor and device fields (:class:`Compute.executor_fields`)
+Placeable = TypeVar("Placeable", bound=BaseModel)
 
 
 class NumericSettings(BaseModel):
@@ -96,3 +102,59 @@ class CommandSettings(DeviceSettings):
     device: str = "auto"
     #: torch threads per job (None: torch's default; local and ray workers use one)
     threads: int | None = Field(default=None, ge=1)
+
+
+class Compute(DeviceSettings):
+    """Where a stage's training jobs run: the executor with its workers, and the devices.
+
+    The ``compute`` of every stage's ``run(config, compute=None)`` (None: the config's own
+    fields) and the study's ``[compute]``; never part of a job's key: none of it changes a
+    result."""
+
+    #: serial (this process), local (worker processes) or ray (pip install 'vaxis[ray]')
+    executor: ExecutorKind = "local"
+    #: worker processes (local) or jobs at once (ray); None: the executor's default; not used
+    #: with ``devices`` (then devices x jobs_per_device)
+    workers: int | None = Field(default=None, ge=1)
+    #: a Ray cluster, e.g. "ray://host:10001" (ray only; None starts a local Ray instance)
+    address: str | None = None
+
+    @model_validator(mode="after")
+    def _address_for_ray(self) -> Compute:
+        if self.address is not None and self.executor != "ray":
+            raise ValueError(
+                f"address is for executor = 'ray', not {self.executor!r} "
+                f"(allowed executors: {', '.join(get_args(ExecutorKind))})"
+            )
+        return self
+
+    def executor_fields(self) -> dict[str, Any]:
+        """These settings as fields of a training stage's config (``ZooConfig``,
+        ``AlignConfig``, ``EnsembleConfig``). With ``devices``, ``workers`` is not used: there
+        is one worker per device slot (devices x jobs_per_device)."""
+        return {
+            "executor": self.executor,
+            "workers": None if self.devices else self.workers,
+            "ray_address": self.address,
+            "devices": self.devices,
+            "jobs_per_device": self.jobs_per_device,
+            "compile": self.compile,
+            "checkpoint_activations": self.checkpoint_activations,
+        }
+
+    def make(self) -> Any:
+        """The configured :class:`vaxis.sweep.Executor`."""
+        from vaxis.sweep import make_executor
+
+        fields = self.executor_fields()
+        return make_executor(
+            self.executor, fields["workers"], self.address, **self.executor_options()
+        )
+
+
+def placed(config: Placeable, compute: Compute | None) -> Placeable:
+    """``config`` with its executor and device fields taken from ``compute`` (``config``
+    itself when None); the science fields, and so every job's key, are untouched."""
+    if compute is None:
+        return config
+    return config.model_copy(update=compute.executor_fields())

@@ -20,13 +20,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from vaxis import __version__
 from vaxis.data.cohort import Cohort
 from vaxis.errors import DataFormatError
+
+if TYPE_CHECKING:
+    from vaxis.decoders.train import TrainConfig
 
 JobFn = Callable[[dict[str, Any], Path], dict[str, Any]]
 _CHUNK = 1 << 20
@@ -200,16 +203,12 @@ def train_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     from vaxis.core.runs import read_metrics
     from vaxis.data.splits import split_fold
     from vaxis.decoders.chance import ChanceConfig
-    from vaxis.decoders.experiment import InputConfig, run_experiment, with_regime
-    from vaxis.decoders.train import TrainConfig
+    from vaxis.decoders.experiment import InputConfig, run_experiment
 
     cohort = _load_cohort(params["cohort"])
     options = params.get("split_options", {})
     split = split_fold(cohort, params["split"], int(params.get("fold", 0)), **options)
-    weights = {"weights": params["weights"]} if "weights" in params else {}
-    config = TrainConfig(**params.get("train", {}), **weights, **params.get("runtime", {}))
-    if params.get("regime"):
-        config = with_regime(config, params["regime"])
+    config = train_config(params)
     inputs = InputConfig(**params.get("inputs", {}))
     chance = ChanceConfig(**params["chance"]) if "chance" in params else None
     summary = run_experiment(
@@ -217,6 +216,17 @@ def train_job(params: dict[str, Any], workdir: Path) -> dict[str, Any]:
     )
     report = read_metrics(summary.path)
     return report
+
+
+def train_config(params: dict[str, Any]) -> TrainConfig:
+    """The TrainConfig a ``train`` job trains with: its ``train`` fields, the weights file,
+    the runtime fields and its regime."""
+    from vaxis.decoders.experiment import with_regime
+    from vaxis.decoders.train import TrainConfig
+
+    weights = {"weights": params["weights"]} if "weights" in params else {}
+    config = TrainConfig(**params.get("train", {}), **weights, **params.get("runtime", {}))
+    return with_regime(config, params["regime"]) if params.get("regime") else config
 
 
 def _load_cohort(path: str) -> Cohort:

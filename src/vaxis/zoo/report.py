@@ -11,20 +11,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
-from vaxis.core.reported import Figure, Plot, Table, cell, figure_of
+from vaxis.core.reported import Figure, Plot, Table
 from vaxis.core.stage import parts_json
 
 if TYPE_CHECKING:
     from vaxis.decoders.chance import ChanceTest
-    from vaxis.probe.report import ProbeReport
+    from vaxis.probe.stage import ProbeStageReport
     from vaxis.sweep import SweepSummary
 
 Results = dict[str, dict[str, Any]]
-#: the probe's plots: file stem in the probe folder -> title
-PROBE_PLOTS = (
-    ("alignment_per_checkpoint", "rediscovery: alignment per checkpoint"),
-    ("alignment_vs_accuracy", "rediscovery: alignment against balanced accuracy"),
-)
 
 
 def groups(results: Results) -> dict[str, list[dict[str, Any]]]:
@@ -148,43 +143,6 @@ def runs_table(results: Results) -> Table:
     return Table(title="runs (balanced accuracy)", columns=columns, rows=rows)
 
 
-def rediscovery(report: ProbeReport, names: dict[str, str]) -> tuple[dict[str, Figure], Table]:
-    """The rediscovery table (one row per checkpoint) and the probe's reportable figures;
-    ``names``: a run's folder (as the probe names it) -> its label."""
-    from vaxis.probe.nulls import MEASURES
-
-    figures = {
-        f"probe {s.name}": f
-        for s in report.across.values()
-        if (f := figure_of(s, report.synthetic)) is not None
-    }
-    rows = []
-    for probe in report.checkpoints:
-        label = names.get(probe.name, probe.name)
-        row = [label, f"{probe.balanced_accuracy:.3f}"]
-        for key, (measure, _) in MEASURES.items():
-            stat = probe.stats.get(key)
-            p = [t.p_value for t in probe.nulls.get(key, [])]
-            row.append(
-                "-" if stat is None else cell(stat.value) + (f" (p {p[0]:.3g})" if p else "")
-            )
-            if stat is not None and (f := figure_of(stat, report.synthetic)) is not None:
-                figures[f"probe {measure} {label}"] = f
-        rows.append(row)
-    columns = ["checkpoint", "balanced accuracy", *(label for label, _ in MEASURES.values())]
-    note = (
-        "p: against the first null of each measure (all nulls: probe/probe.json). The study's "
-        "figures (published, not run here): class-PC1 alignment 0.60-0.77 over 36 "
-        "checkpoints; r(balanced accuracy, class-PC1) 0.885, r(.., residual) 0.738."
-    )
-    return figures, Table(
-        title="rediscovery: the V-axis inside trained decoders",
-        columns=columns,
-        rows=rows,
-        note=note,
-    )
-
-
 @dataclass
 class ZooReport:
     """The zoo's runs, their figures and the probe (a StageReport)."""
@@ -200,10 +158,7 @@ class ZooReport:
     synthetic: bool
     sweep: SweepSummary
     #: the probe of the runs (None: no positions given)
-    probe: ProbeReport | None = None
-    probe_dir: Path | None = None
-    #: run folder as the probe names it -> run name
-    probe_names: dict[str, str] = field(default_factory=dict)
+    probe: ProbeStageReport | None = None
     #: lines on the inputs (e.g. what a weights file does), before the figures' notes
     preamble: list[str] = field(default_factory=list)
 
@@ -211,7 +166,7 @@ class ZooReport:
         """Test balanced accuracy per decoder/regime, then the probe's figures."""
         figures = accuracy_figures(self.results, self.chance, self.synthetic)[0]
         if self.probe is not None:
-            figures |= rediscovery(self.probe, self.probe_names)[0]
+            figures |= self.probe.figures()
         return figures
 
     def tables(self) -> list[Table]:
@@ -221,23 +176,16 @@ class ZooReport:
             runs_table(self.results),
         ]
         if self.probe is not None:
-            tables.append(rediscovery(self.probe, self.probe_names)[1])
+            tables += self.probe.tables()
         return tables
 
     def plots(self) -> list[Plot]:
-        if self.probe_dir is None:
-            return []
-        out = self.probe_dir.resolve()
-        return [
-            Plot(title=title, png=str(png), svg=str(svg) if svg.exists() else None)
-            for stem, title in PROBE_PLOTS
-            if (png := out / f"{stem}.png").exists() and (svg := png.with_suffix(".svg"))
-        ]
+        return [] if self.probe is None else self.probe.plots()
 
     def notes(self) -> list[str]:
         """The inputs' lines, what each test against chance tested, the probe's notes."""
         lines = chance_table(self.results, self.splits)[1]
-        probe = [] if self.probe is None else self.probe.notes
+        probe = [] if self.probe is None else self.probe.notes()
         return [*self.preamble, *lines, *probe]
 
     def to_json(self) -> dict[str, Any]:

@@ -5,14 +5,19 @@ read the runs, probe them for the V-axis when positions are given, and return th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vaxis.core.runs import read_metrics
 from vaxis.data.cohort import Cohort
 from vaxis.errors import VaxisError
 from vaxis.sweep import ResultStore, run_sweep
+from vaxis.sweep.compute import Compute, placed
 from vaxis.zoo.config import ZooConfig
 from vaxis.zoo.jobs import ZooRun, plan_jobs, prepare
 from vaxis.zoo.report import ZooReport
+
+if TYPE_CHECKING:
+    from vaxis.probe.stage import ProbeStageReport
 
 SWEEP_DIR, PROBE_DIR = "sweep", "probe"
 
@@ -21,11 +26,13 @@ class ZooError(VaxisError):
     """The zoo's sweep did not finish (the message says how many runs and why)."""
 
 
-def run(config: ZooConfig, progress: bool = False) -> ZooReport:
-    """Train every planned run not yet done under ``config.out``, then report (and probe)."""
-    from vaxis.data.datasets import DATASETS
+def run(config: ZooConfig, compute: Compute | None = None, progress: bool = False) -> ZooReport:
+    """Train every planned run not yet done under ``config.out``, then report (and probe);
+    ``compute``: where the runs train (None: the config's executor and device fields)."""
+    from vaxis.decoders.units import task_targets
     from vaxis.sweep.executors import make_executor
 
+    config = placed(config, compute)
     given = config.cohort  # a synthetic cohort's truth lies beside the file the user named
     config, cohort = prepare(config)
     runs = plan_jobs(config)
@@ -33,7 +40,9 @@ def run(config: ZooConfig, progress: bool = False) -> ZooReport:
     store = ResultStore(config.out / SWEEP_DIR)
     splits = _split_names(config, cohort)
     folders = {run.name: _folder(config, run, splits[run.fold], store) for run in runs}
-    placed = {run.job.key(): folders[run.name] for run in runs}
+    by_key = {run.job.key(): folders[run.name] for run in runs}
+    if config.run_folders == "labels":
+        _check_folders(runs, folders, splits)
     executor = make_executor(
         config.executor, config.workers, config.ray_address, **config.executor_options()
     )
@@ -42,7 +51,7 @@ def run(config: ZooConfig, progress: bool = False) -> ZooReport:
         store,
         executor,
         progress=progress,
-        folders=placed if config.run_folders == "labels" else None,
+        folders=by_key if config.run_folders == "labels" else None,
     )
     if problem := summary.unfinished():
         raise ZooError(f"zoo: {problem}")
@@ -50,13 +59,13 @@ def run(config: ZooConfig, progress: bool = False) -> ZooReport:
         results={run.name: read_metrics(folders[run.name]) for run in runs},
         folders=folders,
         splits={run.name: splits[run.fold] for run in runs},
-        chance=1 / len(DATASETS[cohort.meta.dataset].classes),
+        chance=1 / len(task_targets(cohort, config.task)[2]),  # 1/K of the task's classes
         synthetic=bool(cohort.meta.synthetic),
         sweep=summary,
         preamble=_weights_line(config, cohort),
     )
     if config.positions is not None:
-        _probe(report, config, config.positions, given, cohort.meta.dataset, store)
+        report.probe = _probe(config, config.positions, given, folders, store)
     return report
 
 
@@ -73,6 +82,17 @@ def _split_names(config: ZooConfig, cohort: Cohort) -> dict[int, str]:
     from vaxis.data.splits import SPLITTERS
 
     return {fold: split.name for fold, split in enumerate(SPLITTERS[config.protocol](cohort))}
+
+
+def _check_folders(runs: list[ZooRun], folders: dict[str, Path], splits: dict[int, str]) -> None:
+    """Refuse, before any training, a run folder that holds a finished run of other settings
+    (e.g. `vaxis train` again into the same ``-o`` with another learning rate): its results
+    are never overwritten, and the error names the folder."""
+    from vaxis.decoders.experiment import finished_run
+    from vaxis.sweep.jobs import train_config
+
+    for run in runs:
+        finished_run(folders[run.name], train_config(run.job.params), splits[run.fold])
 
 
 def _check_rates(config: ZooConfig, cohort: Cohort, runs: list[ZooRun]) -> None:
@@ -104,26 +124,22 @@ def _weights_line(config: ZooConfig, cohort: Cohort) -> list[str]:
 
 
 def _probe(
-    report: ZooReport,
-    config: ZooConfig,
-    positions_spec: str,
-    given: Path,
-    dataset: str,
-    store: ResultStore,
-) -> None:
-    """Probe exactly the planned runs (never older ones kept in the store) for the V-axis;
-    writes ``OUT/probe`` and fills the report's probe."""
-    from vaxis.axis.positions import resolve_positions
-    from vaxis.probe.nulls import ProbeConfig
-    from vaxis.probe.report import probe_runs, write_report
+    config: ZooConfig, positions: str, given: Path, folders: dict[str, Path], store: ResultStore
+) -> ProbeStageReport:
+    """Probe exactly the planned runs (never older ones kept in the store) for the V-axis,
+    into ``OUT/probe``; the tables name each run by its label."""
+    from vaxis.probe import stage as probe_stage
 
-    positions = resolve_positions(positions_spec, given, dataset)
-    probe_config = ProbeConfig(n_null=config.probe_nulls, n_bootstrap=config.probe_bootstrap)
     root = config.out if config.run_folders == "labels" else store.root / "work"
-    planned = list(report.folders.values())
-    report.probe = probe_runs(root, positions, probe_config, only=planned)
-    report.probe_dir = config.out / PROBE_DIR
-    write_report(report.probe, report.probe_dir)
-    report.probe_names = {
-        folder.relative_to(root).as_posix(): name for name, folder in report.folders.items()
-    }
+    settings = probe_stage.ProbeStageConfig(
+        runs=root,
+        positions=positions,
+        out=config.out / PROBE_DIR,
+        cohort=given,
+        only=tuple(folders.values()),
+        n_null=config.probe_nulls,
+        n_bootstrap=config.probe_bootstrap,
+    )
+    report = probe_stage.run(settings)
+    report.names = {folder.relative_to(root).as_posix(): name for name, folder in folders.items()}
+    return report

@@ -11,7 +11,7 @@ the study's names; the other 7 are training procedures rather than auxiliary los
 :mod:`vaxis.align.procedures` (parameter-efficient fine-tuning with the V-axis loss: full head,
 LoRA, IA3; pretrain on the V-axis then fine-tune: frozen, unfrozen; cross-dataset
 FACED->SEED-V; full-data scaling). `vaxis align` runs both under one namespace
-(:func:`vaxis.align.run.registered_weights`).
+(:func:`vaxis.align.stage.registered_weights`).
 ``kd-1`` and ``infonce-0.1`` are extra families (no published effect). The channel-subset
 read-outs, anger weighting, V-placed prototypes, multi-V and the uncertainty weighting follow our
 definitions (see each family's docstring): the study does not publish their formulas.

@@ -28,7 +28,6 @@ def align_config(config: StudyConfig, context: StudyContext) -> AlignConfig:
         **config.stages.align.model_dump(),
         cohort=cohort_path(config, context),
         positions=str(axis_dir(context)),
-        **config.compute.executor_fields(),
         epoch_probe=config.stages.saturation.enabled,
         out=context.folder("align"),
     )
@@ -43,7 +42,8 @@ def align_config(config: StudyConfig, context: StudyContext) -> AlignConfig:
 )
 def align(config: StudyConfig, context: StudyContext) -> StageResult:
     """Train the baseline and each intervention over the seeds; compare per subject and seed."""
-    from vaxis.align.run import run_align
+    from vaxis.align.stage import run
 
-    report = run_align(align_config(config, context), progress=context.progress)
+    stage_config = align_config(config, context)
+    report = run(stage_config, compute=config.compute, progress=context.progress)
     return StageResult.of(report, context)

@@ -1,7 +1,7 @@
 """Stage ``ensemble``: the study's residual-diversity ensemble and its cascade, CPU-sized.
 
 Members (axial transformers) are sweep jobs run on the ``[compute]`` executor; selections use
-the validation subjects only; arms are compared over the test subjects (vaxis.ensemble.run).
+the validation subjects only; arms are compared over the test subjects (vaxis.ensemble.stage).
 The study's published figures stand beside ours, labelled "published, not run here".
 """
 
@@ -31,7 +31,6 @@ def ensemble_config(config: StudyConfig, context: StudyContext) -> EnsembleConfi
         positions=str(axis_dir(context)),
         **settings.model_dump(exclude={"enabled", "heads", "channel_tokens"}),
         hyper=hyper,
-        **config.compute.executor_fields(),
         out=context.folder("ensemble"),
     )
 
@@ -45,7 +44,8 @@ def ensemble_config(config: StudyConfig, context: StudyContext) -> EnsembleConfi
 )
 def ensemble(config: StudyConfig, context: StudyContext) -> StageResult:
     """Train the pool and the cascade (resumable), select on validation, compare on test."""
-    from vaxis.ensemble.run import run_ensemble
+    from vaxis.ensemble.stage import run
 
-    report = run_ensemble(ensemble_config(config, context), progress=context.progress)
+    stage_config = ensemble_config(config, context)
+    report = run(stage_config, compute=config.compute, progress=context.progress)
     return StageResult.of(report, context)

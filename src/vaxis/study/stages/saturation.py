@@ -22,10 +22,10 @@ from vaxis.study.registry import StageResult, StudyContext, stage
 def saturation(config: StudyConfig, context: StudyContext) -> StageResult:
     """Read the align stage's runs; report the saturation measures and their plots."""
     from vaxis.saturation.config import SaturationConfig
-    from vaxis.saturation.report import run_saturation
+    from vaxis.saturation.stage import run
 
     settings = config.stages.saturation.model_dump()
-    report = run_saturation(
+    report = run(
         SaturationConfig(
             **settings, align_out=context.folder("align"), out=context.folder("saturation")
         )

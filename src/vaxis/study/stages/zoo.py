@@ -24,7 +24,6 @@ def zoo_config(config: StudyConfig, context: StudyContext, cohort: Path) -> ZooC
         **config.stages.zoo.model_dump(),
         cohort=cohort,
         positions=str(axis_dir(context)),
-        **config.compute.executor_fields(),
         out=context.folder("zoo"),
     )
 
@@ -49,4 +48,5 @@ def zoo(config: StudyConfig, context: StudyContext) -> StageResult:
     from vaxis.zoo.stage import run
 
     stage_config = zoo_config(config, context, cohort_path(config, context))
-    return StageResult.of(run(stage_config, progress=context.progress), context)
+    report = run(stage_config, compute=config.compute, progress=context.progress)
+    return StageResult.of(report, context)

@@ -25,12 +25,12 @@ import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vaxis.core.positions import StimulusPositions
-from vaxis.core.runs import predictions_path
+from vaxis.core.runs import output_folder, predictions_path
 from vaxis.errors import DataFormatError
 from vaxis.probe.measures import has_within_class_variation, residual_alignment
 from vaxis.probe.report import load_run, target_of
@@ -51,10 +51,14 @@ from vaxis.saturation.records import (
 )
 from vaxis.saturation.threshold import correlation, estimate_threshold
 
+if TYPE_CHECKING:
+    from vaxis.sweep.compute import Compute
+    from vaxis.sweep.cost import PlannedJob
+
 REPORT_NAME = "saturation.json"
 ALIGN_REPORT = "align.json"  # the report of `vaxis align` (vaxis.align.report.REPORT_NAME)
 BASELINE = "baseline"  # the baseline arm of `vaxis align` (vaxis.align.config.BASELINE)
-__all__ = ["SaturationConfig", "SaturationReport", "load_align_runs", "run_saturation"]
+__all__ = ["SaturationConfig", "SaturationReport", "load_align_runs", "plan", "run"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ def load_align_runs(align_out: str | Path) -> tuple[list[AlignRun], dict[str, An
     """
     from vaxis.sweep import ResultStore
 
-    align_out = Path(align_out)
+    align_out = output_folder(align_out, "`vaxis align`")
     listed = _listed_runs(align_out / ALIGN_REPORT)
     store = ResultStore(align_out / "sweep")
     runs, params = [], {}
@@ -250,8 +254,14 @@ def _by_arm(table: dict[tuple[str, int], float]) -> dict[str, dict[int, float]]:
 
 
 # ----------------------------------------------------------------------------- the call
-def run_saturation(config: SaturationConfig) -> SaturationReport:
-    """Read ``config.align_out``, compute every measure, write saturation.json and plots."""
+def plan(config: SaturationConfig) -> list[PlannedJob]:
+    """No training jobs: every measure is read from the runs of `vaxis align`."""
+    return []
+
+
+def run(config: SaturationConfig, compute: Compute | None = None) -> SaturationReport:
+    """Read ``config.align_out``, compute every measure, write saturation.json and plots.
+    ``compute`` is not used: this stage trains nothing (one signature for every stage)."""
     from vaxis.core.runs import read_metrics
 
     runs, params = load_align_runs(config.align_out)
@@ -261,24 +271,24 @@ def run_saturation(config: SaturationConfig) -> SaturationReport:
     rho, residual = {}, {}
     curves: dict[str, dict[int, Curve]] = {}
     rows = []
-    for run in runs:
-        key = (run.arm, run.seed)
-        rho[key] = run_basin_strength(run.path, class_positions)
-        residual[key] = _residual(run, positions)
+    for align_run in runs:
+        key = (align_run.arm, align_run.seed)
+        rho[key] = run_basin_strength(align_run.path, class_positions)
+        residual[key] = _residual(align_run, positions)
         rows.append(
             RunRow(
-                arm=run.arm,
-                seed=run.seed,
-                val_balanced_accuracy=run.val_balanced_accuracy,
-                test_balanced_accuracy=run.test_balanced_accuracy,
+                arm=align_run.arm,
+                seed=align_run.seed,
+                val_balanced_accuracy=align_run.val_balanced_accuracy,
+                test_balanced_accuracy=align_run.test_balanced_accuracy,
                 rho=rho[key],
                 residual_alignment=residual[key],
-                ablation=_ablate(run, positions, config) if config.ablation else None,
+                ablation=_ablate(align_run, positions, config) if config.ablation else None,
             )
         )
-        curve = _curve(run, class_positions, config.eps)
+        curve = _curve(align_run, class_positions, config.eps)
         if curve is not None:
-            curves.setdefault(run.arm, {})[run.seed] = curve
+            curves.setdefault(align_run.arm, {})[align_run.seed] = curve
     values = {"rho": _by_arm(rho), "residual": _by_arm(residual)}
     movement = Movement(
         protocol="arm minus baseline, paired t over seeds (the study's test)",

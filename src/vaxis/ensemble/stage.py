@@ -35,6 +35,7 @@ from vaxis.ensemble.recipe import EnsembleConfig, member_name
 from vaxis.ensemble.report import REPORT_NAME, Arm, EnsembleReport, paired_family
 from vaxis.ensemble.selection import Selection, select_members
 from vaxis.sweep import Job, ResultStore, make_executor, make_job, run_sweep
+from vaxis.sweep.compute import Compute, placed
 from vaxis.sweep.cost import CohortParts, PlannedJob, Rates, plan_rows
 from vaxis.sweep.jobs import split_params
 
@@ -47,7 +48,7 @@ Members = tuple[dict[str, Job], dict[str, dict[str, Job]], dict[str, Job]]
 
 
 def plan(config: EnsembleConfig, rates: Rates | None = None) -> list[PlannedJob]:
-    """Every member :func:`run_ensemble` trains for ``config`` (pool, cascade, Path B; a member
+    """Every member :func:`run` trains for ``config`` (pool, cascade, Path B; a member
     shared by two is listed once), and its cost; trains nothing. ``rates``: FLOP/s here and on
     a GPU (default: a short calibration of this machine)."""
     config, cohort, _, jobs = _prepare(config)
@@ -72,9 +73,12 @@ def _prepare(config: EnsembleConfig) -> tuple[EnsembleConfig, Cohort, StimulusPo
     return config, cohort, positions, jobs
 
 
-def run_ensemble(config: EnsembleConfig, progress: bool = False) -> EnsembleReport:
-    """Train what is missing in ``config.out/sweep``, then analyse and write ``ensemble.json``."""
-    config, cohort, positions, (pool, cascade, path_b) = _prepare(config)
+def run(
+    config: EnsembleConfig, compute: Compute | None = None, progress: bool = False
+) -> EnsembleReport:
+    """Train what is missing in ``config.out/sweep``, then analyse and write ``ensemble.json``;
+    ``compute``: where the members train (None: the config's executor and device fields)."""
+    config, cohort, positions, (pool, cascade, path_b) = _prepare(placed(config, compute))
     every = every_member(pool, cascade, path_b)
     store = ResultStore(config.out / "sweep")
     executor = make_executor(

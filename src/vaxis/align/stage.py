@@ -37,6 +37,7 @@ from vaxis.data.sources import as_cohort_file
 from vaxis.data.splits import split_fold
 from vaxis.decoders.units import default_task
 from vaxis.sweep import Job, ResultStore, make_job, run_sweep
+from vaxis.sweep.compute import Compute, placed
 from vaxis.sweep.cost import CohortParts, PlannedJob, Rates, plan_rows
 from vaxis.sweep.executors import make_executor
 from vaxis.sweep.jobs import split_params
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 
 def plan(config: AlignConfig, rates: Rates | None = None) -> list[PlannedJob]:
-    """Every job :func:`run_align` trains for ``config``, and its cost; trains nothing (an
+    """Every job :func:`run` trains for ``config``, and its cost; trains nothing (an
     official folder is read into ``out/data`` first, as the run does). ``rates``: FLOP/s here
     and on a GPU (default: a short calibration of this machine)."""
     config, cohort, _, jobs = _prepare(config)
@@ -57,8 +58,10 @@ def plan(config: AlignConfig, rates: Rates | None = None) -> list[PlannedJob]:
     )  # fmt: skip
 
 
-def run_align(config: AlignConfig, progress: bool = False) -> AlignReport:
-    """Train every (arm, seed) job not yet in ``config.out/sweep``, compare, write the report."""
+def run(config: AlignConfig, compute: Compute | None = None, progress: bool = False) -> AlignReport:
+    """Train every (arm, seed) job not yet in ``config.out/sweep``, compare, write the report;
+    ``compute``: where the jobs run (None: the config's executor and device fields)."""
+    config = placed(config, compute)
     executor = make_executor(
         config.executor, config.workers, config.ray_address, **config.executor_options()
     )

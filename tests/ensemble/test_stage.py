@@ -1,4 +1,4 @@
-"""`run_ensemble` end to end on a tiny synthetic cohort (tiny axial members, 1-2 epochs).
+"""`vaxis.ensemble.run` end to end on a tiny synthetic cohort (tiny axial members, 1-2 epochs).
 
 The shared run trains 10 members (~15 s on 2 busy cores): its tests are marked slow.
 """
@@ -8,36 +8,24 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pytest
 
+from tests.cohorts import write_cohort
+from vaxis import ensemble
 from vaxis.core.stage import StageReport
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.ensemble.combine import average_probs, balanced_accuracy
 from vaxis.ensemble.members import load_part
 from vaxis.ensemble.recipe import EnsembleConfig
 from vaxis.ensemble.report import EnsembleReport
-from vaxis.ensemble.run import plan, run_ensemble
 from vaxis.ensemble.selection import select_members
+from vaxis.ensemble.stage import plan
 from vaxis.study.registry import StageResult, StudyContext
 from vaxis.sweep import ResultStore
 from vaxis.sweep.cost import Rates
-
-
-def write_cohort(
-    folder: Path, like: Literal["faced", "seedv"] = "faced", n_subjects: int = 12
-) -> Path:
-    """12 subjects give a holdout split with 2 validation and 2 test subjects."""
-    windows = 10 if like == "faced" else 3
-    cohort, truth = synthesize_features(
-        SynthConfig(like=like, n_subjects=n_subjects, n_windows=windows, seed=0)
-    )
-    path = folder / "s.cohort.h5"
-    cohort.save(path)
-    truth.save(folder / "s")
-    return path
 
 
 def tiny(cohort: Path, out: Path, **changes: Any) -> EnsembleConfig:
@@ -51,8 +39,9 @@ def tiny(cohort: Path, out: Path, **changes: Any) -> EnsembleConfig:
 
 @pytest.fixture(scope="module")
 def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[EnsembleConfig, EnsembleReport]:
-    config = tiny(write_cohort(tmp_path_factory.mktemp("cohort")), tmp_path_factory.mktemp("e"))
-    return config, run_ensemble(config)
+    cohort = write_cohort(tmp_path_factory.mktemp("cohort"), n_subjects=12)
+    config = tiny(cohort, tmp_path_factory.mktemp("e"))
+    return config, ensemble.run(config)
 
 
 def member_parts(config: EnsembleConfig, part: str) -> list[Any]:
@@ -165,7 +154,7 @@ def test_selection_ignores_test_predictions(
         arrays["probs"] = rng.dirichlet(np.ones(arrays["probs"].shape[1]), len(arrays["probs"]))
         arrays["features"] = rng.standard_normal(arrays["features"].shape)
         np.savez_compressed(path, **arrays)
-    again = run_ensemble(config.model_copy(update={"out": out}))
+    again = ensemble.run(config.model_copy(update={"out": out}))
     assert again.sweep["trained"] == 0
     assert {n: a.members for n, a in again.arms.items()} == {
         n: a.members for n, a in report.arms.items()
@@ -177,7 +166,7 @@ def test_selection_ignores_test_predictions(
 @pytest.mark.slow
 def test_path_b_adds_v_axis_members(first: tuple[EnsembleConfig, EnsembleReport]) -> None:
     config, _ = first
-    with_b = run_ensemble(config.model_copy(update={"path_b": ("aux-mse-0.5",), "cascade": False}))
+    with_b = ensemble.run(config.model_copy(update={"path_b": ("aux-mse-0.5",), "cascade": False}))
     assert with_b.sweep["trained"] == 2  # only the V-axis members are new
     assert with_b.path_b is not None
     members = with_b.path_b["ensemble"]["members"]
@@ -188,7 +177,7 @@ def test_path_b_adds_v_axis_members(first: tuple[EnsembleConfig, EnsembleReport]
 def test_bad_configs_fail_before_training(tmp_path: Path) -> None:
     cohort = write_cohort(tmp_path, n_subjects=4)
     with pytest.raises(ValueError, match="test subject"):
-        run_ensemble(tiny(cohort, tmp_path / "out"))
+        ensemble.run(tiny(cohort, tmp_path / "out"))
     with pytest.raises(ValueError, match="select_k = 9 is not allowed"):
         tiny(cohort, tmp_path / "out", select_k=9)
     with pytest.raises(ValueError, match="a pool of 1 member"):  # leave-one-out needs two
@@ -217,7 +206,7 @@ def test_seedv_replicates_with_the_same_command(
     cohort.save(tmp_path / "s.cohort.h5")
     truth.save(tmp_path / "s")
     config = tiny(tmp_path / "s.cohort.h5", tmp_path / "out", cascade=False, epochs=(3, 5))
-    report = run_ensemble(config)
+    report = ensemble.run(config)
     assert report.dataset == "seedv" and report.synthetic
     assert report.to_dict()["published"]["figures"]["baselines (about)"] == 0.43
     assert lowest < report.arms["uniform ensemble"].pooled < highest

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from vaxis.align.run import AlignConfig, run_align
+from vaxis import align, saturation
+from vaxis.align.stage import AlignConfig
 from vaxis.core.positions import StimulusPositions
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.errors import DataFormatError
@@ -17,7 +18,7 @@ from vaxis.probe.report import target_of
 from vaxis.saturation.basin import basin_strength_of_means
 from vaxis.saturation.cli import app
 from vaxis.saturation.epoch_probe import read_epochs
-from vaxis.saturation.report import SaturationConfig, SaturationReport, run_saturation
+from vaxis.saturation.stage import SaturationConfig, SaturationReport
 from vaxis.sweep import ResultStore
 
 pytestmark = pytest.mark.slow
@@ -40,7 +41,7 @@ def align_config(folder: Path) -> AlignConfig:
 def align_with_epoch_probe(folder: Path) -> Path:
     """`vaxis align` (as a library call) with the epoch probe switched on."""
     config = align_config(folder)
-    run_align(config)
+    align.run(config)
     return config.out
 
 
@@ -52,7 +53,7 @@ def align_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def report(align_out: Path, tmp_path_factory: pytest.TempPathFactory) -> SaturationReport:
     out = tmp_path_factory.mktemp("report")
-    return run_saturation(SaturationConfig(align_out=align_out, out=out, bootstrap=200, nulls=20))
+    return saturation.run(SaturationConfig(align_out=align_out, out=out, bootstrap=200, nulls=20))
 
 
 def test_report_reads_every_run_and_labels_itself_synthetic(report: SaturationReport) -> None:
@@ -130,7 +131,7 @@ def test_cli_writes_the_report_and_refuses_a_folder_without_runs(
     result = runner.invoke(app, [str(empty), "-o", str(tmp_path / "p")])
     assert result.exit_code == 2 and "no `vaxis align` report here" in result.output
     with pytest.raises(DataFormatError):
-        run_saturation(SaturationConfig(align_out=empty, out=tmp_path / "q"))
+        saturation.run(SaturationConfig(align_out=empty, out=tmp_path / "q"))
 
 
 def test_changed_align_settings_report_only_the_new_runs(tmp_path: Path) -> None:
@@ -138,10 +139,10 @@ def test_changed_align_settings_report_only_the_new_runs(tmp_path: Path) -> None
     its store (for reuse) but saturation reads only the runs the new align.json compares (it
     used to read all and fail on per-epoch curves of unequal length)."""
     config = align_config(tmp_path)
-    run_align(config)
-    run_align(config.model_copy(update={"epochs": 2, "seeds": (0, 1)}))
+    align.run(config)
+    align.run(config.model_copy(update={"epochs": 2, "seeds": (0, 1)}))
     assert len(list(ResultStore(config.out / "sweep").iter_results())) == 10  # 6 old + 4 new
-    report = run_saturation(
+    report = saturation.run(
         SaturationConfig(align_out=config.out, out=tmp_path / "s", bootstrap=100, nulls=5)
     )
     assert sorted((r.arm, r.seed) for r in report.runs) == sorted(
@@ -152,4 +153,4 @@ def test_changed_align_settings_report_only_the_new_runs(tmp_path: Path) -> None
     del legacy["runs"]  # as written before align.json listed its runs
     (config.out / "align.json").write_text(json.dumps(legacy))
     with pytest.raises(DataFormatError, match=r"(?s)lists no runs.*re-run `vaxis align`"):
-        run_saturation(SaturationConfig(align_out=config.out, out=tmp_path / "t"))
+        saturation.run(SaturationConfig(align_out=config.out, out=tmp_path / "t"))

@@ -1,4 +1,4 @@
-"""`run_align`: every arm trained on the same split and seeds, compared with the baseline."""
+"""`vaxis.align.run`: every arm trained on the same split and seeds, compared with the baseline."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from tests.cohorts import write_cohort
+from vaxis import align
 from vaxis.align.interventions import INTERVENTIONS
 from vaxis.align.procedures import PROCEDURES
-from vaxis.align.run import AlignConfig, AlignReport, plan, run_align
+from vaxis.align.stage import AlignConfig, AlignReport, plan
 from vaxis.data.cohort import Cohort
 from vaxis.data.splits import subject_holdout
 from vaxis.data.synthetic import SynthConfig, synthesize_features
@@ -20,16 +22,6 @@ from vaxis.sweep import ResultStore
 from vaxis.sweep.cost import Rates
 
 ARMS = ["baseline", "aux-mse-0.5", "aux-mse-0.5/permuted", "rsa-5", "rsa-5/permuted"]
-
-
-def write_cohort(folder: Path, n_subjects: int = 16) -> Path:
-    """A small synthetic FACED-like cohort with its ground truth beside it (one 10-s segment
-    per trial); 16 subjects give a holdout split with 3 test subjects."""
-    cohort, truth = synthesize_features(SynthConfig(n_subjects=n_subjects, n_windows=10, seed=0))
-    path = folder / "s.cohort.h5"
-    cohort.save(path)
-    truth.save(folder / "s")
-    return path
 
 
 def small_config(cohort: Path, out: Path, **changes: Any) -> AlignConfig:
@@ -61,7 +53,7 @@ def first_run(
     cohort_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[AlignConfig, AlignReport]:
     config = small_config(cohort_path, tmp_path_factory.mktemp("align"))
-    return config, run_align(config)
+    return config, align.run(config)
 
 
 def test_baseline_appears_once_and_every_other_arm_is_compared(
@@ -153,7 +145,7 @@ def test_a_rerun_trains_nothing_and_gives_the_same_tables(
     first_run: tuple[AlignConfig, AlignReport],
 ) -> None:
     config, report = first_run
-    again = run_align(config)
+    again = align.run(config)
     assert again.sweep.already_done == again.sweep.total == len(ARMS) * 2
     assert again.sweep.succeeded == 0
     assert again.by_subject.to_dict() == report.by_subject.to_dict()
@@ -170,7 +162,7 @@ def test_an_intervention_that_cannot_move_the_decoder_changes_nothing(
         cohort_path, tmp_path, decoder="linear", hyper={}, interventions=("aux-mse-0.5",),
         controls=(),
     )  # fmt: skip
-    report = run_align(config)
+    report = align.run(config)
     for table in (report.by_subject, report.by_seed):
         (row,) = table.rows
         assert row.mean_delta == 0 and row.ci_low == row.ci_high == 0
@@ -180,7 +172,7 @@ def test_an_intervention_that_cannot_move_the_decoder_changes_nothing(
 def test_too_few_test_subjects_fail_before_training(tmp_path: Path) -> None:
     cohort = write_cohort(tmp_path, n_subjects=6)  # holdout tests 1 subject
     with pytest.raises(ValueError, match="tests 1 subject"):
-        run_align(small_config(cohort, tmp_path / "out"))
+        align.run(small_config(cohort, tmp_path / "out"))
     assert not (tmp_path / "out" / "sweep").exists()
 
 
@@ -197,7 +189,7 @@ def test_a_weight_is_part_of_the_job_and_reaches_the_loss(
                             "controls": ()}  # fmt: skip
 
     def run(weights: dict[str, float]) -> AlignReport:
-        return run_align(small_config(cohort_path, tmp_path, weights=weights, **arms))
+        return align.run(small_config(cohort_path, tmp_path, weights=weights, **arms))
 
     default = run({})
     assert default.sweep.succeeded == 4 and default.weights == {"baseline": None, name: 1.0}
@@ -217,7 +209,7 @@ def test_an_address_without_the_ray_executor_fails_before_training(
     cohort_path: Path, tmp_path: Path
 ) -> None:
     with pytest.raises(ValueError, match="an address is for the ray executor, not the serial"):
-        run_align(small_config(cohort_path, tmp_path, ray_address="ray://head:10001"))
+        align.run(small_config(cohort_path, tmp_path, ray_address="ray://head:10001"))
     assert not (tmp_path / "sweep").exists()
 
 
@@ -269,9 +261,9 @@ def test_arms_default_to_every_intervention_and_take_per_arm_controls() -> None:
 def test_worker_processes_give_the_serial_results(cohort_path: Path, tmp_path: Path) -> None:
     """Spawned workers find the ``align`` job kind and train exactly what one process does."""
     changes: dict[str, Any] = {"interventions": ("rsa-5",), "controls": ()}
-    serial = run_align(small_config(cohort_path, tmp_path / "serial", **changes))
+    serial = align.run(small_config(cohort_path, tmp_path / "serial", **changes))
     local = small_config(cohort_path, tmp_path / "local", executor="local", workers=2, **changes)
-    parallel = run_align(local)
+    parallel = align.run(local)
     assert parallel.sweep.succeeded == 4
     assert parallel.by_subject.to_dict() == serial.by_subject.to_dict()
     assert parallel.by_seed.to_dict() == serial.by_seed.to_dict()
@@ -293,7 +285,7 @@ def test_training_procedures_and_cross_dataset_run_through_align(
     config = small_config(
         cohort_path, tmp_path / "out", interventions=arms, controls=(), source_cohort=source_path
     )
-    report = run_align(config)
+    report = align.run(config)
     assert [row.name for row in report.by_subject.rows] == list(arms)
     assert report.weights == {"baseline": None, "peft-lora": 0.1, "peft-lora/permuted": 0.1,
                               "cross-dataset": 0.1}  # fmt: skip
