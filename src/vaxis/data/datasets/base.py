@@ -2,9 +2,9 @@
 
 Every loader, generator, split, task and stage asks the spec of a cohort's dataset for what
 differs between datasets (channels, classes, stimuli, tasks, default protocol, synthetic shape,
-official-layout writers, how its classes map onto FACED's), so no code outside a dataset's own
-module branches on a dataset's name. A new dataset is one module that builds a :class:`Dataset`
-and calls :func:`register_dataset` (README, "Adding a dataset").
+official-layout readers and writers, how its classes map onto FACED's), so no code outside a
+dataset's own module branches on a dataset's name. A new dataset is one module that builds a
+:class:`Dataset` and calls :func:`register_dataset` (README, "Adding a dataset").
 """
 
 from __future__ import annotations
