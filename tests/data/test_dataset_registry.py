@@ -5,7 +5,7 @@ decoders' units, the positions and the bundled stories without touching another 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +15,12 @@ from pydantic import ValidationError
 import vaxis
 from vaxis.axis.stories import load_bundled_stories
 from vaxis.core.positions import from_class_positions, from_valence_groups, stimulus_names
+from vaxis.data.cohort import Cohort, CohortMeta
 from vaxis.data.datasets import (
     DATASETS,
     Dataset,
+    OfficialLayout,
+    ReadOptions,
     SyntheticShape,
     dataset_names,
     default_protocol,
@@ -25,9 +28,19 @@ from vaxis.data.datasets import (
     register_dataset,
     task_names,
 )
-from vaxis.data.sources import as_cohort_file, dataset_at, open_features
+from vaxis.data.sources import (
+    SourceKind,
+    as_cohort_file,
+    available,
+    dataset_at,
+    detect,
+    files_fingerprint,
+    open_any,
+    open_features,
+)
 from vaxis.data.splits import SplitError, split_fold
 from vaxis.data.synthetic import SynthConfig, synthesize_features
+from vaxis.data.validation import NanPolicy
 from vaxis.decoders.units import default_task, make_units
 from vaxis.errors import DataFormatError, describe_validation
 from vaxis.study.config import DataSettings
@@ -89,6 +102,60 @@ def f(dataset: str = "faced", task="faced9"):
     assert lines == [5, 7, 8, 9, 10]
 
 
+def dataset_specifics(source: str, names: set[str]) -> list[tuple[int, str]]:
+    """(line, what) for every string (docstrings aside) that is a dataset's name or starts
+    with ``<name>-`` / ``<name>_`` (a dataset-named kind such as ``"faced-raw"``), and every
+    parameter, keyword, attribute or variable named ``<name>_...`` (``seedv_layout=``)."""
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+    }
+
+    def specific(text: str) -> bool:
+        text = text.lower()
+        return any(text == n or text.startswith((f"{n}-", f"{n}_")) for n in names)
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings and specific(node.value):
+                found.append((node.lineno, f"dataset-named string {node.value!r}"))
+            continue
+        if isinstance(node, ast.arg | ast.keyword):
+            identifier = node.arg or ""
+        elif isinstance(node, ast.Attribute):
+            identifier = node.attr
+        elif isinstance(node, ast.Name):
+            identifier = node.id
+        else:
+            continue
+        if specific(identifier):
+            found.append((node.lineno, f"dataset-named identifier {identifier}"))
+    return found
+
+
+def test_the_specifics_scan_finds_planted_kinds_and_keywords() -> None:
+    planted = """
+def f(path, seedv_layout="channel-major"):
+    '''A FACED or "seedv" docstring is fine.'''
+    kind = "faced-features"
+    open_any(path, faced_bandpass=None)
+    return SourceKind.seedv_raw, "e.g. faced.cohort.h5", "seedv"
+"""
+    lines = sorted(line for line, _ in dataset_specifics(planted, {"faced", "seedv"}))
+    assert lines == [2, 4, 5, 6, 6]
+
+
+def test_sources_names_no_dataset() -> None:
+    """A dataset's official folders are hooks of its spec: sources.py names none of them."""
+    path = ROOT / "data" / "sources.py"
+    found = dataset_specifics(path.read_text(encoding="utf-8"), set(dataset_names()))
+    offenders = [f"sources.py:{line}: {what}" for line, what in found]
+    assert not offenders, "use the spec's OfficialLayout instead:\n" + "\n".join(offenders)
+
+
 def test_no_dataset_name_is_branched_on_outside_its_module() -> None:
     names = branch_names()
     offenders = [
@@ -128,6 +195,74 @@ def test_a_spec_that_contradicts_itself_is_refused() -> None:
 
 
 # ------------------------------------------------------------------ a third dataset
+#: The toy's official layout, in a format made up here: ``TOY_FEATURES/subject-<id>.npz``
+#: holding ``de`` (stimuli, windows, channels, bands); option ``toy_gain`` scales what is read.
+TOY_FEATURES = "TOY_FEATURES"
+
+
+def load_toy_features(
+    path: Path, feature: str, nan_policy: NanPolicy, options: ReadOptions
+) -> Cohort:
+    folder = path if path.name.upper() == TOY_FEATURES else path / TOY_FEATURES
+    parts, columns = [], []
+    for file in sorted(folder.glob("subject-*.npz")):
+        de = np.load(file)["de"] * options["toy_gain"]
+        n_stimuli, n_windows = de.shape[:2]
+        stimulus, window = np.divmod(np.arange(n_stimuli * n_windows), n_windows)
+        subject_id = int(file.stem.removeprefix("subject-"))
+        parts.append(de.reshape(-1, *de.shape[2:]))
+        columns.append((np.full(stimulus.size, subject_id), stimulus, window))
+    subject, stimulus, window = (np.concatenate(c) for c in zip(*columns, strict=True))
+    label = np.asarray(TOY.stimulus_labels)[stimulus]
+    meta = CohortMeta(
+        dataset=TOY.name,
+        kind="features",
+        channel_names=TOY.channels,
+        label_names=TOY.classes,
+        sfreq=1.0 / TOY.window_seconds,
+        band_names=TOY.band_names,
+        band_edges=TOY.band_edges,
+        feature=feature,
+        window_seconds=TOY.window_seconds,
+        stimulus_names=TOY.stimulus_names,
+    )
+    return Cohort(
+        data=np.concatenate(parts),
+        subject=subject,
+        stimulus=stimulus,
+        window=window,
+        label=label,
+        valence=np.asarray(TOY.class_valence)[label],
+        session=np.zeros_like(label),
+        meta=meta,
+    )
+
+
+def write_toy_features(cohort: Cohort, root: Path) -> Path:
+    folder = root / TOY_FEATURES
+    folder.mkdir(parents=True)
+    for subject in np.unique(cohort.subject):
+        part = cohort.for_subjects([subject])
+        de = part.data.reshape(TOY.n_stimuli, -1, *part.data.shape[1:])
+        np.savez(folder / f"subject-{subject}.npz", de=de)
+    return folder
+
+
+def no_raw(
+    path: Path, subjects: Iterable[int] | None, nan_policy: NanPolicy, options: ReadOptions
+) -> Iterator[Cohort]:
+    raise AssertionError("the toy has no raw files")
+
+
+TOY_LAYOUT = OfficialLayout(
+    feature_folders=(TOY_FEATURES,),
+    raw_folders=("TOY_RAW",),
+    load_features=load_toy_features,
+    raw_subject_ids=lambda path: [],
+    iter_raw=no_raw,
+    feature_options={"toy_gain": 1.0},
+)
+
 TOY = Dataset(
     name="toy",
     title="Toy",
@@ -149,6 +284,7 @@ TOY = Dataset(
     tasks=("toy3",),
     segment_seconds=2.0,
     faced_classes=("sadness", "neutral", "joy"),
+    official=TOY_LAYOUT,
 )
 
 
@@ -216,3 +352,35 @@ def test_a_registered_dataset_takes_positions_and_stories_by_faced_names(toy: Da
     assert stories.class_names == toy.classes
     for cls, source in zip(stories.classes, toy.faced_classes, strict=True):
         assert cls.stories == faced[source].stories
+
+
+def test_a_registered_dataset_reads_its_official_folder_with_no_edit_to_sources(
+    toy: Dataset, tmp_path: Path
+) -> None:
+    cohort, _ = synthesize_features(SynthConfig(like="toy", n_windows=3))
+    folder = write_toy_features(cohort, tmp_path / "download")
+    root = folder.parent
+    toy_features = SourceKind("features", "toy")
+    assert detect(root) == detect(folder) == toy_features and toy_features.value == "toy-features"
+    assert available(root) == [toy_features]
+    assert dataset_at(root) == dataset_at(folder) == "toy"
+
+    for read in (open_features(root), open_any(folder)):
+        assert read.meta.dataset == "toy" and read.meta.channel_names == toy.channels
+        np.testing.assert_array_equal(read.data, cohort.data)
+        np.testing.assert_array_equal(read.label, cohort.label)
+        np.testing.assert_array_equal(read.stimulus, cohort.stimulus)
+        np.testing.assert_array_equal(read.subject, cohort.subject)
+    # its option travels through the generic functions; a name no dataset reads is refused
+    doubled = open_features(root, options={"toy_gain": 2.0})
+    np.testing.assert_allclose(doubled.data, 2.0 * cohort.data)
+    with pytest.raises(ValueError, match=r"unknown dataset option\(s\) \['toy_gian'\]"):
+        open_features(root, options={"toy_gian": 2.0})
+
+    target, stored = as_cohort_file(root, tmp_path / "work")
+    assert target.name == f"toy-{files_fingerprint(root)}.cohort.h5"
+    np.testing.assert_array_equal(stored.data, cohort.data)
+    assert as_cohort_file(root, tmp_path / "work")[0] == target  # reused while unchanged
+
+    with pytest.raises(DataFormatError, match=r"nor a Toy root \(TOY_FEATURES/, TOY_RAW/\)"):
+        detect(tmp_path / "work")

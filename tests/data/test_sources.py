@@ -10,7 +10,7 @@ import pytest
 from tests.data.conftest import FacedFolder, make_faced_features
 from vaxis.data import sources
 from vaxis.data.faced import write_faced_features
-from vaxis.data.sources import SourceKind
+from vaxis.data.sources import COHORT_FILE, SourceKind
 from vaxis.data.synthetic import SynthConfig, synthesize_features
 from vaxis.data.synthetic_files import export_official
 from vaxis.errors import DataFormatError, NonFiniteError
@@ -20,7 +20,10 @@ def test_faced_root_with_both_kinds_prefers_features_but_streams_raw(
     faced_folder: FacedFolder,
 ) -> None:
     root = faced_folder.root
-    assert sources.available(root) == [SourceKind.faced_features, SourceKind.faced_raw]
+    assert sources.available(root) == [
+        SourceKind("features", "faced"),
+        SourceKind("raw", "faced"),
+    ]
     assert not sources.is_raw(root)
     features = sources.open_features(root)
     assert features.meta.kind == "features"
@@ -44,7 +47,7 @@ def test_a_psd_folder_loads_psd(tmp_path: Path) -> None:
 def test_cohort_files_open_by_kind(tmp_path: Path) -> None:
     cohort, _ = synthesize_features(SynthConfig(n_subjects=2, n_windows=2))
     path = cohort.save(tmp_path / "s.cohort.h5")
-    assert sources.detect(path) is SourceKind.cohort_file
+    assert sources.detect(path) == COHORT_FILE
     assert sources.open_any(path).n_samples == cohort.n_samples
     with pytest.raises(DataFormatError, match="holds features, not raw"):
         list(sources.iter_raw(path))

@@ -76,12 +76,11 @@ def inspect(
     Python: ``vaxis.data.summary.summarize(vaxis.data.sources.open_any(path))``.
     """
     try:
-        cohort = sources.open_any(
-            path,
-            nan_policy=parse_nan_policy(nan_policy),
-            seedv_layout=_seedv_layout(seedv_layout),
-            seedv_bandpass=_seedv_bandpass(seedv_bandpass),
-        )
+        options = {
+            "seedv_layout": _seedv_layout(seedv_layout),
+            "seedv_bandpass": _seedv_bandpass(seedv_bandpass),
+        }
+        cohort = sources.open_any(path, nan_policy=parse_nan_policy(nan_policy), options=options)
     except VaxisError as error:
         fail(error)
     summary = summarize(cohort)
@@ -165,7 +164,7 @@ def features(
             method=method,  # type: ignore[arg-type]
             nan_policy=parse_nan_policy(nan_policy),
             overwrite=overwrite,
-            seedv_bandpass=_seedv_bandpass(seedv_bandpass),
+            options={"seedv_bandpass": _seedv_bandpass(seedv_bandpass)},
         )
         if official:
             if cohort.meta.dataset != layout:

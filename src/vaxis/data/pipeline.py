@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from vaxis.console import console, track
 from vaxis.data import sources
 from vaxis.data.cohort import Cohort
-from vaxis.data.datasets import SEEDV_BANDPASS_HZ
+from vaxis.data.datasets import option_defaults, reading_options
 from vaxis.data.features import raw_to_features
 from vaxis.data.validation import NanPolicy
 from vaxis.errors import VaxisError
@@ -50,11 +51,13 @@ def compute_features(
     nan_policy: NanPolicy = "raise",
     overwrite: bool = False,
     progress: bool = True,
-    seedv_bandpass: tuple[float, float] | None = SEEDV_BANDPASS_HZ,
+    options: Mapping[str, Any] | None = None,
 ) -> Cohort:
     """Compute DE features for every subject of ``raw`` and save them to ``out``.
 
-    ``seedv_bandpass``: the band-pass (Hz, None for none) of raw SEED-V ``.cnt`` recordings.
+    ``options``: the datasets' reading options by name (:func:`vaxis.data.sources.iter_raw`;
+    SEED-V's ``seedv_bandpass``: the band-pass, Hz or None, of its raw ``.cnt`` recordings).
+    Those that change raw EEG are recorded, so a resumed run reads the raw files alike.
     """
     out = Path(out)
     if out.exists() and not overwrite:
@@ -62,16 +65,16 @@ def compute_features(
     all_subjects = sources.raw_subject_ids(raw)  # refuses an input that is not raw EEG
     parts = parts_dir(out)
     fresh = not parts.exists()
-    band = None if seedv_bandpass is None else list(seedv_bandpass)  # as JSON reads it back
-    _claim_parts(parts, {"raw": str(Path(raw).resolve()), "method": method, "seedv_bandpass": band})
+    resolved = reading_options(options)
+    # the raw options as JSON reads them back (tuples as lists)
+    recorded = {name: json.loads(json.dumps(resolved[name])) for name in option_defaults(True)}
+    _claim_parts(parts, {"raw": str(Path(raw).resolve()), "method": method, **recorded})
     todo = [s for s in all_subjects if not part_path(parts, s).exists()]
     if len(todo) < len(all_subjects):
         console.print(
             f"resuming: {len(all_subjects) - len(todo)} of {len(all_subjects)} subjects done"
         )
-    stream = sources.iter_raw(
-        raw, nan_policy=nan_policy, subjects=todo, seedv_bandpass=seedv_bandpass
-    )
+    stream = sources.iter_raw(raw, nan_policy=nan_policy, subjects=todo, options=resolved)
     if progress:
         stream = track(stream, "raw -> DE (per subject)", total=len(todo))
     try:

@@ -1,8 +1,11 @@
 """Open whatever the user points at: a cohort file or an official dataset folder.
 
 One function decides what a path is, so every command accepts the same inputs:
-``*.cohort.h5`` files, FACED roots (``Processed_data/`` and/or ``EEG_Features/``) and SEED-V
-roots (``EEG_DE_features/``, ``EEG_raw/``), or the official feature or raw folder inside them.
+``*.cohort.h5`` files, and the roots and feature or raw folders of every registered dataset
+with an official layout (:class:`~vaxis.data.datasets.OfficialLayout`: FACED's
+``Processed_data/`` and ``EEG_Features/``, SEED-V's ``EEG_DE_features/`` and ``EEG_raw/``).
+This module names no dataset: a dataset's folders are found and read by its spec's hooks, and
+its reading options (SEED-V's ``seedv_layout``, ``seedv_bandpass``) travel as ``options``.
 Commands whose jobs run in other processes need a file: :func:`as_cohort_file` reads a folder
 once into a cohort file (reused while the folder's files are unchanged); :func:`convert` is
 ``vaxis data convert``.
@@ -12,32 +15,58 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Iterable, Iterator
-from enum import StrEnum
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 from vaxis.data.cohort import Cohort, iter_subjects, load_meta, save_stream, subject_ids
-from vaxis.data.datasets import SEEDV_BANDPASS_HZ, source_dataset
-from vaxis.data.seedv_layout import SeedvLayout
+from vaxis.data.datasets import OfficialLayout, get_dataset, official_datasets, reading_options
 from vaxis.data.validation import NanPolicy, apply_nan_policy
 from vaxis.errors import DataFormatError
 
 
-class SourceKind(StrEnum):
-    cohort_file = "cohort-file"
-    faced_features = "faced-features"
-    faced_raw = "faced-raw"
-    seedv_features = "seedv-features"
-    seedv_raw = "seedv-raw"
+@dataclass(frozen=True)
+class SourceKind:
+    """What a path holds: a cohort file, or one dataset's official feature or raw folder."""
+
+    holds: Literal["cohort-file", "features", "raw"]
+    #: the dataset whose official folder it is (empty for a cohort file)
+    dataset: str = ""
+
+    @property
+    def value(self) -> str:
+        """``cohort-file`` or ``<dataset>-<features|raw>`` (e.g. ``faced-raw``)."""
+        return self.holds if not self.dataset else f"{self.dataset}-{self.holds}"
+
+    @property
+    def layout(self) -> OfficialLayout:
+        """The official layout that reads it (a cohort file has none)."""
+        official = get_dataset(self.dataset).official if self.dataset else None
+        if official is None:
+            raise ValueError(f"{self.value} is not an official folder")
+        return official
+
+    def __str__(self) -> str:
+        return self.value
 
 
-_FOLDERS: tuple[tuple[SourceKind, tuple[str, ...]], ...] = (
-    (SourceKind.faced_features, ("EEG_Features", "DE", "PSD")),
-    (SourceKind.faced_raw, ("Processed_data",)),
-    (SourceKind.seedv_features, ("EEG_DE_features",)),
-    (SourceKind.seedv_raw, ("EEG_raw",)),
-)
+COHORT_FILE = SourceKind("cohort-file")
+
+
+def _folder_kinds() -> list[tuple[SourceKind, tuple[str, ...]]]:
+    """(kind, folder names) of every official folder, features before raw, in registry order."""
+    kinds: list[tuple[SourceKind, tuple[str, ...]]] = []
+    for spec in official_datasets():
+        assert spec.official is not None
+        kinds.append((SourceKind("features", spec.name), spec.official.feature_folders))
+        kinds.append((SourceKind("raw", spec.name), spec.official.raw_folders))
+    return kinds
+
+
+def _dataset_folders() -> str:
+    """``FACED / SEED-V``: the datasets whose folders are read, for messages."""
+    return " / ".join(spec.label for spec in official_datasets())
 
 
 def available(path: str | Path) -> list[SourceKind]:
@@ -45,29 +74,35 @@ def available(path: str | Path) -> list[SourceKind]:
     path = Path(path)
     if path.is_file():
         if path.suffix in {".h5", ".hdf5"}:
-            return [SourceKind.cohort_file]
+            return [COHORT_FILE]
         raise DataFormatError(
             path,
             f"a {path.suffix or 'suffix-less'} file, not a cohort file: expected *.cohort.h5 or "
             "a dataset folder",
-            "pass a *.cohort.h5 file (vaxis data convert writes one), or a FACED / SEED-V folder",
+            "pass a *.cohort.h5 file (vaxis data convert writes one), or a "
+            f"{_dataset_folders()} folder",
         )
     if not path.is_dir():
         raise DataFormatError(
             path,
             "no such file or folder",
-            "pass a *.cohort.h5 file, or a FACED / SEED-V folder as downloaded",
+            f"pass a *.cohort.h5 file, or a {_dataset_folders()} folder as downloaded",
         )
     found = [
         kind
-        for kind, names in _FOLDERS
+        for kind, names in _folder_kinds()
         if path.name.upper() in {n.upper() for n in names} or (path / names[0]).is_dir()
     ]
     if not found:
+        roots = " nor ".join(
+            f"a {spec.label} root ({spec.official.feature_folders[0]}/, "
+            f"{spec.official.raw_folders[0]}/)"
+            for spec in official_datasets()
+            if spec.official is not None
+        )
         raise DataFormatError(
             path,
-            "folder is neither a FACED root (Processed_data/, EEG_Features/) nor a SEED-V root "
-            "(EEG_DE_features/, EEG_raw/)",
+            f"folder is neither {roots}",
             "point vaxis at the dataset's top folder as downloaded, or at a *.cohort.h5 file",
         )
     return found
@@ -82,34 +117,32 @@ def dataset_at(path: str | Path) -> str:
     """The dataset of the data at ``path`` (a cohort's metadata, or the registered dataset
     whose official folder it is), without reading the EEG."""
     kind = detect(path)
-    if kind is SourceKind.cohort_file:
-        return load_meta(path).dataset
-    return source_dataset(kind.value).name
+    return load_meta(path).dataset if kind == COHORT_FILE else kind.dataset
 
 
 def is_raw(path: str | Path) -> bool:
     """True when ``path`` holds raw EEG and no features."""
     kind = detect(path)
-    if kind is SourceKind.cohort_file:
+    if kind == COHORT_FILE:
         return load_meta(path).kind == "raw"
-    return kind in {SourceKind.faced_raw, SourceKind.seedv_raw}
+    return kind.holds == "raw"
 
 
 def open_features(
     path: str | Path,
     feature: str = "de",
     nan_policy: NanPolicy = "raise",
-    seedv_layout: SeedvLayout = "channel-major",
+    options: Mapping[str, Any] | None = None,
 ) -> Cohort:
     """Load a feature cohort from a cohort file or an official features folder.
 
     ``feature`` picks DE or PSD under a FACED root; a FACED ``PSD/`` folder itself is read as PSD.
-    ``seedv_layout``: the column layout of SEED-V feature files (:mod:`vaxis.data.seedv_layout`).
+    ``options``: the datasets' reading options by name (:func:`vaxis.data.datasets.
+    reading_options`; SEED-V's ``seedv_layout``: :mod:`vaxis.data.seedv_layout`).
     """
-    from vaxis.data import faced, seedv
-
+    resolved = reading_options(options)
     kind = detect(path)
-    if kind is SourceKind.cohort_file:
+    if kind == COHORT_FILE:
         cohort = Cohort.load(path)
         if cohort.meta.kind != "features":
             raise DataFormatError(
@@ -118,12 +151,8 @@ def open_features(
                 f"compute features: vaxis data features {path} OUT",
             )
         return apply_nan_policy(cohort, nan_policy, path)
-    if kind is SourceKind.faced_features:
-        if Path(path).name.lower() == "psd":
-            feature = "psd"
-        return faced.load_faced_features(path, feature=feature, nan_policy=nan_policy)
-    if kind is SourceKind.seedv_features:
-        return seedv.load_seedv_features(path, nan_policy=nan_policy, layout=seedv_layout)
+    if kind.holds == "features":
+        return kind.layout.load_features(Path(path), feature, nan_policy, resolved)
     raise DataFormatError(
         path,
         "this folder holds raw EEG only",
@@ -131,73 +160,61 @@ def open_features(
     )
 
 
+def _raw_kind(path: Path) -> SourceKind:
+    """The raw kind at ``path`` (a raw cohort file, or an official raw folder)."""
+    kinds = available(path)
+    if COHORT_FILE in kinds:
+        if load_meta(path).kind != "raw":
+            raise DataFormatError(path, "this cohort holds features, not raw EEG")
+        return COHORT_FILE
+    raw = next((kind for kind in kinds if kind.holds == "raw"), None)
+    if raw is None:
+        raise DataFormatError(path, "this folder holds features, not raw EEG")
+    return raw
+
+
 def raw_subject_ids(path: str | Path) -> list[int]:
     """Subjects with raw EEG at ``path``, from file names or the cohort's subject column."""
-    from vaxis.data import faced_layout, seedv_raw
-
-    kinds = available(path)
     path = Path(path)
-    if SourceKind.cohort_file in kinds:
-        _require_raw_cohort(path)
-        return subject_ids(path)
-    if SourceKind.faced_raw in kinds:
-        folder = path if path.name == "Processed_data" else path.joinpath(*faced_layout.RAW_DIR)
-        pattern = re.compile(r"^sub(\d+)\.pkl$")
-    elif SourceKind.seedv_raw in kinds:
-        folder = path if path.name == seedv_raw.RAW_DIR else path / seedv_raw.RAW_DIR
-        pattern = seedv_raw.RAW_FILE
-    else:
-        raise DataFormatError(path, "this folder holds features, not raw EEG")
-    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
-    return sorted({int(m.group(1)) for m in map(pattern.match, names) if m})
+    kind = _raw_kind(path)
+    return subject_ids(path) if kind == COHORT_FILE else kind.layout.raw_subject_ids(path)
 
 
 def iter_raw(
     path: str | Path,
     nan_policy: NanPolicy = "raise",
     subjects: Iterable[int] | None = None,
-    seedv_bandpass: tuple[float, float] | None = SEEDV_BANDPASS_HZ,
+    options: Mapping[str, Any] | None = None,
 ) -> Iterator[Cohort]:
     """Stream raw EEG one subject at a time from a cohort file or an official raw folder.
 
-    ``seedv_bandpass``: the band-pass (Hz, None for none) of raw SEED-V ``.cnt`` recordings.
+    ``options``: the datasets' reading options by name (SEED-V's ``seedv_bandpass``: the
+    band-pass, Hz or None, of its raw ``.cnt`` recordings).
     """
-    from vaxis.data import faced, seedv_raw
-
-    kinds = available(path)
-    if SourceKind.cohort_file in kinds:
-        _require_raw_cohort(Path(path))
+    resolved = reading_options(options)
+    kind = _raw_kind(Path(path))
+    if kind == COHORT_FILE:
         for part in iter_subjects(path, subjects):
             yield apply_nan_policy(part, nan_policy, path)
-    elif SourceKind.faced_raw in kinds:
-        yield from faced.iter_faced_raw(path, subjects=subjects, nan_policy=nan_policy)
-    elif SourceKind.seedv_raw in kinds:
-        yield from seedv_raw.iter_seedv_raw(path, subjects=subjects, bandpass=seedv_bandpass)
     else:
-        raise DataFormatError(path, "this folder holds features, not raw EEG")
-
-
-def _require_raw_cohort(path: Path) -> None:
-    if load_meta(path).kind != "raw":
-        raise DataFormatError(path, "this cohort holds features, not raw EEG")
+        yield from kind.layout.iter_raw(Path(path), subjects, nan_policy, resolved)
 
 
 def open_any(
     path: str | Path,
     nan_policy: NanPolicy = "raise",
-    seedv_layout: SeedvLayout = "channel-major",
-    seedv_bandpass: tuple[float, float] | None = SEEDV_BANDPASS_HZ,
+    options: Mapping[str, Any] | None = None,
 ) -> Cohort:
-    """A whole cohort in memory (raw sources are concatenated: fine for small selections)."""
-    if is_raw(path) and SourceKind.faced_raw in available(path):
-        from vaxis.data.faced import load_faced_raw  # checks that every file has one channel set
+    """A whole cohort in memory (raw sources are concatenated: fine for small selections).
 
-        return load_faced_raw(path, nan_policy=nan_policy)
-    if is_raw(path):
-        return Cohort.concatenate(
-            list(iter_raw(path, nan_policy=nan_policy, seedv_bandpass=seedv_bandpass))
-        )
-    return open_features(path, nan_policy=nan_policy, seedv_layout=seedv_layout)
+    ``options``: the datasets' reading options by name, as for :func:`open_features` and
+    :func:`iter_raw`."""
+    if not is_raw(path):
+        return open_features(path, nan_policy=nan_policy, options=options)
+    kind = _raw_kind(Path(path))
+    if kind != COHORT_FILE and kind.layout.load_raw is not None:
+        return kind.layout.load_raw(Path(path), nan_policy, reading_options(options))
+    return Cohort.concatenate(list(iter_raw(path, nan_policy=nan_policy, options=options)))
 
 
 def files_fingerprint(path: Path) -> str:
@@ -220,7 +237,7 @@ def as_cohort_file(
     ``raw`` (commands whose decoders read raw EEG)."""
     path, folder = Path(path), Path(folder)
     kind = detect(path)
-    if kind is SourceKind.cohort_file:
+    if kind == COHORT_FILE:
         if load_meta(path).kind != "features" and not raw:
             raise DataFormatError(
                 path, "this cohort holds raw EEG", f"vaxis data features {path} OUT.cohort.h5"
@@ -231,7 +248,7 @@ def as_cohort_file(
             return path, cohort
         stem = path.name.removesuffix(".h5").removesuffix(".cohort")
         return repaired.save(folder / f"{stem}.{nan_policy}.cohort.h5"), repaired
-    is_raw_folder = kind in {SourceKind.faced_raw, SourceKind.seedv_raw}
+    is_raw_folder = kind.holds == "raw"
     if is_raw_folder and not raw:
         raise DataFormatError(
             path,
@@ -264,7 +281,7 @@ def convert(
         )
     if not out.name.endswith((".h5", ".hdf5")):
         raise DataFormatError(out, "not a cohort file name", "name it *.cohort.h5")
-    if detect(path) is SourceKind.cohort_file:
+    if detect(path) == COHORT_FILE:
         load_meta(path)  # a truncated file says so
         raise DataFormatError(path, "already a cohort file", "use it as it is")
     if is_raw(path):

@@ -2,14 +2,14 @@
 
 Every loader, generator, split, task and stage asks the spec of a cohort's dataset for what
 differs between datasets (channels, classes, stimuli, tasks, default protocol, synthetic shape,
-official-layout writers, how its classes map onto FACED's), so no code outside a dataset's own
-module branches on a dataset's name. A new dataset is one module that builds a :class:`Dataset`
-and calls :func:`register_dataset` (README, "Adding a dataset").
+official-layout readers and writers, how its classes map onto FACED's), so no code outside a
+dataset's own module branches on a dataset's name. A new dataset is one module that builds a
+:class:`Dataset` and calls :func:`register_dataset` (README, "Adding a dataset").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +18,7 @@ from pydantic import AfterValidator
 
 if TYPE_CHECKING:
     from vaxis.data.cohort import Cohort
+    from vaxis.data.validation import NanPolicy
 
 #: The valence task: negative vs positive classes, neutral left out; every dataset has it.
 BINARY_TASK = "binary"
@@ -29,6 +30,34 @@ REFERENCE_DATASET = "faced"
 FeatureWriter = Callable[["Cohort", Path, bool], list[Path]]
 #: ``export(config, root, overwrite) -> files``: a synthetic cohort in the official layout
 SyntheticExport = Callable[[Any, Path, bool], list[Path]]
+#: A dataset's options for reading its official folders, by name (``seedv_layout`` ...): the
+#: registry's defaults overridden by what the caller gave (:func:`reading_options`).
+ReadOptions = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class OfficialLayout:
+    """How :mod:`vaxis.data.sources` finds and reads a dataset's folders as downloaded.
+
+    A folder is the dataset's feature (raw) folder when its name is one of
+    ``feature_folders`` (``raw_folders``), and its root when it holds a folder named by the
+    first of them. Every hook takes the folder or the root as given."""
+
+    feature_folders: tuple[str, ...]
+    raw_folders: tuple[str, ...]
+    #: ``load_features(path, feature, nan_policy, options)``: the feature cohort
+    load_features: Callable[[Path, str, NanPolicy, ReadOptions], Cohort]
+    #: ``raw_subject_ids(path)``: subjects with raw files, from the file names
+    raw_subject_ids: Callable[[Path], list[int]]
+    #: ``iter_raw(path, subjects, nan_policy, options)``: raw EEG one subject at a time
+    iter_raw: Callable[[Path, Iterable[int] | None, NanPolicy, ReadOptions], Iterator[Cohort]]
+    #: ``load_raw(path, nan_policy, options)``: all raw EEG at once (None: the subjects of
+    #: ``iter_raw`` concatenated)
+    load_raw: Callable[[Path, NanPolicy, ReadOptions], Cohort] | None = None
+    #: its options and their defaults: those that change what its feature files read as ...
+    feature_options: Mapping[str, Any] = field(default_factory=dict)
+    #: ... and what its raw files read as (recorded by resumable feature runs)
+    raw_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,8 +111,8 @@ class Dataset:
     story_folder: str | None = None
     #: bundled table under ``resources`` with one text description per stimulus (None: none)
     clip_descriptions: str | None = None
-    #: the :class:`vaxis.data.sources.SourceKind` values of its official folders
-    source_kinds: tuple[str, ...] = ()
+    #: how its official folders are found and read (None: cohort files only)
+    official: OfficialLayout | None = None
     #: writes a feature cohort in the official layout (``vaxis data features --layout``)
     write_features: FeatureWriter | None = None
     #: writes a synthetic cohort in the official layout (``vaxis data synth --layout official``)
@@ -215,12 +244,33 @@ def protocol_dataset(protocol: str) -> Dataset | None:
     return next((d for d in DATASETS.values() if protocol in d.protocols), None)
 
 
-def source_dataset(kind: str) -> Dataset:
-    """The dataset whose official folder a :class:`~vaxis.data.sources.SourceKind` names."""
-    owner = next((d for d in DATASETS.values() if kind in d.source_kinds), None)
-    if owner is None:
-        raise ValueError(f"no registered dataset reads {kind!r} folders")
-    return owner
+def official_datasets() -> tuple[Dataset, ...]:
+    """The registered datasets with an official layout, in registration order."""
+    return tuple(d for d in DATASETS.values() if d.official is not None)
+
+
+def option_defaults(raw_only: bool = False) -> dict[str, Any]:
+    """Every official layout's reading options (only those for raw files: ``raw_only``) and
+    their defaults."""
+    defaults: dict[str, Any] = {}
+    for spec in official_datasets():
+        assert spec.official is not None
+        defaults |= spec.official.raw_options
+        if not raw_only:
+            defaults |= spec.official.feature_options
+    return defaults
+
+
+def reading_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The registry's default reading options overridden by ``options``; a name that no
+    registered dataset reads is refused (a typo would otherwise be ignored)."""
+    defaults = option_defaults()
+    unknown = sorted(set(options or {}) - set(defaults))
+    if unknown:
+        raise ValueError(
+            f"unknown dataset option(s) {unknown} (allowed: {', '.join(sorted(defaults))})"
+        )
+    return defaults | dict(options or {})
 
 
 #: A settings field naming a registered dataset.

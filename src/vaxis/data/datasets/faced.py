@@ -7,15 +7,24 @@ of its official layout are :mod:`vaxis.data.faced` and :mod:`vaxis.data.faced_wr
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaxis.data.datasets.base import Dataset, SyntheticShape, register_dataset
+from vaxis.data.datasets.base import (
+    Dataset,
+    OfficialLayout,
+    ReadOptions,
+    SyntheticShape,
+    register_dataset,
+)
 from vaxis.errors import DataFormatError
 
 if TYPE_CHECKING:
     from vaxis.data.cohort import Cohort
     from vaxis.data.synthetic import SynthConfig
+    from vaxis.data.validation import NanPolicy
 
 FACED_CHANNELS_WITH_MASTOIDS: tuple[str, ...] = (
     "Fp1", "Fp2", "Fz", "F3", "F4", "F7", "F8", "FC1", "FC2", "FC5", "FC6", "Cz",
@@ -99,6 +108,37 @@ def _export_synthetic(config: SynthConfig, root: Path, overwrite: bool) -> list[
     return written
 
 
+def _load_features(path: Path, feature: str, nan_policy: NanPolicy, _: ReadOptions) -> Cohort:
+    """``feature`` (DE or PSD) under a root; a ``PSD/`` folder itself is read as PSD."""
+    from vaxis.data.faced import load_faced_features
+
+    feature = "psd" if path.name.lower() == "psd" else feature
+    return load_faced_features(path, feature=feature, nan_policy=nan_policy)
+
+
+def _raw_subject_ids(path: Path) -> list[int]:
+    from vaxis.data.faced_layout import RAW_DIR
+
+    folder = path if path.name == "Processed_data" else path.joinpath(*RAW_DIR)
+    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    return sorted({int(m.group(1)) for m in map(re.compile(r"^sub(\d+)\.pkl$").match, names) if m})
+
+
+def _iter_raw(
+    path: Path, subjects: Iterable[int] | None, nan_policy: NanPolicy, _: ReadOptions
+) -> Iterator[Cohort]:
+    from vaxis.data.faced import iter_faced_raw
+
+    return iter_faced_raw(path, subjects=subjects, nan_policy=nan_policy)
+
+
+def _load_raw(path: Path, nan_policy: NanPolicy, _: ReadOptions) -> Cohort:
+    """All subjects at once; it checks that every file has one channel set."""
+    from vaxis.data.faced import load_faced_raw
+
+    return load_faced_raw(path, nan_policy=nan_policy)
+
+
 FACED = register_dataset(
     Dataset(
         name="faced",
@@ -126,7 +166,14 @@ FACED = register_dataset(
         faced_classes=FACED_CLASSES,
         story_folder="faced",
         clip_descriptions="faced_clips.csv",
-        source_kinds=("faced-features", "faced-raw"),
+        official=OfficialLayout(
+            feature_folders=("EEG_Features", "DE", "PSD"),
+            raw_folders=("Processed_data",),
+            load_features=_load_features,
+            raw_subject_ids=_raw_subject_ids,
+            iter_raw=_iter_raw,
+            load_raw=_load_raw,
+        ),
         write_features=_write_features,
         export_synthetic=_export_synthetic,
         # docs/REFERENCE.md sec. 1.9, balanced accuracy, test subjects 100-122

@@ -7,14 +7,23 @@ The loaders and writers of its official layout are :mod:`vaxis.data.seedv`,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vaxis.data.datasets.base import Dataset, SyntheticShape, register_dataset
+from vaxis.data.datasets.base import (
+    Dataset,
+    OfficialLayout,
+    ReadOptions,
+    SyntheticShape,
+    register_dataset,
+)
 from vaxis.errors import DataFormatError
 
 if TYPE_CHECKING:
+    from vaxis.data.cohort import Cohort
     from vaxis.data.synthetic import SynthConfig
+    from vaxis.data.validation import NanPolicy
 
 SEEDV_CHANNELS: tuple[str, ...] = (
     "FP1", "FPZ", "FP2", "AF3", "AF4", "F7", "F5", "F3", "F1", "FZ", "F2", "F4", "F6", "F8",
@@ -83,6 +92,31 @@ def _export_synthetic(config: SynthConfig, root: Path, overwrite: bool) -> list[
     return write_seedv_features(synthesize_features(config)[0], root, overwrite=overwrite)
 
 
+def _load_features(path: Path, _: str, nan_policy: NanPolicy, options: ReadOptions) -> Cohort:
+    """Its DE features; option ``seedv_layout``: the column layout of the feature files
+    (:mod:`vaxis.data.seedv_layout`)."""
+    from vaxis.data.seedv import load_seedv_features
+
+    return load_seedv_features(path, nan_policy=nan_policy, layout=options["seedv_layout"])
+
+
+def _raw_subject_ids(path: Path) -> list[int]:
+    from vaxis.data.seedv_raw import RAW_DIR, RAW_FILE
+
+    folder = path if path.name == RAW_DIR else path / RAW_DIR
+    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    return sorted({int(m.group(1)) for m in map(RAW_FILE.match, names) if m})
+
+
+def _iter_raw(
+    path: Path, subjects: Iterable[int] | None, _: NanPolicy, options: ReadOptions
+) -> Iterator[Cohort]:
+    """Option ``seedv_bandpass``: the band-pass (Hz, None for none) of the ``.cnt`` files."""
+    from vaxis.data.seedv_raw import iter_seedv_raw
+
+    return iter_seedv_raw(path, subjects=subjects, bandpass=options["seedv_bandpass"])
+
+
 SEEDV = register_dataset(
     Dataset(
         name="seedv",
@@ -113,7 +147,15 @@ SEEDV = register_dataset(
         default_protocol="holdout",
         protocols=("seedv-sessions", "seedv-trials"),
         faced_classes=tuple(SEEDV_FROM_FACED.values()),
-        source_kinds=("seedv-features", "seedv-raw"),
+        official=OfficialLayout(
+            feature_folders=("EEG_DE_features",),
+            raw_folders=("EEG_raw",),
+            load_features=_load_features,
+            raw_subject_ids=_raw_subject_ids,
+            iter_raw=_iter_raw,
+            feature_options={"seedv_layout": "channel-major"},
+            raw_options={"seedv_bandpass": SEEDV_BANDPASS_HZ},
+        ),
         export_synthetic=_export_synthetic,
         paper_note=(
             "SEED-V: subject-disjoint holdout split (the study names no subjects), 12-s "
