@@ -87,3 +87,56 @@ def test_each_wrong_run_folder_gets_what_was_found_and_expected(
     assert result.exit_code == 2, text
     assert f"{src}" in text and found in text and made_by in text, text
     assert "Traceback" not in text, text
+
+
+#: what a planned job is (its id names the cohort file; its seconds come from a timed calibration)
+SAME_FROM_ANY_SOURCE = (
+    "label",
+    "stage",
+    "decoder",
+    "regime",
+    "intervention",
+    "seed",
+    "epochs",
+    "batch_size",
+    "n_train",
+    "flops",
+    "peak_memory_bytes",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["zoo", "align", "ensemble"])
+def test_every_training_stage_plans_the_same_jobs_from_an_official_folder_as_from_its_file(
+    tmp_path: Path, stage: str
+) -> None:
+    """A FACED root, the official DE folder inside it and the cohort file holding the same EEG
+    are one source to every stage that trains (the resolver reads a folder once into
+    ``out/data``); the jobs they plan (decoder, regime, intervention, seed, epochs, cost) are
+    the same."""
+    import vaxis
+    from vaxis.data.synthetic import SynthConfig, synthesize_features
+    from vaxis.data.synthetic_files import export_official
+
+    synth = SynthConfig(n_subjects=12, n_windows=30, seed=0)  # the official 30 s per clip
+    export_official(synth, tmp_path / "FACED")
+    cohort_file = synthesize_features(synth)[0].save(tmp_path / "s.cohort.h5")
+    package = getattr(vaxis, stage)
+    config_type = {"zoo": "ZooConfig", "align": "AlignConfig", "ensemble": "EnsembleConfig"}
+    sources = {
+        "root": tmp_path / "FACED",
+        "de": tmp_path / "FACED" / "EEG_Features" / "DE",
+        "file": cohort_file,
+    }
+    plans = {}
+    for name, source in sources.items():
+        config = getattr(package, config_type[stage])(
+            cohort=source, positions="classes", out=tmp_path / name
+        )
+        plans[name] = [
+            {key: value for key, value in job.items() if key in SAME_FROM_ANY_SOURCE}
+            for job in package.plan(config)
+        ]
+        if name != "file":
+            assert next((tmp_path / name / "data").glob("faced-*.cohort.h5"))
+    assert plans["root"] and plans["root"] == plans["de"] == plans["file"]
