@@ -207,3 +207,24 @@ def test_end_to_end_on_trained_decoders(tmp_path: Path) -> None:
     for key in ("class_pc1", "residual_crossed", "stimulus_probe"):
         assert (linear.stats[key].p_value or 1.0) < 0.05, key
     assert write_report(report, tmp_path / "out").exists()
+
+
+def test_random_draws_follow_the_training_identity_never_the_folder_name(tmp_path: Path) -> None:
+    """A sweep names run folders by a key that holds the code version: the same checkpoint
+    under another folder name gets the same intervals and p-values; another config key gets
+    other draws."""
+    data = planted(valence=0.8, other=1.0, residual=0.8, seed=3)
+    config = {"decoder": "planted"}
+
+    def probed(folder: str, key: str) -> dict:
+        root = tmp_path / folder
+        run = write_run(root / folder / "run", data, 0.3, config)
+        metrics = json.loads((run / "metrics.json").read_text())
+        metrics.update(config_key=key, split="holdout", subjects={"test": [0, 1]})
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        [checkpoint] = probe_runs(root, positions_of(data), SMALL).checkpoints
+        return {k: (s.ci_low, s.ci_high, s.p_value) for k, s in checkpoint.stats.items()}
+
+    same = probed("4a47924866", "f8bde5ee7ceb")
+    assert probed("d6d8610baa", "f8bde5ee7ceb") == same
+    assert probed("d6d8610bab", "0123456789ab") != same

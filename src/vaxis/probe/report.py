@@ -64,6 +64,9 @@ class Run:
     """One finished training run: its score and its held-out penultimate features."""
 
     name: str
+    #: what seeds this run's random draws: its training identity and held-out fold, never its
+    #: folder name (a sweep names folders by a key that holds the code version)
+    draw_key: str
     dataset: str
     synthetic: bool
     balanced_accuracy: float
@@ -93,8 +96,10 @@ def dataset_of(root: str | Path) -> str:
 def load_run(path: Path, root: Path) -> Run:
     """Read one run folder (metrics and predictions); DataFormatError names what is missing."""
     metrics = read_metrics(path)
+    name = path.relative_to(root).as_posix() if path != root else path.name
     return Run(
-        name=path.relative_to(root).as_posix() if path != root else path.name,
+        name=name,
+        draw_key=_draw_key(metrics, name),
         dataset=str(metrics.get("dataset", "")),
         synthetic=bool(metrics.get("synthetic", False)),
         balanced_accuracy=float(metrics["test"]["balanced_accuracy"]),
@@ -102,6 +107,20 @@ def load_run(path: Path, root: Path) -> Run:
         test=_table(path, "test"),
         val=_table(path, "val") if predictions_path(path, "val").exists() else None,
     )
+
+
+def _draw_key(metrics: dict[str, Any], name: str) -> str:
+    """The training config's key, split and held-out subjects and stimuli; the folder name
+    for a run written before metrics carried a config key."""
+    if "config_key" not in metrics:
+        return name
+    held_out = {
+        "config": metrics["config_key"],
+        "split": metrics.get("split"),
+        "test_subjects": metrics.get("subjects", {}).get("test"),
+        "held_out_stimuli": metrics.get("held_out_stimuli"),
+    }
+    return json.dumps(held_out, sort_keys=True)
 
 
 def _table(run_dir: Path, part: str) -> StimulusTable:
@@ -244,7 +263,7 @@ def probe_runs(
 
 
 def _probe(run: Run, target: Target, config: ProbeConfig) -> CheckpointProbe:
-    rng = np.random.default_rng([config.seed, zlib.crc32(run.name.encode())])
+    rng = np.random.default_rng([config.seed, zlib.crc32(run.draw_key.encode())])
     name = f"shuffled:{run.name}" if run.shuffled_labels else run.name
     y = target.positions.aligned(run.test.stimuli)
     return probe_checkpoint(

@@ -103,8 +103,8 @@ class ProbeStageReport:
             rows.append(row)
         columns = ["checkpoint", "balanced accuracy", *(label for label, _ in MEASURES.values())]
         note = (
-            f"p: against the first null of each measure (all nulls: {PROBE_FILE}). The study's "
-            "figures (published, not run here): class-PC1 alignment 0.60-0.77 over 36 "
+            f"p: against the first null of each measure (all nulls: {self.out / PROBE_FILE}). The "
+            "study's figures (published, not run here): class-PC1 alignment 0.60-0.77 over 36 "
             "checkpoints; r(balanced accuracy, class-PC1) 0.885, r(.., residual) 0.738."
         )
         table = Table(
