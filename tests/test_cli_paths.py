@@ -140,3 +140,32 @@ def test_every_training_stage_plans_the_same_jobs_from_an_official_folder_as_fro
         if name != "file":
             assert next((tmp_path / name / "data").glob("faced-*.cohort.h5"))
     assert plans["root"] and plans["root"] == plans["de"] == plans["file"]
+
+
+@pytest.mark.slow
+def test_train_then_probe_from_an_official_folder_matches_its_cohort_file(tmp_path: Path) -> None:
+    """`vaxis train FACED_ROOT` then `vaxis probe` on its output gives the probe figures (values,
+    intervals, p) of the same two commands on the cohort file holding the same EEG."""
+    import json
+
+    from vaxis.data.synthetic import SynthConfig, synthesize_features
+    from vaxis.data.synthetic_files import export_official
+
+    synth = SynthConfig(n_subjects=12, n_windows=30, seed=0)
+    export_official(synth, tmp_path / "FACED")
+    cohort_file = synthesize_features(synth)[0].save(tmp_path / "s.cohort.h5")
+    train = ["--decoder", "linear", "--epochs", "2", "--seeds", "0,1", "--executor", "serial"]
+    probed = []
+    for name, source in (("root", tmp_path / "FACED"), ("file", cohort_file)):
+        runs, out = tmp_path / f"train-{name}", tmp_path / f"probe-{name}"
+        for argv in (
+            ["train", str(source), *train, "-o", str(runs)],
+            ["probe", str(runs), "--positions", "classes", "--nulls", "50", "--bootstrap", "20",
+             "-o", str(out)],
+        ):  # fmt: skip
+            result = CliRunner().invoke(app, argv)
+            assert result.exit_code == 0, result.output
+        record = json.loads((out / "probe.json").read_text())
+        probed.append({k: record[k] for k in ("checkpoints", "across_checkpoints")})
+    assert len(probed[0]["checkpoints"]) == 2
+    assert probed[0] == probed[1]

@@ -80,14 +80,16 @@ def test_bad_settings_exit_with_a_message(
 @pytest.mark.slow
 def test_an_official_faced_folder_is_read_as_its_cohort_file_is(tmp_path: Path) -> None:
     """`vaxis align FACED_ROOT` as `vaxis train` takes it: read once into OUT/data, with the
-    same results as the cohort file holding the same EEG."""
+    same results as the cohort file holding the same EEG; `vaxis saturation` on either align
+    output (its ablation reads the EEG align read) reports the same numbers."""
     from vaxis.data.synthetic import SynthConfig, synthesize_features
     from vaxis.data.synthetic_files import export_official
+    from vaxis.saturation.cli import app as saturation_app
 
     synth = SynthConfig(n_subjects=16, n_windows=30, seed=0)  # the official 30 s per clip
     export_official(synth, tmp_path / "FACED")
     cohort_file = synthesize_features(synth)[0].save(tmp_path / "s.cohort.h5")
-    args = [*SMALL, "--positions", "classes", "--interventions", "aux-mse-0.5"]
+    args = [*SMALL, "--positions", "classes", "--interventions", "aux-mse-0.5", "--epoch-probe"]
     reports = []
     for name, source in (("folder", tmp_path / "FACED"), ("file", cohort_file)):
         code, text = run(str(source), *args, "-o", str(tmp_path / name))
@@ -95,3 +97,13 @@ def test_an_official_faced_folder_is_read_as_its_cohort_file_is(tmp_path: Path) 
         reports.append(json.loads((tmp_path / name / "align.json").read_text()))
     assert next((tmp_path / "folder" / "data").iterdir()).name.startswith("faced-")
     assert reports[0]["by_subject"]["rows"] == reports[1]["by_subject"]["rows"]
+    saturations = []
+    for name in ("folder", "file"):
+        out = tmp_path / f"saturation-{name}"
+        argv = [str(tmp_path / name), "-o", str(out), "--bootstrap", "100", "--nulls", "4"]
+        result = runner.invoke(saturation_app, argv)
+        assert result.exit_code == 0, result.output
+        record = json.loads((out / "saturation.json").read_text())
+        saturations.append({k: v for k, v in record.items() if k not in ("config", "files")})
+    assert saturations[0]["n_runs"] == 4 and saturations[0]["ablation"]
+    assert saturations[0] == saturations[1]
