@@ -18,3 +18,13 @@ def write_cohort(folder: Path, n_subjects: int = 16, n_windows: int = 10) -> Pat
     cohort.save(path)
     truth.save(folder / "s")
     return path
+
+
+def write_official_twins(folder: Path, n_subjects: int) -> tuple[Path, Path]:
+    """``(folder/FACED, folder/s.cohort.h5)``: one synthetic cohort (seed 0, the official 30 s
+    per clip) written in the official FACED layout and as a cohort file, the same EEG twice."""
+    from vaxis.data.synthetic_files import export_official
+
+    synth = SynthConfig(n_subjects=n_subjects, n_windows=30, seed=0)
+    export_official(synth, folder / "FACED")
+    return folder / "FACED", synthesize_features(synth)[0].save(folder / "s.cohort.h5")

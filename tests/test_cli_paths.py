@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.cohorts import write_official_twins
 from vaxis.cli import app
 
 #: command line of each command, with {src} for the EEG path and {out} for a fresh output
@@ -115,17 +116,13 @@ def test_every_training_stage_plans_the_same_jobs_from_an_official_folder_as_fro
     ``out/data``); the jobs they plan (decoder, regime, intervention, seed, epochs, cost) are
     the same."""
     import vaxis
-    from vaxis.data.synthetic import SynthConfig, synthesize_features
-    from vaxis.data.synthetic_files import export_official
 
-    synth = SynthConfig(n_subjects=12, n_windows=30, seed=0)  # the official 30 s per clip
-    export_official(synth, tmp_path / "FACED")
-    cohort_file = synthesize_features(synth)[0].save(tmp_path / "s.cohort.h5")
+    root, cohort_file = write_official_twins(tmp_path, n_subjects=12)
     package = getattr(vaxis, stage)
     config_type = {"zoo": "ZooConfig", "align": "AlignConfig", "ensemble": "EnsembleConfig"}
     sources = {
-        "root": tmp_path / "FACED",
-        "de": tmp_path / "FACED" / "EEG_Features" / "DE",
+        "root": root,
+        "de": root / "EEG_Features" / "DE",
         "file": cohort_file,
     }
     plans = {}
@@ -148,15 +145,10 @@ def test_train_then_probe_from_an_official_folder_matches_its_cohort_file(tmp_pa
     intervals, p) of the same two commands on the cohort file holding the same EEG."""
     import json
 
-    from vaxis.data.synthetic import SynthConfig, synthesize_features
-    from vaxis.data.synthetic_files import export_official
-
-    synth = SynthConfig(n_subjects=12, n_windows=30, seed=0)
-    export_official(synth, tmp_path / "FACED")
-    cohort_file = synthesize_features(synth)[0].save(tmp_path / "s.cohort.h5")
+    root, cohort_file = write_official_twins(tmp_path, n_subjects=12)
     train = ["--decoder", "linear", "--epochs", "2", "--seeds", "0,1", "--executor", "serial"]
     probed = []
-    for name, source in (("root", tmp_path / "FACED"), ("file", cohort_file)):
+    for name, source in (("root", root), ("file", cohort_file)):
         runs, out = tmp_path / f"train-{name}", tmp_path / f"probe-{name}"
         for argv in (
             ["train", str(source), *train, "-o", str(runs)],

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.cohorts import write_cohort
+from tests.cohorts import write_cohort, write_official_twins
 from vaxis.align.cli import app
 from vaxis.align.report import STUDY_TEST, SUBJECT_TEST
 
@@ -82,16 +82,12 @@ def test_an_official_faced_folder_is_read_as_its_cohort_file_is(tmp_path: Path) 
     """`vaxis align FACED_ROOT` as `vaxis train` takes it: read once into OUT/data, with the
     same results as the cohort file holding the same EEG; `vaxis saturation` on either align
     output (its ablation reads the EEG align read) reports the same numbers."""
-    from vaxis.data.synthetic import SynthConfig, synthesize_features
-    from vaxis.data.synthetic_files import export_official
     from vaxis.saturation.cli import app as saturation_app
 
-    synth = SynthConfig(n_subjects=16, n_windows=30, seed=0)  # the official 30 s per clip
-    export_official(synth, tmp_path / "FACED")
-    cohort_file = synthesize_features(synth)[0].save(tmp_path / "s.cohort.h5")
+    root, cohort_file = write_official_twins(tmp_path, n_subjects=16)
     args = [*SMALL, "--positions", "classes", "--interventions", "aux-mse-0.5", "--epoch-probe"]
     reports = []
-    for name, source in (("folder", tmp_path / "FACED"), ("file", cohort_file)):
+    for name, source in (("folder", root), ("file", cohort_file)):
         code, text = run(str(source), *args, "-o", str(tmp_path / name))
         assert code == 0, text
         reports.append(json.loads((tmp_path / name / "align.json").read_text()))
